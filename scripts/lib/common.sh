@@ -1,0 +1,32 @@
+# Shared helpers for the shell scripts in scripts/ and .ci/. Source it; it defines functions only.
+#
+# Downloads and builds are cached by version outside the checkout, so a fresh clone on a warm
+# machine reuses them and CI's clean clone does too. KEDA_INDEXER_CACHE moves the cache.
+
+KI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+KI_CACHE="${KEDA_INDEXER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/keda-indexer}"
+KI_BIN="$KI_CACHE/bin"
+
+ki_log() { printf '%s %s\n' "[$(date +%H:%M:%S)]" "$*" >&2; }
+ki_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# ki_sha256 FILE -> prints the hex digest
+ki_sha256() { sha256sum "$1" | cut -d' ' -f1; }
+
+# ki_venv -> prints the path of a Python venv holding scripts/requirements-dev.txt, creating it
+# when that file changed. The hash in the folder name is the cache key.
+ki_venv() {
+  local req="$KI_ROOT/scripts/requirements-dev.txt" key venv
+  key="$(ki_sha256 "$req" | cut -c1-12)"
+  venv="$KI_CACHE/venv-$key"
+  if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
+    ki_log "creating Python venv $venv"
+    rm -rf "$venv"
+    mkdir -p "$KI_CACHE"
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" >&2 \
+      || ki_die "pip install -r $req failed"
+    touch "$venv/.complete"
+  fi
+  printf '%s\n' "$venv"
+}
