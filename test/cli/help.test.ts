@@ -1,0 +1,29 @@
+// Runs the built CLI (dist/cli.js, what `npx keda-indexer` starts) as a user would.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const commands = ['worker', 'index', 'search', 'upload', 'bootstrap', 'doctor'];
+
+test('--help lists every command of the contract and exits 0', () => {
+  const help = execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8' });
+  for (const command of commands) {
+    assert.match(help, new RegExp(`^\\s+${command}\\b`, 'm'), `${command} missing from --help`);
+  }
+});
+
+test('each command has its own --help', () => {
+  for (const command of commands) {
+    const result = spawnSync(process.execPath, [cli, command, '--help'], { encoding: 'utf8' });
+    assert.equal(result.status, 0, `${command} --help exited ${String(result.status)}`);
+    assert.match(result.stdout, new RegExp(`Usage: keda-indexer ${command}`));
+  }
+});
+
+test('an unknown command is a usage error, not a crash', () => {
+  const result = spawnSync(process.execPath, [cli, 'frobnicate'], { encoding: 'utf8' });
+  assert.notEqual(result.status, 0);
+  assert.match(result.stderr, /unknown command 'frobnicate'/);
+});
