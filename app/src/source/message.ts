@@ -1,0 +1,138 @@
+// What a queue message asks the worker to do. Parsing is pure so every accepted shape, and every
+// way a body can be wrong, is tested without a queue.
+//
+// Accepted bodies (DESIGN.md, "Messages accepted on the queue"):
+//   - an S3 event notification: Records[] with eventName ObjectCreated:* or ObjectRemoved:*;
+//   - the same notification wrapped in an SNS envelope (Type "Notification", Message a string);
+//   - s3:TestEvent, sent by S3 when a notification is configured: acknowledged and ignored;
+//   - {"bucket": "...", "key": "..."}, sent by `keda-indexer upload` or by hand (key not encoded).
+
+/** One file the message is about. */
+export interface FileEvent {
+  readonly action: 'upsert' | 'remove';
+  readonly bucket: string;
+  /** Object key, decoded. */
+  readonly key: string;
+  /** From the notification when present; lets the fetch stage detect a newer object. */
+  readonly etag?: string;
+  readonly size?: number;
+}
+
+export type ParsedMessage =
+  | { readonly kind: 'files'; readonly events: readonly FileEvent[] }
+  /** Nothing to do (s3:TestEvent); the message is acknowledged. */
+  | { readonly kind: 'ignore'; readonly reason: string }
+  /** A body no retry can fix: dead-lettered with this reason. */
+  | { readonly kind: 'invalid'; readonly reason: string };
+
+/** SQS caps bodies at 1 MiB; anything larger did not come from SQS and is not parsed. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** S3 keys are at most 1024 bytes of UTF-8. */
+const MAX_KEY_BYTES = 1024;
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function isObject(value: Json | undefined): value is { [key: string]: Json } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function invalid(reason: string): ParsedMessage {
+  return { kind: 'invalid', reason };
+}
+
+/**
+ * S3 notifications URL-encode keys and write spaces as '+' (form encoding), so '+' must become a
+ * space before percent-decoding; a literal '+' in a key arrives as %2B.
+ */
+export function decodeS3EventKey(encoded: string): string {
+  return decodeURIComponent(encoded.replace(/\+/g, ' '));
+}
+
+function checkKey(key: string): string | undefined {
+  if (key.length === 0) return 'empty object key';
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) return `object key longer than ${MAX_KEY_BYTES} bytes`;
+  return undefined;
+}
+
+function parseRecord(record: Json, index: number): FileEvent | string {
+  if (!isObject(record)) return `Records[${index}] is not an object`;
+  const eventName = record.eventName;
+  if (typeof eventName !== 'string') return `Records[${index}].eventName missing`;
+  let action: FileEvent['action'];
+  if (eventName.startsWith('ObjectCreated:')) action = 'upsert';
+  else if (eventName.startsWith('ObjectRemoved:')) action = 'remove';
+  else return `Records[${index}]: unsupported event ${eventName}`;
+
+  const s3 = record.s3;
+  if (!isObject(s3) || !isObject(s3.bucket) || !isObject(s3.object)) {
+    return `Records[${index}].s3 missing bucket or object`;
+  }
+  const bucket = s3.bucket.name;
+  const rawKey = s3.object.key;
+  if (typeof bucket !== 'string' || bucket.length === 0) return `Records[${index}]: bucket name missing`;
+  if (typeof rawKey !== 'string') return `Records[${index}]: object key missing`;
+  let key: string;
+  try {
+    key = decodeS3EventKey(rawKey);
+  } catch {
+    return `Records[${index}]: object key is not valid URL encoding`;
+  }
+  const keyProblem = checkKey(key);
+  if (keyProblem !== undefined) return `Records[${index}]: ${keyProblem}`;
+
+  const etag = s3.object.eTag;
+  const size = s3.object.size;
+  return {
+    action,
+    bucket,
+    key,
+    ...(typeof etag === 'string' && etag.length > 0 ? { etag } : {}),
+    ...(typeof size === 'number' ? { size } : {}),
+  };
+}
+
+function parseNotification(body: { [key: string]: Json }): ParsedMessage {
+  if (body.Event === 's3:TestEvent') return { kind: 'ignore', reason: 's3:TestEvent' };
+
+  if (body.Type === 'Notification' && typeof body.Message === 'string') {
+    // SNS → SQS without raw delivery: the S3 notification is a JSON string inside.
+    return parseBody(body.Message);
+  }
+
+  if (Array.isArray(body.Records)) {
+    if (body.Records.length === 0) return invalid('notification has no Records');
+    const events: FileEvent[] = [];
+    for (const [index, record] of body.Records.entries()) {
+      const parsed = parseRecord(record, index);
+      if (typeof parsed === 'string') return invalid(parsed);
+      events.push(parsed);
+    }
+    return { kind: 'files', events };
+  }
+
+  if ('bucket' in body || 'key' in body) {
+    const { bucket, key } = body;
+    if (typeof bucket !== 'string' || bucket.length === 0) return invalid('"bucket" must be a non-empty string');
+    if (typeof key !== 'string') return invalid('"key" must be a string');
+    const keyProblem = checkKey(key);
+    if (keyProblem !== undefined) return invalid(keyProblem);
+    return { kind: 'files', events: [{ action: 'upsert', bucket, key }] };
+  }
+
+  return invalid('unrecognised message: expected an S3 notification, an SNS envelope or {"bucket","key"}');
+}
+
+/** Parses one SQS message body. Never throws. */
+export function parseBody(body: string): ParsedMessage {
+  if (Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) {
+    return invalid(`body larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  let json: Json;
+  try {
+    json = JSON.parse(body) as Json;
+  } catch (error) {
+    return invalid(`body is not JSON: ${(error as Error).message}`);
+  }
+  if (!isObject(json)) return invalid('body is JSON but not an object');
+  return parseNotification(json);
+}
