@@ -1,0 +1,158 @@
+// The split stage: text in, chunks small enough for the embedding model out.
+//
+// Units (words, sentences or passages) are packed into chunks of `length` units with `overlap`
+// units repeated between neighbours, as Haystack's DocumentSplitter does, so chunk metadata means
+// the same to users of both. A token guard then measures every chunk with the model's own
+// tokenizer and cuts any that would exceed the model's maximum sequence length: the model would
+// otherwise truncate it silently and the text past the limit would never be searchable.
+
+export type SplitBy = 'word' | 'sentence' | 'passage';
+
+/** Where page `page` (1-based) starts in the converted text, as a character offset. */
+export interface PageStart {
+  readonly page: number;
+  readonly offset: number;
+}
+
+export interface SplitInput {
+  readonly text: string;
+  /** Sorted by offset; absent for formats without pages. */
+  readonly pages?: readonly PageStart[];
+}
+
+export interface Chunk {
+  readonly content: string;
+  /** Position of the chunk in its file, from 0. */
+  readonly splitId: number;
+  /** Character offset of the chunk's first character in the converted text. */
+  readonly splitIdxStart: number;
+  readonly pageNumber?: number;
+}
+
+export interface SplitOptions {
+  readonly by: SplitBy;
+  /** Units per chunk. */
+  readonly length: number;
+  /** Units shared by neighbouring chunks; less than `length`. */
+  readonly overlap: number;
+  /** Most tokens a chunk may have, special tokens included (the model's max sequence length). */
+  readonly maxTokens: number;
+  /** Token count of a text as the model sees it, special tokens included. */
+  readonly countTokens: (text: string) => number;
+}
+
+interface Span {
+  readonly start: number;
+  readonly end: number;
+}
+
+const sentenceSegmenter = new Intl.Segmenter('en', { granularity: 'sentence' });
+// ICU's sentence rules end a sentence after any period followed by a capital; Node's Intl has no
+// way to switch on ICU's abbreviation suppressions, so the common English ones are merged here.
+const ABBREVIATION_END = /(?:^|\s)(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|vs|etc|e\.g|i\.e|No|Fig|Inc|Ltd|Co)\.\s*$/;
+
+/** Units as spans that tile the text, each keeping its trailing whitespace. */
+function unitSpans(text: string, by: SplitBy): Span[] {
+  const spans: Span[] = [];
+  if (by === 'sentence') {
+    let start = 0;
+    for (const segment of sentenceSegmenter.segment(text)) {
+      const end = segment.index + segment.segment.length;
+      if (end < text.length && ABBREVIATION_END.test(segment.segment)) continue;
+      spans.push({ start, end });
+      start = end;
+    }
+    return spans;
+  }
+  const pattern = by === 'word' ? /\S+\s*/g : /[\s\S]+?(?:\n[^\S\n]*\n\s*|$)/g;
+  for (const match of text.matchAll(pattern)) {
+    if (match[0].length === 0) break;
+    spans.push({ start: match.index, end: match.index + match[0].length });
+  }
+  return spans;
+}
+
+function packUnits(units: readonly Span[], length: number, overlap: number): Span[] {
+  const windows: Span[] = [];
+  const step = length - overlap;
+  for (let first = 0; first < units.length; first += step) {
+    const last = Math.min(first + length, units.length) - 1;
+    const start = units[first];
+    const end = units[last];
+    if (start === undefined || end === undefined) break;
+    windows.push({ start: start.start, end: end.end });
+    if (last === units.length - 1) break;
+  }
+  return windows;
+}
+
+/** Halves a span (at a word boundary when it has several words) until every piece fits. */
+function fitToTokens(text: string, span: Span, options: SplitOptions): Span[] {
+  if (options.countTokens(text.slice(span.start, span.end)) <= options.maxTokens) return [span];
+  const words = unitSpans(text.slice(span.start, span.end), 'word');
+  let cut: number;
+  if (words.length > 1) {
+    const middle = words[Math.floor(words.length / 2)];
+    cut = span.start + (middle?.start ?? 0);
+  } else {
+    // One unbroken run of characters longer than the limit: cut it, avoiding split surrogates.
+    cut = span.start + Math.floor((span.end - span.start) / 2);
+    if (/[\uDC00-\uDFFF]/.test(text.charAt(cut))) cut += 1;
+  }
+  if (cut <= span.start || cut >= span.end) return [span];
+  return [
+    ...fitToTokens(text, { start: span.start, end: cut }, options),
+    ...fitToTokens(text, { start: cut, end: span.end }, options),
+  ];
+}
+
+function pageAt(pages: readonly PageStart[], offset: number): number | undefined {
+  let low = 0;
+  let high = pages.length - 1;
+  let found: number | undefined;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    const page = pages[mid];
+    if (page === undefined) break;
+    if (page.offset <= offset) {
+      found = page.page;
+      low = mid + 1;
+    } else {
+      high = mid - 1;
+    }
+  }
+  return found;
+}
+
+export function validateSplitOptions(options: SplitOptions): void {
+  if (!Number.isInteger(options.length) || options.length < 1) {
+    throw new RangeError(`split length must be a positive integer, got ${options.length}`);
+  }
+  if (!Number.isInteger(options.overlap) || options.overlap < 0 || options.overlap >= options.length) {
+    throw new RangeError(`split overlap must be an integer in [0, length), got ${options.overlap}`);
+  }
+  if (!Number.isInteger(options.maxTokens) || options.maxTokens < 8) {
+    throw new RangeError(`max tokens must be an integer ≥ 8, got ${options.maxTokens}`);
+  }
+}
+
+export function splitText(input: SplitInput, options: SplitOptions): Chunk[] {
+  validateSplitOptions(options);
+  const { text } = input;
+  const windows = packUnits(unitSpans(text, options.by), options.length, options.overlap);
+  const chunks: Chunk[] = [];
+  for (const window of windows) {
+    for (const span of fitToTokens(text, window, options)) {
+      const content = text.slice(span.start, span.end);
+      if (content.trim().length === 0) continue;
+      const pageNumber = input.pages === undefined ? undefined : pageAt(input.pages, span.start);
+      chunks.push({
+        content,
+        splitId: chunks.length,
+        splitIdxStart: span.start,
+        ...(pageNumber === undefined ? {} : { pageNumber }),
+      });
+    }
+  }
+  return chunks;
+}
