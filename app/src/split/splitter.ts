@@ -6,13 +6,9 @@
 // tokenizer and cuts any that would exceed the model's maximum sequence length: the model would
 // otherwise truncate it silently and the text past the limit would never be searchable.
 
-export type SplitBy = 'word' | 'sentence' | 'passage';
+import type { PageStart } from '../convert/types.js';
 
-/** Where page `page` (1-based) starts in the converted text, as a character offset. */
-export interface PageStart {
-  readonly page: number;
-  readonly offset: number;
-}
+export type SplitBy = 'word' | 'sentence' | 'passage';
 
 export interface SplitInput {
   readonly text: string;

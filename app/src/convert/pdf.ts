@@ -1,0 +1,98 @@
+// PDF → text with a page map, via pdfjs-dist (Mozilla's PDF engine, no native dependencies).
+// pdfjs-dist 5.6.205 is pinned: later releases need Node ≥ 22.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { getDocument, type PDFDocumentProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { ConversionError, type ConvertLimits, type PageStart } from './types.js';
+
+const pdfjsRoot = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
+// pdfjs reads these from disk in Node; the trailing separator is required.
+const standardFontDataUrl = path.join(pdfjsRoot, 'standard_fonts') + path.sep;
+
+export interface PdfText {
+  readonly text: string;
+  readonly pages: readonly PageStart[];
+}
+
+const PAGE_SEPARATOR = '\n\n';
+
+async function pageText(document: PDFDocumentProxy, pageNumber: number): Promise<string> {
+  const page = await document.getPage(pageNumber);
+  try {
+    const content = await page.getTextContent();
+    let text = '';
+    for (const item of content.items) {
+      if (!('str' in item)) continue;
+      text += item.str;
+      if (item.hasEOL) text += '\n';
+    }
+    return text.replace(/[ \t]+\n/g, '\n').trim();
+  } finally {
+    page.cleanup();
+  }
+}
+
+function translateLoadError(error: unknown): ConversionError {
+  const name = error instanceof Error ? error.name : '';
+  const message = error instanceof Error ? error.message : String(error);
+  if (name === 'PasswordException') {
+    return new ConversionError('encrypted', 'PDF is password-protected', { cause: error });
+  }
+  return new ConversionError('corrupt', `PDF could not be parsed: ${message}`, { cause: error });
+}
+
+export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promise<PdfText> {
+  const started = Date.now();
+  const loadingTask = getDocument({
+    // pdfjs takes ownership of (and may detach) the buffer it is given, so it gets a copy.
+    data: new Uint8Array(bytes),
+    standardFontDataUrl,
+    isEvalSupported: false,
+    disableFontFace: true,
+    useSystemFonts: false,
+    verbosity: 0,
+  });
+  let document: PDFDocumentProxy;
+  try {
+    document = await loadingTask.promise;
+  } catch (error) {
+    await loadingTask.destroy();
+    throw translateLoadError(error);
+  }
+
+  try {
+    if (document.numPages > limits.maxPages) {
+      throw new ConversionError('too_many_pages', `PDF has ${document.numPages} pages; the limit is ${limits.maxPages}`);
+    }
+    let text = '';
+    const pages: PageStart[] = [];
+    for (let pageNumber = 1; pageNumber <= document.numPages; pageNumber++) {
+      if (Date.now() - started > limits.maxMillis) {
+        throw new ConversionError(
+          'timeout',
+          `PDF text extraction exceeded ${limits.maxMillis} ms at page ${pageNumber} of ${document.numPages}`,
+        );
+      }
+      let pageContent: string;
+      try {
+        pageContent = await pageText(document, pageNumber);
+      } catch (error) {
+        if (error instanceof ConversionError) throw error;
+        throw new ConversionError('corrupt', `PDF page ${pageNumber} could not be read: ${String(error)}`, { cause: error });
+      }
+      if (pageContent.length === 0) continue;
+      if (text.length > 0) text += PAGE_SEPARATOR;
+      pages.push({ page: pageNumber, offset: text.length });
+      text += pageContent;
+    }
+    if (text.trim().length === 0) {
+      throw new ConversionError(
+        'no_text',
+        `PDF has ${document.numPages} page(s) but no text layer (scanned? it needs OCR first)`,
+      );
+    }
+    return { text, pages };
+  } finally {
+    await loadingTask.destroy();
+  }
+}
