@@ -1,0 +1,327 @@
+// Every setting of the worker and CLI, in one place: name, environment variable, default and
+// meaning. The README's configuration reference is generated from this schema
+// (`keda-indexer config --markdown`), so this is the single source of truth.
+import type { Schema } from 'convict';
+
+export interface Settings {
+  aws: { region: string; endpoint: string; s3ForcePathStyle: boolean };
+  sqs: {
+    queueUrl: string;
+    deadLetterQueueUrl: string;
+    waitTimeSeconds: number;
+    maxMessages: number;
+    visibilityTimeoutSeconds: number;
+    retryBaseSeconds: number;
+    retryMaxSeconds: number;
+  };
+  s3: { bucket: string; prefix: string };
+  worker: { concurrency: number; drainDeadlineSeconds: number };
+  fetch: { maxBytes: number };
+  convert: { maxPages: number; maxSeconds: number; maxInflatedBytes: number };
+  split: { by: 'word' | 'sentence' | 'passage'; length: number; overlap: number; maxTokens: number };
+  embedding: {
+    model: string;
+    device: 'cpu' | 'cuda' | 'auto';
+    dtype: 'fp32' | 'fp16' | 'q8';
+    batchTokens: number;
+    passagePrefix: string;
+    queryPrefix: string;
+  };
+  elasticsearch: {
+    url: string;
+    cloudId: string;
+    index: string;
+    apiKey: string;
+    username: string;
+    password: string;
+    caCert: string;
+    similarity: 'cosine' | 'dot_product' | 'l2_norm' | 'max_inner_product';
+    indexOptions: 'hnsw' | 'int8_hnsw' | 'int4_hnsw' | 'bbq_hnsw' | 'flat' | 'int8_flat';
+    bulkMaxBytes: number;
+    requestTimeoutSeconds: number;
+  };
+  localStore: { path: string };
+  http: { port: number };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+export const schema: Schema<Settings> = {
+  aws: {
+    region: {
+      doc: 'AWS region. Empty: the AWS SDK default chain (profile, instance metadata).',
+      format: String,
+      default: '',
+      env: 'AWS_REGION',
+    },
+    endpoint: {
+      doc: 'Endpoint for every AWS service, for emulators (moto, LocalStack). Empty: AWS itself. The SDK also honours AWS_ENDPOINT_URL_SQS and AWS_ENDPOINT_URL_S3.',
+      format: String,
+      default: '',
+      env: 'AWS_ENDPOINT_URL',
+    },
+    s3ForcePathStyle: {
+      doc: 'Address buckets as endpoint/bucket instead of bucket.endpoint. Emulators need it; it is switched on whenever AWS_ENDPOINT_URL is set.',
+      format: Boolean,
+      default: false,
+      env: 'S3_FORCE_PATH_STYLE',
+    },
+  },
+  sqs: {
+    queueUrl: {
+      doc: 'URL of the queue the worker consumes and `upload` enqueues to.',
+      format: String,
+      default: '',
+      env: 'SQS_QUEUE_URL',
+    },
+    deadLetterQueueUrl: {
+      doc: "Where permanently failing messages go, with the reason. Empty: the queue's RedrivePolicy target.",
+      format: String,
+      default: '',
+      env: 'SQS_DEAD_LETTER_QUEUE_URL',
+    },
+    waitTimeSeconds: {
+      doc: 'Long-polling wait of each receive (0–20).',
+      format: 'non-negative-int',
+      default: 20,
+      env: 'SQS_WAIT_TIME_SECONDS',
+    },
+    maxMessages: {
+      doc: 'Messages asked for per receive (1–10).',
+      format: 'positive-int',
+      default: 10,
+      env: 'SQS_MAX_MESSAGES',
+    },
+    visibilityTimeoutSeconds: {
+      doc: 'Lease taken on each message; extended by a heartbeat while its file is processed.',
+      format: 'positive-int',
+      default: 60,
+      env: 'SQS_VISIBILITY_TIMEOUT_SECONDS',
+    },
+    retryBaseSeconds: {
+      doc: 'First delay before a transiently failed message is retried; doubles with each receive.',
+      format: 'positive-int',
+      default: 5,
+      env: 'SQS_RETRY_BASE_SECONDS',
+    },
+    retryMaxSeconds: {
+      doc: 'Longest retry delay (SQS caps visibility at 43200).',
+      format: 'positive-int',
+      default: 900,
+      env: 'SQS_RETRY_MAX_SECONDS',
+    },
+  },
+  s3: {
+    bucket: {
+      doc: 'Bucket `upload` and `bootstrap` use (messages name their own bucket).',
+      format: String,
+      default: '',
+      env: 'S3_BUCKET',
+    },
+    prefix: {
+      doc: 'Key prefix `upload` puts files under, and the notification filter `bootstrap` sets.',
+      format: String,
+      default: '',
+      env: 'S3_PREFIX',
+    },
+  },
+  worker: {
+    concurrency: {
+      doc: 'Files processed at once by one worker (download, convert and embed overlap).',
+      format: 'positive-int',
+      default: 4,
+      env: 'WORKER_CONCURRENCY',
+    },
+    drainDeadlineSeconds: {
+      doc: 'On SIGTERM, time to finish files in flight before releasing them to other workers. Keep terminationGracePeriodSeconds above it.',
+      format: 'positive-int',
+      default: 25,
+      env: 'WORKER_DRAIN_DEADLINE_SECONDS',
+    },
+  },
+  fetch: {
+    maxBytes: {
+      doc: 'Largest object the worker downloads; larger files are dead-lettered (too_large).',
+      format: 'positive-int',
+      default: 100 * 1024 * 1024,
+      env: 'FETCH_MAX_BYTES',
+    },
+  },
+  convert: {
+    maxPages: {
+      doc: 'Most pages of a PDF; longer ones are dead-lettered rather than indexed in part.',
+      format: 'positive-int',
+      default: 2000,
+      env: 'CONVERT_MAX_PAGES',
+    },
+    maxSeconds: {
+      doc: 'Text extraction time budget per file.',
+      format: 'positive-int',
+      default: 120,
+      env: 'CONVERT_MAX_SECONDS',
+    },
+    maxInflatedBytes: {
+      doc: 'Most bytes a DOCX may inflate to (decompression-bomb guard).',
+      format: 'positive-int',
+      default: 256 * 1024 * 1024,
+      env: 'CONVERT_MAX_INFLATED_BYTES',
+    },
+  },
+  split: {
+    by: {
+      doc: 'Unit chunks are built from: word, sentence or passage (blank-line separated).',
+      format: ['word', 'sentence', 'passage'],
+      default: 'word',
+      env: 'SPLIT_BY',
+    },
+    length: {
+      doc: 'Units per chunk. 150 words stay under all-MiniLM-L6-v2’s 256 tokens for ordinary prose.',
+      format: 'positive-int',
+      default: 150,
+      env: 'SPLIT_LENGTH',
+    },
+    overlap: {
+      doc: 'Units repeated between neighbouring chunks (less than SPLIT_LENGTH).',
+      format: 'non-negative-int',
+      default: 20,
+      env: 'SPLIT_OVERLAP',
+    },
+    maxTokens: {
+      doc: "Hard cap on tokens per chunk, measured with the model's tokenizer; longer chunks are cut, never truncated. all-MiniLM-L6-v2 was trained at 256.",
+      format: 'positive-int',
+      default: 256,
+      env: 'SPLIT_MAX_TOKENS',
+    },
+  },
+  embedding: {
+    model: {
+      doc: 'Hugging Face model id, or an absolute path to a local model folder (scripts/fetch-model).',
+      format: String,
+      default: 'Xenova/all-MiniLM-L6-v2',
+      env: 'EMBEDDING_MODEL',
+    },
+    device: {
+      doc: 'cpu, cuda (an error at startup if CUDA cannot be used), or auto (cuda when usable, else cpu with a warning).',
+      format: ['cpu', 'cuda', 'auto'],
+      default: 'cpu',
+      env: 'EMBEDDING_DEVICE',
+    },
+    dtype: {
+      doc: 'Weights to load: fp32 (onnx/model.onnx), q8 (onnx/model_quantized.onnx), fp16.',
+      format: ['fp32', 'fp16', 'q8'],
+      default: 'fp32',
+      env: 'EMBEDDING_DTYPE',
+    },
+    batchTokens: {
+      doc: 'Token budget of one model call (padded length × texts); chunks of several files share a batch.',
+      format: 'positive-int',
+      default: 8192,
+      env: 'EMBEDDING_BATCH_TOKENS',
+    },
+    passagePrefix: {
+      doc: 'Text put before every chunk before embedding, for models that want one (e5: "passage: ").',
+      format: String,
+      default: '',
+      env: 'EMBEDDING_PASSAGE_PREFIX',
+    },
+    queryPrefix: {
+      doc: 'Text put before search queries (e5: "query: ", bge: "Represent this sentence for searching relevant passages: ").',
+      format: String,
+      default: '',
+      env: 'EMBEDDING_QUERY_PREFIX',
+    },
+  },
+  elasticsearch: {
+    url: {
+      doc: 'Elasticsearch URL. Empty (and no cloud id): the CLI uses the embedded local store.',
+      format: String,
+      default: '',
+      env: 'ELASTICSEARCH_URL',
+    },
+    cloudId: {
+      doc: 'Elastic Cloud id, instead of ELASTICSEARCH_URL.',
+      format: String,
+      default: '',
+      env: 'ELASTICSEARCH_CLOUD_ID',
+    },
+    index: {
+      doc: 'Index the chunks are written to (created with an explicit mapping if absent).',
+      format: String,
+      default: 'documents',
+      env: 'ELASTICSEARCH_INDEX',
+    },
+    apiKey: {
+      doc: 'API key (base64 "id:key" form).',
+      format: String,
+      default: '',
+      env: 'ELASTICSEARCH_API_KEY',
+      sensitive: true,
+    },
+    username: {
+      doc: 'Basic-auth user, with ELASTICSEARCH_PASSWORD.',
+      format: String,
+      default: '',
+      env: 'ELASTICSEARCH_USERNAME',
+    },
+    password: {
+      doc: 'Basic-auth password.',
+      format: String,
+      default: '',
+      env: 'ELASTICSEARCH_PASSWORD',
+      sensitive: true,
+    },
+    caCert: {
+      doc: 'Path to a PEM CA certificate to trust for HTTPS.',
+      format: String,
+      default: '',
+      env: 'ELASTICSEARCH_CA_CERT',
+    },
+    similarity: {
+      doc: 'dense_vector similarity. cosine suits normalised sentence embeddings.',
+      format: ['cosine', 'dot_product', 'l2_norm', 'max_inner_product'],
+      default: 'cosine',
+      env: 'ELASTICSEARCH_SIMILARITY',
+    },
+    indexOptions: {
+      doc: 'dense_vector index type: hnsw (exact floats, most memory), int8_hnsw (4× smaller, tiny recall loss), int4_hnsw, bbq_hnsw (32× smaller, needs rescoring), flat / int8_flat (brute force).',
+      format: ['hnsw', 'int8_hnsw', 'int4_hnsw', 'bbq_hnsw', 'flat', 'int8_flat'],
+      default: 'int8_hnsw',
+      env: 'ELASTICSEARCH_INDEX_OPTIONS',
+    },
+    bulkMaxBytes: {
+      doc: 'Largest bulk request body; a file with more chunks is written in several requests.',
+      format: 'positive-int',
+      default: 5 * 1024 * 1024,
+      env: 'ELASTICSEARCH_BULK_MAX_BYTES',
+    },
+    requestTimeoutSeconds: {
+      doc: 'Timeout of one Elasticsearch request.',
+      format: 'positive-int',
+      default: 30,
+      env: 'ELASTICSEARCH_REQUEST_TIMEOUT_SECONDS',
+    },
+  },
+  localStore: {
+    path: {
+      doc: 'Folder of the embedded local store the CLI uses when no Elasticsearch is configured.',
+      format: String,
+      default: '.keda-indexer',
+      env: 'LOCAL_STORE_PATH',
+    },
+  },
+  http: {
+    port: {
+      doc: 'Port of /healthz, /readyz and /metrics (0 turns the server off).',
+      format: 'port',
+      default: 8080,
+      env: 'HTTP_PORT',
+    },
+  },
+  log: {
+    level: {
+      doc: 'Log level of the JSON logs.',
+      format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      default: 'info',
+      env: 'LOG_LEVEL',
+    },
+  },
+};
