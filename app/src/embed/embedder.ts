@@ -1,4 +1,5 @@
-// The embed stage: text in, one L2-normalised vector per text out.
+// The embed stage's model: text in, one L2-normalised vector per text out, with the model's own
+// tokenizer exposed so the split stage can measure chunks exactly as the model will see them.
 //
 // transformers.js resolves a model either from the Hugging Face hub (an id such as
 // "Xenova/all-MiniLM-L6-v2") or from a local folder. A local folder is given as an absolute path;
@@ -6,8 +7,9 @@
 // that may be unreachable.
 import path from 'node:path';
 import { env, pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
+import type { Logger } from '../observe/logger.js';
 
-export type EmbeddingDevice = 'cpu' | 'cuda';
+export type EmbeddingDevice = 'cpu' | 'cuda' | 'auto';
 export type EmbeddingDtype = 'fp32' | 'fp16' | 'q8';
 
 export interface EmbedderOptions {
@@ -15,23 +17,66 @@ export interface EmbedderOptions {
   readonly model: string;
   readonly device: EmbeddingDevice;
   readonly dtype: EmbeddingDtype;
+  /** Put before every passage (chunk) and every query, for models trained with prefixes (e5, bge). */
+  readonly passagePrefix?: string;
+  readonly queryPrefix?: string;
+  readonly logger: Logger;
 }
+
+export type TextKind = 'passage' | 'query';
 
 export interface Embedder {
   readonly model: string;
+  /** The device the model actually runs on (auto resolved). */
+  readonly device: 'cpu' | 'cuda';
   /** Vector length the model produces (384 for all-MiniLM-L6-v2). */
   readonly dimensions: number;
-  embed(texts: readonly string[]): Promise<Float32Array[]>;
+  /** Longest input the model accepts, in tokens, special tokens included. */
+  readonly modelMaxTokens: number;
+  /** Tokens of a passage as the model will see it: prefix and special tokens included. */
+  countTokens(text: string): number;
+  embed(texts: readonly string[], kind: TextKind): Promise<Float32Array[]>;
   dispose(): Promise<void>;
 }
 
+export class EmbedderStartupError extends Error {
+  override readonly name = 'EmbedderStartupError';
+}
+
 export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
+
+const CUDA_FIX =
+  'install onnxruntime-node with its CUDA 12 providers (ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci --allow-scripts=onnxruntime-node) ' +
+  'on an image with CUDA 12 and cuDNN 9, and give the pod a GPU; or set EMBEDDING_DEVICE=cpu or auto';
 
 /** Splits a local absolute path into what transformers.js wants: a search root and a model id. */
 function resolveModelLocation(model: string): { id: string; localRoot?: string } {
   if (!path.isAbsolute(model)) return { id: model };
   const folder = path.resolve(model);
   return { id: path.basename(folder), localRoot: path.dirname(folder) };
+}
+
+async function loadPipeline(id: string, device: 'cpu' | 'cuda', dtype: EmbeddingDtype): Promise<FeatureExtractionPipeline> {
+  return pipeline('feature-extraction', id, { device, dtype });
+}
+
+async function loadOnDevice(
+  id: string,
+  options: EmbedderOptions,
+): Promise<{ extractor: FeatureExtractionPipeline; device: 'cpu' | 'cuda' }> {
+  if (options.device === 'cpu') return { extractor: await loadPipeline(id, 'cpu', options.dtype), device: 'cpu' };
+  try {
+    return { extractor: await loadPipeline(id, 'cuda', options.dtype), device: 'cuda' };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (options.device === 'cuda') {
+      throw new EmbedderStartupError(`EMBEDDING_DEVICE=cuda but the CUDA provider cannot be used (${reason}). Fix: ${CUDA_FIX}.`, {
+        cause: error,
+      });
+    }
+    options.logger.warn({ reason }, 'EMBEDDING_DEVICE=auto: CUDA not usable, falling back to CPU');
+    return { extractor: await loadPipeline(id, 'cpu', options.dtype), device: 'cpu' };
+  }
 }
 
 export async function createEmbedder(options: EmbedderOptions): Promise<Embedder> {
@@ -41,31 +86,52 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     env.allowLocalModels = true;
     env.localModelPath = location.localRoot + path.sep;
   }
-  const extractor: FeatureExtractionPipeline = await pipeline('feature-extraction', location.id, {
-    device: options.device,
-    dtype: options.dtype,
-  });
+  let loaded: Awaited<ReturnType<typeof loadOnDevice>>;
+  try {
+    loaded = await loadOnDevice(location.id, options);
+  } catch (error) {
+    if (error instanceof EmbedderStartupError) throw error;
+    throw new EmbedderStartupError(
+      `could not load embedding model ${options.model}: ${error instanceof Error ? error.message : String(error)}. ` +
+        'Fix: set EMBEDDING_MODEL to a Hugging Face id reachable from here, or to the absolute path of a local model folder (scripts/fetch-model).',
+      { cause: error },
+    );
+  }
+  const { extractor, device } = loaded;
+  const { tokenizer } = extractor;
+  const passagePrefix = options.passagePrefix ?? '';
+  const queryPrefix = options.queryPrefix ?? '';
 
-  const embed = async (texts: readonly string[]): Promise<Float32Array[]> => {
+  const embed = async (texts: readonly string[], kind: TextKind): Promise<Float32Array[]> => {
     if (texts.length === 0) return [];
-    const output = await extractor([...texts], { pooling: 'mean', normalize: true });
-    const [rows, width] = output.dims as [number, number];
-    const data = output.data as Float32Array;
-    const vectors: Float32Array[] = [];
-    for (let row = 0; row < rows; row++) {
-      vectors.push(data.slice(row * width, (row + 1) * width));
+    const prefix = kind === 'passage' ? passagePrefix : queryPrefix;
+    const inputs = prefix === '' ? [...texts] : texts.map((text) => prefix + text);
+    const output = await extractor(inputs, { pooling: 'mean', normalize: true });
+    try {
+      const [rows, width] = output.dims as [number, number];
+      const data = output.data as Float32Array;
+      const vectors: Float32Array[] = [];
+      for (let row = 0; row < rows; row++) vectors.push(data.slice(row * width, (row + 1) * width));
+      return vectors;
+    } finally {
+      output.dispose();
     }
-    output.dispose();
-    return vectors;
   };
 
-  const probe = await embed(['dimension probe']);
+  // Some tokenizer configs leave this out or set a huge sentinel; 512 is BERT's position limit.
+  const declaredMax: unknown = tokenizer.model_max_length;
+  const modelMaxTokens = typeof declaredMax === 'number' && declaredMax > 0 && declaredMax < 1e6 ? declaredMax : 512;
+
+  const probe = await embed(['dimension probe'], 'passage');
   const dimensions = probe[0]?.length ?? 0;
-  if (dimensions === 0) throw new Error(`model ${options.model} produced an empty embedding`);
+  if (dimensions === 0) throw new EmbedderStartupError(`model ${options.model} produced an empty embedding`);
 
   return {
     model: options.model,
+    device,
     dimensions,
+    modelMaxTokens,
+    countTokens: (text) => tokenizer.encode(passagePrefix + text).length,
     embed,
     dispose: () => extractor.dispose(),
   };
