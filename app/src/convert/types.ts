@@ -1,4 +1,5 @@
 // Types shared by the converters. The split stage imports PageStart from here, never the reverse.
+import { PermanentError } from '../failure.js';
 
 /** Where page `page` (1-based) starts in the converted text, as a character offset. */
 export interface PageStart {
@@ -50,13 +51,12 @@ export type ConversionFailure =
   | 'too_large'
   | 'timeout';
 
-export class ConversionError extends Error {
-  override readonly name = 'ConversionError';
-  constructor(
-    readonly reason: ConversionFailure,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
+export class ConversionError extends PermanentError {
+  override name = 'ConversionError';
+  declare readonly reason: ConversionFailure;
+  // Not useless: it narrows `reason` to the converter's own failure names.
+  // eslint-disable-next-line @typescript-eslint/no-useless-constructor
+  constructor(reason: ConversionFailure, message: string, options?: ErrorOptions) {
+    super(reason, message, options);
   }
 }
