@@ -1,0 +1,120 @@
+// The sink against the real Elasticsearch of the dev stack (ELASTICSEARCH_URL).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { loadConfig } from '../../app/src/config/config.js';
+import { PermanentError } from '../../app/src/failure.js';
+import { chunkIdOf, sourceIdOf, type ChunkDocument } from '../../app/src/sink/document.js';
+import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../../app/src/sink/elasticsearch.js';
+
+const settings = loadConfig().elasticsearch;
+const index = `test-sink-${process.pid}-${Date.now()}`;
+const client = createElasticsearchClient(settings);
+const sink = new ElasticsearchSink(client, { ...settings, index });
+const DIMS = 8;
+
+function unit(axis: number, tilt = 0): number[] {
+  const v = Array.from({ length: DIMS }, (_, i) => (i === axis ? 1 : i === (axis + 1) % DIMS ? tilt : 0));
+  const norm = Math.hypot(...v);
+  return v.map((x) => x / norm);
+}
+
+function docs(filePath: string, contents: readonly string[]): ChunkDocument[] {
+  const sourceId = sourceIdOf(filePath);
+  return contents.map((content, splitId) => ({
+    id: chunkIdOf(sourceId, splitId),
+    content,
+    embedding: unit(splitId % DIMS, 0.1),
+    file_path: filePath,
+    source_id: sourceId,
+    split_id: splitId,
+    split_idx_start: splitId * 10,
+    content_type: 'text/plain',
+    indexed_at: new Date().toISOString(),
+  }));
+}
+
+async function chunksOf(filePath: string): Promise<string[]> {
+  await sink.refresh();
+  const result = await client.search<ChunkDocument>({
+    index,
+    query: { term: { source_id: sourceIdOf(filePath) } },
+    sort: [{ split_id: 'asc' }],
+    size: 100,
+  });
+  return result.hits.hits.map((hit) => hit._source?.content ?? '');
+}
+
+describe('ElasticsearchSink', () => {
+  before(async () => {
+    assert.notEqual(settings.url, '', 'ELASTICSEARCH_URL must point at the dev stack');
+    assert.equal(await sink.ensureIndex(DIMS), 'created');
+  });
+  after(async () => {
+    await client.indices.delete({ index, ignore_unavailable: true });
+    await client.close();
+  });
+
+  test('the index gets an explicit dense_vector mapping with the model dims', async () => {
+    const mapping = await client.indices.getMapping({ index });
+    const embedding = mapping[index]?.mappings.properties?.embedding as Record<string, unknown>;
+    assert.equal(embedding.type, 'dense_vector');
+    assert.equal(embedding.dims, DIMS);
+    assert.equal(embedding.similarity, 'cosine');
+    assert.equal((embedding.index_options as { type: string }).type, 'int8_hnsw');
+    assert.equal(await sink.ensureIndex(DIMS), 'exists');
+  });
+
+  test('an existing index with other dims is a startup error, not silent corruption', async () => {
+    await assert.rejects(sink.ensureIndex(DIMS * 2), (error: unknown) => error instanceof SinkStartupError && /8 dims.*16 dims/.test(error.message));
+  });
+
+  test('chunks are written, found by kNN, and re-writing does not duplicate them', async () => {
+    const path = 's3://docs/a.txt';
+    await sink.writeFile(sourceIdOf(path), docs(path, ['alpha', 'beta', 'gamma']));
+    await sink.writeFile(sourceIdOf(path), docs(path, ['alpha', 'beta', 'gamma']));
+    assert.deepEqual(await chunksOf(path), ['alpha', 'beta', 'gamma']);
+    const result = await client.search<ChunkDocument>({
+      index,
+      knn: { field: 'embedding', query_vector: unit(1), k: 1, num_candidates: 10 },
+      _source: ['content', 'file_path', 'id'],
+    });
+    const top = result.hits.hits[0];
+    assert.equal(top?._source?.content, 'beta');
+    assert.equal(top._source.id, top._id, 'id in _source matches _id (Haystack reads it)');
+  });
+
+  test('an edited, shorter file leaves no stale chunks', async () => {
+    const path = 's3://docs/edited.txt';
+    await sink.writeFile(sourceIdOf(path), docs(path, ['one', 'two', 'three', 'four']));
+    const result = await sink.writeFile(sourceIdOf(path), docs(path, ['uno', 'dos']));
+    assert.equal(result.staleDeleted, 2);
+    assert.deepEqual(await chunksOf(path), ['uno', 'dos']);
+  });
+
+  test('removing a file deletes all its chunks and only its chunks', async () => {
+    const gone = 's3://docs/gone.txt';
+    const kept = 's3://docs/kept.txt';
+    await sink.writeFile(sourceIdOf(gone), docs(gone, ['x', 'y']));
+    await sink.writeFile(sourceIdOf(kept), docs(kept, ['z']));
+    await sink.refresh();
+    assert.equal(await sink.removeFile(sourceIdOf(gone)), 2);
+    assert.deepEqual(await chunksOf(gone), []);
+    assert.deepEqual(await chunksOf(kept), ['z']);
+  });
+
+  test('a chunk Elasticsearch rejects is a permanent error, checked item by item', async () => {
+    const path = 's3://docs/bad.txt';
+    const [good] = docs(path, ['fine']);
+    assert.ok(good);
+    const bad = { ...good, id: chunkIdOf(sourceIdOf(path), 1), split_id: 1, embedding: [1, 2, 3] };
+    await assert.rejects(sink.writeFile(sourceIdOf(path), [good, bad]), (error: unknown) => {
+      assert.ok(error instanceof PermanentError);
+      assert.equal(error.reason, 'index_rejected');
+      return true;
+    });
+  });
+
+  test('ping is true for the running cluster', async () => {
+    assert.equal(await sink.ping(), true);
+  });
+});
