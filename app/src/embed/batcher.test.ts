@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EmbedBatcher, planBatches } from './batcher.js';
 
+// Token counts are given by the split stage; here a text's length stands in for them.
+const passages = (...texts: string[]) => texts.map((text) => ({ text, tokens: text.length }));
+
 describe('planBatches', () => {
   test('sorts longest first and keeps padded size within the budget', () => {
     const items = [5, 100, 7, 60, 6, 99, 8].map((tokens, id) => ({ id, tokens }));
@@ -22,7 +25,6 @@ describe('planBatches', () => {
 // A fake model: the vector of a text is [its length]; pure batching logic needs no real model.
 function fakeModel(calls: string[][]) {
   return {
-    countTokens: (text: string) => text.length,
     embed: (texts: readonly string[]) => {
       calls.push([...texts]);
       return Promise.resolve(texts.map((t) => Float32Array.of(t.length)));
@@ -34,7 +36,7 @@ describe('EmbedBatcher', () => {
   test('chunks of several files share model calls and each file gets its vectors in order', async () => {
     const calls: string[][] = [];
     const batcher = new EmbedBatcher(fakeModel(calls), { batchTokens: 1000, lingerMs: 5 });
-    const [a, b] = await Promise.all([batcher.embedPassages(['aaa', 'a']), batcher.embedPassages(['bb', 'bbbbb'])]);
+    const [a, b] = await Promise.all([batcher.embedPassages(passages('aaa', 'a')), batcher.embedPassages(passages('bb', 'bbbbb'))]);
     assert.deepEqual(a.map((v) => v[0]), [3, 1]);
     assert.deepEqual(b.map((v) => v[0]), [2, 5]);
     assert.equal(calls.length, 1, 'both files went into one call');
@@ -45,13 +47,12 @@ describe('EmbedBatcher', () => {
     let call = 0;
     const batcher = new EmbedBatcher(
       {
-        countTokens: (text) => text.length,
         embed: (texts) => (++call === 1 ? Promise.reject(new Error('boom')) : Promise.resolve(texts.map(() => Float32Array.of(1)))),
       },
       { batchTokens: 1000, lingerMs: 1 },
     );
-    await assert.rejects(batcher.embedPassages(['x']), /boom/);
-    assert.equal((await batcher.embedPassages(['y'])).length, 1);
+    await assert.rejects(batcher.embedPassages(passages('x')), /boom/);
+    assert.equal((await batcher.embedPassages(passages('y'))).length, 1);
   });
 
   test('an empty file resolves at once with no vectors', async () => {
@@ -63,7 +64,7 @@ describe('EmbedBatcher', () => {
   test('reports every call with its padding', async () => {
     const stats: { texts: number; tokens: number; paddedTokens: number }[] = [];
     const batcher = new EmbedBatcher(fakeModel([]), { batchTokens: 10, lingerMs: 1, onBatch: (s) => stats.push(s) });
-    await batcher.embedPassages(['12345', '1', '12']);
+    await batcher.embedPassages(passages('12345', '1', '12'));
     assert.deepEqual(stats.map(({ texts, tokens, paddedTokens }) => ({ texts, tokens, paddedTokens })), [
       { texts: 2, tokens: 7, paddedTokens: 10 },
       { texts: 1, tokens: 1, paddedTokens: 1 },

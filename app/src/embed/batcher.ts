@@ -6,7 +6,6 @@
 import type { TextKind } from './embedder.js';
 
 export interface BatchModel {
-  countTokens(text: string): number;
   embed(texts: readonly string[], kind: TextKind): Promise<Float32Array[]>;
 }
 
@@ -57,12 +56,14 @@ export class EmbedBatcher {
     private readonly options: BatcherOptions,
   ) {}
 
-  /** Embeds one file's chunks (as passages); resolves when all of them are done. */
-  embedPassages(texts: readonly string[]): Promise<Float32Array[]> {
-    const promises = texts.map(
-      (text) =>
+  /**
+   * Embeds one file's chunks (as passages); resolves when all of them are done. Token counts come
+   * from the split stage, which measured every chunk with the model's tokenizer already.
+   */
+  embedPassages(passages: readonly { readonly text: string; readonly tokens: number }[]): Promise<Float32Array[]> {
+    const promises = passages.map(
+      ({ text, tokens }) =>
         new Promise<Float32Array>((resolve, reject) => {
-          const tokens = this.model.countTokens(text);
           this.queue.push({ text, tokens, resolve, reject });
           this.queuedTokens += tokens;
         }),

@@ -65,7 +65,10 @@ describe('splitText', () => {
     const text = Array.from({ length: 400 }, (_, i) => `word${i}`).join(' ');
     const chunks = splitText({ text }, options({ length: 200, overlap: 0, maxTokens: 64 }));
     assert.ok(chunks.length > 2);
-    for (const chunk of chunks) assert.ok(roughTokens(chunk.content) <= 64, `${roughTokens(chunk.content)} tokens`);
+    for (const chunk of chunks) {
+      assert.ok(roughTokens(chunk.content) <= 64, `${roughTokens(chunk.content)} tokens`);
+      assert.equal(chunk.tokens, roughTokens(chunk.content), 'each chunk carries its measured token count');
+    }
     assert.equal(chunks.map((c) => c.content).join(''), text);
     assert.deepEqual(chunks.map((c) => c.splitId), chunks.map((_, i) => i));
   });

@@ -22,6 +22,8 @@ export interface Chunk {
   readonly splitId: number;
   /** Character offset of the chunk's first character in the converted text. */
   readonly splitIdxStart: number;
+  /** Tokens the model will see for this chunk (special tokens included), measured once here. */
+  readonly tokens: number;
   readonly pageNumber?: number;
 }
 
@@ -40,6 +42,10 @@ export interface SplitOptions {
 interface Span {
   readonly start: number;
   readonly end: number;
+}
+
+interface MeasuredSpan extends Span {
+  readonly tokens: number;
 }
 
 const sentenceSegmenter = new Intl.Segmenter('en', { granularity: 'sentence' });
@@ -83,8 +89,9 @@ function packUnits(units: readonly Span[], length: number, overlap: number): Spa
 }
 
 /** Halves a span (at a word boundary when it has several words) until every piece fits. */
-function fitToTokens(text: string, span: Span, options: SplitOptions): Span[] {
-  if (options.countTokens(text.slice(span.start, span.end)) <= options.maxTokens) return [span];
+function fitToTokens(text: string, span: Span, options: SplitOptions): MeasuredSpan[] {
+  const tokens = options.countTokens(text.slice(span.start, span.end));
+  if (tokens <= options.maxTokens) return [{ ...span, tokens }];
   const words = unitSpans(text.slice(span.start, span.end), 'word');
   let cut: number;
   if (words.length > 1) {
@@ -95,7 +102,7 @@ function fitToTokens(text: string, span: Span, options: SplitOptions): Span[] {
     cut = span.start + Math.floor((span.end - span.start) / 2);
     if (/[\uDC00-\uDFFF]/.test(text.charAt(cut))) cut += 1;
   }
-  if (cut <= span.start || cut >= span.end) return [span];
+  if (cut <= span.start || cut >= span.end) return [{ ...span, tokens }];
   return [
     ...fitToTokens(text, { start: span.start, end: cut }, options),
     ...fitToTokens(text, { start: cut, end: span.end }, options),
@@ -146,6 +153,7 @@ export function splitText(input: SplitInput, options: SplitOptions): Chunk[] {
         content,
         splitId: chunks.length,
         splitIdxStart: span.start,
+        tokens: span.tokens,
         ...(pageNumber === undefined ? {} : { pageNumber }),
       });
     }

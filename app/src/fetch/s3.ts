@@ -1,0 +1,71 @@
+// The fetch stage: one S3 object into memory, streamed with a size cap. Nothing is written to
+// disk, so no path is ever built from an object key.
+import { GetObjectCommand, NoSuchKey, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { PermanentError, TransientError } from '../failure.js';
+
+export interface FetchedObject {
+  readonly bytes: Uint8Array;
+  readonly etag?: string;
+  readonly contentType?: string;
+}
+
+export interface FetchRequest {
+  readonly bucket: string;
+  readonly key: string;
+  readonly maxBytes: number;
+  readonly signal?: AbortSignal;
+}
+
+const PERMANENT_S3_ERRORS: Readonly<Record<string, string>> = {
+  NoSuchKey: 'missing_object',
+  NotFound: 'missing_object',
+  NoSuchBucket: 'missing_bucket',
+  AccessDenied: 'access_denied',
+  InvalidObjectState: 'object_archived',
+};
+
+function classify(error: unknown, bucket: string, key: string): Error {
+  const where = `s3://${bucket}/${key}`;
+  if (error instanceof NoSuchKey) return new PermanentError('missing_object', `${where} does not exist (deleted after the notification?)`, { cause: error });
+  if (error instanceof S3ServiceException) {
+    const reason = PERMANENT_S3_ERRORS[error.name];
+    if (reason !== undefined) return new PermanentError(reason, `${where}: ${error.name}`, { cause: error });
+    return new TransientError('s3_unavailable', `${where}: ${error.name} (HTTP ${error.$metadata.httpStatusCode ?? '?'})`, { cause: error });
+  }
+  if (error instanceof PermanentError || error instanceof TransientError) return error;
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new TransientError('s3_unavailable', `${where}: ${message}`, { cause: error });
+}
+
+export async function fetchObject(s3: S3Client, request: FetchRequest): Promise<FetchedObject> {
+  const { bucket, key, maxBytes, signal } = request;
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), signal === undefined ? {} : { abortSignal: signal });
+    const tooLarge = (size: number) =>
+      new PermanentError('too_large', `s3://${bucket}/${key} is ${size} bytes, over the ${maxBytes}-byte limit (FETCH_MAX_BYTES)`);
+    if (response.ContentLength !== undefined && response.ContentLength > maxBytes) {
+      (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      throw tooLarge(response.ContentLength);
+    }
+    const body = response.Body as AsyncIterable<Uint8Array> | undefined;
+    if (body === undefined) throw new TransientError('s3_unavailable', `s3://${bucket}/${key}: empty response body`);
+    const parts: Uint8Array[] = [];
+    let received = 0;
+    // The declared length can be absent or wrong; the cap holds on the bytes actually read.
+    for await (const part of body) {
+      received += part.byteLength;
+      if (received > maxBytes) {
+        (body as { destroy?: () => void }).destroy?.();
+        throw tooLarge(received);
+      }
+      parts.push(part);
+    }
+    return {
+      bytes: new Uint8Array(Buffer.concat(parts, received)),
+      ...(response.ETag === undefined ? {} : { etag: response.ETag }),
+      ...(response.ContentType === undefined ? {} : { contentType: response.ContentType }),
+    };
+  } catch (error) {
+    throw classify(error, bucket, key);
+  }
+}

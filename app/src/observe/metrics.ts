@@ -1,0 +1,62 @@
+// Prometheus metrics of the worker (prom-client), on a registry of its own so tests and several
+// workers in one process do not collide.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type Stage = 'fetch' | 'convert' | 'split' | 'embed' | 'write' | 'total';
+
+export interface WorkerMetrics {
+  readonly registry: Registry;
+  readonly messagesReceived: Counter;
+  readonly filesIndexed: Counter;
+  readonly filesRemoved: Counter;
+  /** Transient failures; the message is released and retried. */
+  readonly filesRetried: Counter<'reason'>;
+  readonly deadLettered: Counter<'reason'>;
+  readonly chunksEmbedded: Counter;
+  readonly tokensEmbedded: Counter;
+  readonly stageSeconds: Histogram<'stage'>;
+  readonly embedBatchTexts: Histogram;
+  readonly inFlight: Gauge;
+  readonly lastSuccess: Gauge;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): WorkerMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'keda_indexer_' });
+  const registers = [registry];
+  return {
+    registry,
+    messagesReceived: new Counter({ name: 'keda_indexer_messages_received_total', help: 'Queue messages received.', registers }),
+    filesIndexed: new Counter({ name: 'keda_indexer_files_indexed_total', help: 'Files whose chunks were all written.', registers }),
+    filesRemoved: new Counter({ name: 'keda_indexer_files_removed_total', help: 'Files whose chunks were removed (ObjectRemoved).', registers }),
+    filesRetried: new Counter({
+      name: 'keda_indexer_files_retried_total',
+      help: 'Transient failures: the message was released for a later retry.',
+      labelNames: ['reason'],
+      registers,
+    }),
+    deadLettered: new Counter({
+      name: 'keda_indexer_dead_lettered_total',
+      help: 'Messages sent to the dead-letter queue, by reason.',
+      labelNames: ['reason'],
+      registers,
+    }),
+    chunksEmbedded: new Counter({ name: 'keda_indexer_chunks_embedded_total', help: 'Chunks embedded.', registers }),
+    tokensEmbedded: new Counter({ name: 'keda_indexer_tokens_embedded_total', help: 'Tokens embedded (special tokens included, padding excluded).', registers }),
+    stageSeconds: new Histogram({
+      name: 'keda_indexer_stage_duration_seconds',
+      help: 'Time per file in each stage.',
+      labelNames: ['stage'],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers,
+    }),
+    embedBatchTexts: new Histogram({
+      name: 'keda_indexer_embed_batch_texts',
+      help: 'Texts per model call.',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    }),
+    inFlight: new Gauge({ name: 'keda_indexer_in_flight_messages', help: 'Messages being processed.', registers }),
+    lastSuccess: new Gauge({ name: 'keda_indexer_last_success_timestamp_seconds', help: 'When a file was last indexed.', registers }),
+  };
+}
