@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Chart checks, offline: yamllint, helm lint, ct lint, helm-unittest, and every rendering
+# (defaults, values-local.yaml, values-prod.yaml, chart/ci/*-values.yaml) validated by kubeconform
+# -strict against local schemas (scripts/gen-schemas). A kind without a schema is an error.
+#
+#   bash test/chart/run.sh        from the repository root (or anywhere)
+#
+# Tools and schemas come from scripts/install-tools and scripts/gen-schemas, called here too: a
+# warm cache makes both no-ops; a cold one builds (minutes). Every check runs even after a
+# failure; the summary lists each, and the exit status is 1 when any failed.
+set -uo pipefail
+
+# shellcheck source=SCRIPTDIR/../../scripts/lib/common.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/lib/common.sh"
+cd "$KI_ROOT" || exit 1
+
+start=$SECONDS
+tools_bin="$(scripts/install-tools --print-path)" || ki_die "scripts/install-tools failed"
+export PATH="$tools_bin:$PATH"
+schemas="$(scripts/gen-schemas --print-dir)" || ki_die "scripts/gen-schemas failed"
+k8s_version="$(cat "$schemas/KUBERNETES_VERSION")"
+schema_location="$schemas/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+
+chart=chart
+out="$KI_ROOT/.tmp/chart"
+rm -rf "$out"; mkdir -p "$out"
+
+passed=() failed=()
+# check NAME COMMAND...: runs it, output to $out/NAME.log (shown on failure), records the result
+check() {
+  local name="$1"; shift
+  local log="$out/${name//[^A-Za-z0-9._-]/_}.log"
+  if "$@" >"$log" 2>&1; then
+    passed+=("$name"); printf 'PASS  %s\n' "$name"
+  else
+    failed+=("$name"); printf 'FAIL  %s\n' "$name"; sed 's/^/      /' "$log"
+  fi
+}
+
+kubeconform_strict() {
+  kubeconform -strict -summary -kubernetes-version "$k8s_version" -schema-location "$schema_location" "$@"
+}
+
+# render_and_validate LABEL [helm args...]: helm template (KEDA API advertised, the schemas'
+# Kubernetes version) piped through kubeconform; an empty rendering counts as a failure.
+render_and_validate() {
+  local label="$1"; shift
+  local file="$out/rendered-$label.yaml"
+  helm template keda-indexer "$chart" --namespace keda-indexer \
+    --kube-version "$k8s_version" --api-versions keda.sh/v1alpha1 "$@" >"$file" || return 1
+  grep -q '^kind: ' "$file" || { echo "nothing rendered"; return 1; }
+  kubeconform_strict "$file"
+}
+
+# The validator must be able to fail: an unknown field, a kind without a schema, and an
+# unquoted KEDA trigger value must each be rejected.
+kubeconform_canary() {
+  local bad
+  for bad in unknown-field no-schema unquoted-trigger; do
+    case "$bad" in
+      unknown-field) printf '%s\n' 'apiVersion: v1' 'kind: ConfigMap' 'metadata:' '  name: x' \
+        'data: {}' 'bogus: true' ;;
+      no-schema) printf '%s\n' 'apiVersion: example.com/v1' 'kind: Widget' 'metadata:' '  name: x' ;;
+      unquoted-trigger) printf '%s\n' 'apiVersion: keda.sh/v1alpha1' 'kind: ScaledObject' \
+        'metadata:' '  name: x' 'spec:' '  scaleTargetRef:' '    name: x' '  triggers:' \
+        '    - type: aws-sqs-queue' '      metadata:' '        queueLength: 5' ;;
+    esac >"$out/canary-$bad.yaml"
+    if kubeconform_strict "$out/canary-$bad.yaml"; then
+      echo "kubeconform accepted the broken manifest canary-$bad.yaml"; return 1
+    fi
+  done
+  echo "all canaries rejected"
+}
+
+echo "chart checks: helm $(helm version --template '{{ .Version }}'), ct $(ct version 2>/dev/null |
+  sed -n 's/^Version:[[:space:]]*//p'), kubeconform $(kubeconform -v), schemas $(basename "$schemas")"
+
+ci_values=("$chart"/ci/*-values.yaml)
+[ -e "${ci_values[0]}" ] || ci_values=()
+
+check "yamllint" yamllint -s -c ci/lintconf.yaml values-local.yaml values-prod.yaml ci/*.yaml \
+  "$chart"/tests/*.yaml
+check "helm lint (defaults)" helm lint --strict "$chart"
+for f in values-local.yaml values-prod.yaml "${ci_values[@]}"; do
+  check "helm lint -f $f" helm lint --strict "$chart" -f "$f"
+done
+check "ct lint" ct lint --config ci/ct.yaml --lint-conf ci/lintconf.yaml \
+  --chart-yaml-schema "$KI_BIN/chart_schema.yaml" --charts "$chart"
+check "helm-unittest" helm-unittest --strict "$chart"
+rmdir "$chart/tests/__snapshot__" 2>/dev/null || true  # created empty by helm-unittest
+check "kubeconform canaries" kubeconform_canary
+check "kubeconform (defaults)" render_and_validate defaults
+for f in values-local.yaml values-prod.yaml "${ci_values[@]}"; do
+  check "kubeconform -f $f" render_and_validate "$(basename "$f" .yaml)" -f "$f"
+done
+
+echo
+echo "chart checks took $((SECONDS - start))s; logs and renderings in ${out#"$KI_ROOT"/}/"
+if [ "${#failed[@]}" -gt 0 ]; then
+  printf 'failed: %s\n' "${failed[@]}"
+fi
+echo "chart: ${#passed[@]} passed, ${#failed[@]} failed"
+[ "${#failed[@]}" -eq 0 ]
