@@ -1,0 +1,300 @@
+// The queue worker: receives messages while earlier ones are still being processed (up to
+// `concurrency` in flight), holds a lease on each, and ends every message in exactly one of
+// three ways: acknowledged after all its chunks are written, dead-lettered with a reason, or
+// released for a retry with a growing delay. It never crashes on a message.
+import path from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Settings } from '../config/config.js';
+import { fetchObject } from '../fetch/s3.js';
+import { isPermanent } from '../failure.js';
+import type { Logger } from '../observe/logger.js';
+import type { WorkerMetrics } from '../observe/metrics.js';
+import { s3FilePath } from '../sink/document.js';
+import { parseBody, type FileEvent } from '../source/message.js';
+import type { QueueMessage, SqsQueue } from '../source/sqs.js';
+import type { FileIndexer } from './index-file.js';
+
+export interface WorkerOptions {
+  /** Exit once a receive comes back empty with nothing in flight. */
+  readonly drain: boolean;
+}
+
+interface InFlight {
+  readonly message: QueueMessage;
+  /** Set when the stop deadline passed and the message was handed back: never ack it after. */
+  abandoned: boolean;
+  readonly done: Promise<void>;
+}
+
+type WorkerSettings = Pick<Settings, 'sqs' | 'worker' | 'fetch'>;
+
+const FETCH_TIMEOUT_MS = 10 * 60 * 1000;
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+export class Worker {
+  private readonly inFlight = new Set<InFlight>();
+  private readonly stopController = new AbortController();
+  private slotFreed: (() => void) | undefined;
+  private crashed = false;
+
+  constructor(
+    private readonly queue: SqsQueue,
+    private readonly s3: S3Client,
+    private readonly indexer: FileIndexer,
+    private readonly settings: WorkerSettings,
+    private readonly logger: Logger,
+    private readonly metrics: WorkerMetrics,
+  ) {}
+
+  /** Liveness: false once the receive loop died of an unexpected error. */
+  live(): boolean {
+    return !this.crashed;
+  }
+
+  /** A method, not a getter: it changes across awaits, which narrowing must not assume away. */
+  isStopping(): boolean {
+    return this.stopController.signal.aborted;
+  }
+
+  /** Begins a graceful stop: no more receives; work in flight gets the drain deadline. */
+  stop(): void {
+    if (!this.isStopping()) {
+      this.logger.info({ inFlight: this.inFlight.size }, 'stopping: no more receives, finishing work in flight');
+      this.stopController.abort();
+    }
+  }
+
+  async run(options: WorkerOptions): Promise<void> {
+    const { sqs, worker } = this.settings;
+    let receiveFailures = 0;
+    try {
+      while (!this.isStopping()) {
+        await this.waitForSlot();
+        if (this.isStopping()) break;
+        let messages: QueueMessage[];
+        try {
+          messages = await this.queue.receive(
+            worker.concurrency - this.inFlight.size,
+            sqs.waitTimeSeconds,
+            sqs.visibilityTimeoutSeconds,
+            this.stopController.signal,
+          );
+          receiveFailures = 0;
+        } catch (error) {
+          if (this.isStopping()) break;
+          receiveFailures++;
+          const delay = Math.min(30_000, 500 * 2 ** Math.min(receiveFailures, 6));
+          this.logger.warn({ err: error, retryInMs: delay }, 'receive failed; retrying');
+          await sleep(delay, this.stopController.signal);
+          continue;
+        }
+        if (messages.length === 0 && options.drain && this.inFlight.size === 0) {
+          this.logger.info('queue drained');
+          break;
+        }
+        for (const message of messages) this.start(message);
+      }
+    } catch (error) {
+      this.crashed = true;
+      throw error;
+    }
+    await this.finishInFlight();
+  }
+
+  private async waitForSlot(): Promise<void> {
+    while (this.inFlight.size >= this.settings.worker.concurrency && !this.isStopping()) {
+      await new Promise<void>((resolve) => {
+        this.slotFreed = resolve;
+        this.stopController.signal.addEventListener('abort', () => {
+          resolve();
+        });
+      });
+    }
+  }
+
+  private start(message: QueueMessage): void {
+    this.metrics.messagesReceived.inc();
+    this.metrics.inFlight.inc();
+    const entry: InFlight = {
+      message,
+      abandoned: false,
+      done: Promise.resolve(),
+    };
+    const done = this.handle(entry)
+      .catch((error: unknown) => {
+        // handle() settles every message itself; this is a last guard so one message can
+        // never take the worker down.
+        this.logger.error({ err: error, messageId: message.messageId }, 'unexpected error while settling a message');
+      })
+      .finally(() => {
+        this.inFlight.delete(entry);
+        this.metrics.inFlight.dec();
+        this.slotFreed?.();
+      });
+    Object.assign(entry, { done });
+    this.inFlight.add(entry);
+  }
+
+  /** Waits for work in flight up to the drain deadline, then hands back what is unfinished. */
+  private async finishInFlight(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    const deadline = this.settings.worker.drainDeadlineSeconds * 1000;
+    const all = Promise.all([...this.inFlight].map((entry) => entry.done));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => {
+          resolve(true);
+        }, deadline);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!timedOut) return;
+    const unfinished = [...this.inFlight];
+    this.logger.warn({ unfinished: unfinished.length, deadlineSeconds: deadline / 1000 }, 'drain deadline passed: releasing unfinished messages');
+    await Promise.all(
+      unfinished.map(async (entry) => {
+        entry.abandoned = true;
+        try {
+          await this.queue.setVisibility(entry.message, 0);
+        } catch (error) {
+          // The lease simply runs out and SQS hands the message to another worker.
+          this.logger.warn({ err: error, messageId: entry.message.messageId }, 'release failed; the lease will expire');
+        }
+      }),
+    );
+  }
+
+  private leaseFor(message: QueueMessage): () => void {
+    const visibility = this.settings.sqs.visibilityTimeoutSeconds;
+    const timer = setInterval(
+      () => {
+        this.queue.setVisibility(message, visibility).catch((error: unknown) => {
+          this.logger.warn({ err: error, messageId: message.messageId }, 'lease extension failed');
+        });
+      },
+      Math.max(1000, (visibility * 1000) / 3),
+    );
+    return () => {
+      clearInterval(timer);
+    };
+  }
+
+  private async handle(entry: InFlight): Promise<void> {
+    const { message } = entry;
+    const started = performance.now();
+    const endLease = this.leaseFor(message);
+    const log = this.logger.child({ messageId: message.messageId, receiveCount: message.receiveCount });
+    try {
+      const parsed = parseBody(message.body);
+      if (parsed.kind === 'invalid') {
+        await this.settle(entry, () => this.deadLetter(message, 'malformed_message', parsed.reason, log));
+        return;
+      }
+      if (parsed.kind === 'ignore') {
+        log.info({ outcome: 'ignored', why: parsed.reason }, 'message ignored');
+        await this.settle(entry, () => this.queue.ack(message));
+        return;
+      }
+      try {
+        for (const event of parsed.events) await this.processEvent(event, log);
+      } catch (error) {
+        if (entry.abandoned) return;
+        if (isPermanent(error)) {
+          await this.settle(entry, () => this.deadLetter(message, error.reason, error.message, log));
+        } else {
+          await this.settle(entry, () => this.retryLater(message, error, log));
+        }
+        return;
+      }
+      await this.settle(entry, () => this.queue.ack(message));
+      this.metrics.stageSeconds.observe({ stage: 'total' }, (performance.now() - started) / 1000);
+    } finally {
+      endLease();
+    }
+  }
+
+  /** Runs the final queue call for a message unless the stop deadline already handed it back. */
+  private async settle(entry: InFlight, action: () => Promise<void>): Promise<void> {
+    if (entry.abandoned) return;
+    try {
+      await action();
+    } catch (error) {
+      // Not settled: the lease expires and the message comes back; chunks are written
+      // idempotently, so the retry cannot duplicate them.
+      this.logger.warn({ err: error, messageId: entry.message.messageId }, 'could not settle message; it will be redelivered');
+    }
+  }
+
+  private async processEvent(event: FileEvent, log: Logger): Promise<void> {
+    const filePath = s3FilePath(event.bucket, event.key);
+    const fileLog = log.child({ bucket: event.bucket, key: event.key });
+    if (event.action === 'remove') {
+      const removed = await this.indexer.remove(filePath);
+      this.metrics.filesRemoved.inc();
+      fileLog.info({ outcome: 'removed', chunksRemoved: removed }, 'file removed from the index');
+      return;
+    }
+    const fetchStarted = performance.now();
+    const object = await fetchObject(this.s3, {
+      bucket: event.bucket,
+      key: event.key,
+      maxBytes: this.settings.fetch.maxBytes,
+      // A stalled download must not hold the message forever; its lease would be extended on.
+      signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    });
+    const fetchSeconds = (performance.now() - fetchStarted) / 1000;
+    const result = await this.indexer.index({
+      bytes: object.bytes,
+      fileName: path.posix.basename(event.key),
+      filePath,
+    });
+    const { metrics } = this;
+    metrics.stageSeconds.observe({ stage: 'fetch' }, fetchSeconds);
+    for (const [stage, seconds] of Object.entries(result.seconds)) {
+      metrics.stageSeconds.observe({ stage: stage }, seconds);
+    }
+    metrics.filesIndexed.inc();
+    metrics.chunksEmbedded.inc(result.chunks);
+    metrics.tokensEmbedded.inc(result.tokens);
+    metrics.lastSuccess.setToCurrentTime();
+    fileLog.info(
+      {
+        outcome: 'indexed',
+        bytes: object.bytes.byteLength,
+        contentType: result.contentType,
+        chunks: result.chunks,
+        tokens: result.tokens,
+        staleDeleted: result.staleDeleted,
+        seconds: { fetch: fetchSeconds, ...result.seconds },
+      },
+      'file indexed',
+    );
+  }
+
+  private async deadLetter(message: QueueMessage, reason: string, error: string, log: Logger): Promise<void> {
+    await this.queue.deadLetter(message, { reason, error });
+    this.metrics.deadLettered.inc({ reason });
+    log.warn({ outcome: 'dead-lettered', reason, error }, 'message dead-lettered');
+  }
+
+  private async retryLater(message: QueueMessage, error: unknown, log: Logger): Promise<void> {
+    const { retryBaseSeconds, retryMaxSeconds } = this.settings.sqs;
+    const exponential = retryBaseSeconds * 2 ** Math.min(message.receiveCount - 1, 16);
+    // Jitter spreads retries of a burst of failures (say, an Elasticsearch restart).
+    const delay = Math.min(retryMaxSeconds, exponential) * (0.8 + Math.random() * 0.4);
+    const reason = error instanceof Error && 'reason' in error && typeof error.reason === 'string' ? error.reason : 'unexpected_error';
+    await this.queue.setVisibility(message, delay);
+    this.metrics.filesRetried.inc({ reason });
+    log.warn({ outcome: 'retry', reason, err: error, retryInSeconds: Math.round(delay) }, 'transient failure; message released for retry');
+  }
+}
