@@ -1,20 +1,13 @@
 #!/usr/bin/env node
 // Entry point of the `keda-indexer` command. Each subcommand lives in its own module under
 // commands/; this file only wires them into one program.
-import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { ExitCode, reportError, settingsFor } from './commands/common.js';
 
 const packageJson = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
 ) as { version: string };
-
-/** Exit codes, documented in the README. */
-export const ExitCode = {
-  ok: 0,
-  failure: 1,
-  usage: 2,
-  notImplemented: 3,
-} as const;
 
 function notYet(command: string, issue: number): () => never {
   return () => {
@@ -31,13 +24,45 @@ const program = new Command()
     'Turn a bucket of documents into a searchable vector index: S3 → convert → split → embed → Elasticsearch.',
   )
   .version(packageJson.version)
+  .option('-c, --config <file>', 'JSON or YAML settings file (environment variables override it)')
   .showHelpAfterError();
+
+/** Runs a command body and exits with its code; errors become one clear line on stderr. */
+function action<A extends unknown[]>(name: string, body: (...args: A) => Promise<number>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    let code: number;
+    try {
+      code = await body(...args);
+    } catch (error) {
+      code = reportError(name, error);
+    }
+    process.exitCode = code;
+  };
+}
+
+const globalOptions = (): { config?: string } => program.opts<{ config?: string }>();
 
 program
   .command('worker')
   .description('consume the SQS queue and index each file it names')
   .option('--drain', 'exit 0 once the queue is empty and nothing is in flight')
-  .action(notYet('worker', 3));
+  .addHelpText(
+    'after',
+    `
+Examples:
+  eval "$(scripts/dev-stack env)"; keda-indexer worker
+  SQS_QUEUE_URL=https://sqs.eu-west-1.amazonaws.com/123456789012/docs \\
+  ELASTICSEARCH_URL=https://es.internal:9200 keda-indexer worker --drain
+
+Serves /healthz, /readyz and /metrics on HTTP_PORT (default 8080). SIGTERM stops receiving,
+finishes work in flight within WORKER_DRAIN_DEADLINE_SECONDS and releases the rest.`,
+  )
+  .action(
+    action('worker', async (options: { drain?: boolean }) => {
+      const { runWorker } = await import('./commands/worker.js');
+      return runWorker(settingsFor(globalOptions()), { drain: options.drain === true });
+    }),
+  );
 
 program
   .command('index')

@@ -41,8 +41,13 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 export class Worker {
   private readonly inFlight = new Set<InFlight>();
+  /** Aborted by stop(): ends waits for a slot and retry sleeps. */
   private readonly stopController = new AbortController();
+  /** Aborted only at the stop deadline: cuts a receive that is still waiting. */
+  private readonly receiveController = new AbortController();
+  private deadlineTimer: NodeJS.Timeout | undefined;
   private slotFreed: (() => void) | undefined;
+  private settledListener: (() => void) | undefined;
   private crashed = false;
 
   constructor(
@@ -64,12 +69,20 @@ export class Worker {
     return this.stopController.signal.aborted;
   }
 
-  /** Begins a graceful stop: no more receives; work in flight gets the drain deadline. */
+  /**
+   * Begins a graceful stop: no new receives; a receive already waiting is allowed to return (an
+   * aborted long poll can leave messages handed out but never delivered, invisible to everyone
+   * until their timeout), and what it returns is released at once. Work in flight gets until the
+   * drain deadline, counted from now; whatever is unfinished then is released to other workers.
+   */
   stop(): void {
-    if (!this.isStopping()) {
-      this.logger.info({ inFlight: this.inFlight.size }, 'stopping: no more receives, finishing work in flight');
-      this.stopController.abort();
-    }
+    if (this.isStopping()) return;
+    this.logger.info({ inFlight: this.inFlight.size }, 'stopping: no more receives, finishing work in flight');
+    this.stopController.abort();
+    this.deadlineTimer = setTimeout(() => {
+      this.receiveController.abort();
+      void this.abandonUnfinished();
+    }, this.settings.worker.drainDeadlineSeconds * 1000);
   }
 
   async run(options: WorkerOptions): Promise<void> {
@@ -85,7 +98,7 @@ export class Worker {
             worker.concurrency - this.inFlight.size,
             sqs.waitTimeSeconds,
             sqs.visibilityTimeoutSeconds,
-            this.stopController.signal,
+            this.receiveController.signal,
           );
           receiveFailures = 0;
         } catch (error) {
@@ -95,6 +108,10 @@ export class Worker {
           this.logger.warn({ err: error, retryInMs: delay }, 'receive failed; retrying');
           await sleep(delay, this.stopController.signal);
           continue;
+        }
+        if (this.isStopping()) {
+          await this.releaseNow(messages);
+          break;
         }
         if (messages.length === 0 && options.drain && this.inFlight.size === 0) {
           this.logger.info('queue drained');
@@ -107,6 +124,16 @@ export class Worker {
       throw error;
     }
     await this.finishInFlight();
+  }
+
+  private async releaseNow(messages: readonly QueueMessage[]): Promise<void> {
+    await Promise.all(
+      messages.map((message) =>
+        this.queue.setVisibility(message, 0).catch((error: unknown) => {
+          this.logger.warn({ err: error, messageId: message.messageId }, 'release failed; the lease will expire');
+        }),
+      ),
+    );
   }
 
   private async waitForSlot(): Promise<void> {
@@ -138,40 +165,35 @@ export class Worker {
         this.inFlight.delete(entry);
         this.metrics.inFlight.dec();
         this.slotFreed?.();
+        this.settledListener?.();
       });
     Object.assign(entry, { done });
     this.inFlight.add(entry);
   }
 
-  /** Waits for work in flight up to the drain deadline, then hands back what is unfinished. */
+  /** Waits until work in flight is settled, or abandoned at the stop deadline. */
   private async finishInFlight(): Promise<void> {
-    if (this.inFlight.size === 0) return;
-    const deadline = this.settings.worker.drainDeadlineSeconds * 1000;
-    const all = Promise.all([...this.inFlight].map((entry) => entry.done));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      all.then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => {
-          resolve(true);
-        }, deadline);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!timedOut) return;
-    const unfinished = [...this.inFlight];
-    this.logger.warn({ unfinished: unfinished.length, deadlineSeconds: deadline / 1000 }, 'drain deadline passed: releasing unfinished messages');
-    await Promise.all(
-      unfinished.map(async (entry) => {
-        entry.abandoned = true;
-        try {
-          await this.queue.setVisibility(entry.message, 0);
-        } catch (error) {
-          // The lease simply runs out and SQS hands the message to another worker.
-          this.logger.warn({ err: error, messageId: entry.message.messageId }, 'release failed; the lease will expire');
-        }
-      }),
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        if ([...this.inFlight].every((entry) => entry.abandoned)) resolve();
+      };
+      this.settledListener = check;
+      check();
+    });
+    clearTimeout(this.deadlineTimer);
+  }
+
+  /** At the stop deadline: hands unfinished messages back so another worker takes them now. */
+  private async abandonUnfinished(): Promise<void> {
+    const unfinished = [...this.inFlight].filter((entry) => !entry.abandoned);
+    if (unfinished.length === 0) return;
+    this.logger.warn(
+      { unfinished: unfinished.length, deadlineSeconds: this.settings.worker.drainDeadlineSeconds },
+      'drain deadline passed: releasing unfinished messages',
     );
+    for (const entry of unfinished) entry.abandoned = true;
+    await this.releaseNow(unfinished.map((entry) => entry.message));
+    this.settledListener?.();
   }
 
   private leaseFor(message: QueueMessage): () => void {

@@ -1,0 +1,46 @@
+// What every command shares: settings from --config and the environment, and turning errors
+// into a clear message and an exit code (documented in the README).
+import { ConfigError, loadConfig, type Settings } from '../config/config.js';
+
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  notImplemented: 3,
+} as const;
+
+/** An error whose message is meant for the user as is: no stack trace. */
+export class UserError extends Error {
+  override readonly name = 'UserError';
+  constructor(
+    message: string,
+    readonly exitCode: number = ExitCode.failure,
+  ) {
+    super(message);
+  }
+}
+
+export function settingsFor(options: { config?: string }): Settings {
+  return loadConfig(options.config === undefined ? {} : { file: options.config });
+}
+
+export function requireSetting(value: string, name: string, hint: string): string {
+  if (value === '') throw new UserError(`${name} is not set. ${hint}`, ExitCode.usage);
+  return value;
+}
+
+/** Prints an error for a person and returns the exit code. */
+export function reportError(command: string, error: unknown): number {
+  if (error instanceof UserError) {
+    process.stderr.write(`keda-indexer ${command}: ${error.message}\n`);
+    return error.exitCode;
+  }
+  if (error instanceof ConfigError) {
+    process.stderr.write(`keda-indexer ${command}: ${error.message}\n`);
+    return ExitCode.usage;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`keda-indexer ${command}: ${message}\n`);
+  if (process.env.DEBUG !== undefined && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  return ExitCode.failure;
+}

@@ -1,0 +1,103 @@
+// `keda-indexer worker [--drain]`: consume the queue until SIGTERM (or, with --drain, until it
+// is empty), serving /healthz, /readyz and /metrics meanwhile.
+import type { Server } from 'node:http';
+import { createS3Client, createSqsClient } from '../aws.js';
+import type { Settings } from '../config/config.js';
+import { EmbedBatcher } from '../embed/batcher.js';
+import { createEmbedder, type Embedder } from '../embed/embedder.js';
+import { startHealthServer } from '../observe/health.js';
+import { createLogger, type Logger } from '../observe/logger.js';
+import { createMetrics } from '../observe/metrics.js';
+import { FileIndexer } from '../pipeline/index-file.js';
+import { Worker } from '../pipeline/worker.js';
+import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
+import { SqsQueue } from '../source/sqs.js';
+import { ExitCode, requireSetting, UserError } from './common.js';
+
+/** Retries index creation while Elasticsearch is unreachable: a worker that starts first waits. */
+async function ensureIndexWhenReachable(sink: ElasticsearchSink, dims: number, logger: Logger, signal: AbortSignal): Promise<void> {
+  for (let attempt = 1; !signal.aborted; attempt++) {
+    try {
+      const outcome = await sink.ensureIndex(dims);
+      logger.info({ index: sink.index, outcome, dims }, 'index ready');
+      return;
+    } catch (error) {
+      if (error instanceof SinkStartupError) throw new UserError(error.message);
+      const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
+      logger.warn({ err: error, retryInMs: delay }, 'Elasticsearch not reachable yet');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+export async function runWorker(settings: Settings, options: { drain: boolean }): Promise<number> {
+  const started = performance.now();
+  const logger = createLogger({ level: settings.log.level });
+  const queueUrl = requireSetting(settings.sqs.queueUrl, 'SQS_QUEUE_URL', 'Set it to the URL of the queue to consume.');
+  if (settings.elasticsearch.url === '' && settings.elasticsearch.cloudId === '') {
+    throw new UserError('ELASTICSEARCH_URL (or ELASTICSEARCH_CLOUD_ID) is not set: the worker writes to Elasticsearch.', ExitCode.usage);
+  }
+
+  const metrics = createMetrics();
+  const stop = new AbortController();
+  let worker: Worker | undefined;
+  let embedder: Embedder | undefined;
+  const esClient = createElasticsearchClient(settings.elasticsearch);
+  const sink = new ElasticsearchSink(esClient, settings.elasticsearch);
+  let indexReady = false;
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'signal received');
+    stop.abort();
+    worker?.stop();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+
+  let server: Server | undefined;
+  if (settings.http.port !== 0) {
+    server = await startHealthServer(
+      settings.http.port,
+      {
+        live: () => worker?.live() ?? true,
+        ready: async () => embedder !== undefined && indexReady && !stop.signal.aborted && (await sink.ping()),
+      },
+      metrics.registry,
+    );
+  }
+  try {
+    embedder = await createEmbedder({
+      model: settings.embedding.model,
+      device: settings.embedding.device,
+      dtype: settings.embedding.dtype,
+      passagePrefix: settings.embedding.passagePrefix,
+      queryPrefix: settings.embedding.queryPrefix,
+      logger,
+    });
+    logger.info({ model: embedder.model, device: embedder.device, dims: embedder.dimensions }, 'model loaded');
+    await ensureIndexWhenReachable(sink, embedder.dimensions, logger, stop.signal);
+    indexReady = true;
+    if (stop.signal.aborted) return ExitCode.ok;
+
+    const batcher = new EmbedBatcher(embedder, {
+      batchTokens: settings.embedding.batchTokens,
+      lingerMs: 10,
+      onBatch: ({ texts }) => {
+        metrics.embedBatchTexts.observe(texts);
+      },
+    });
+    const indexer = new FileIndexer(embedder, batcher, sink, settings);
+    const queue = new SqsQueue(createSqsClient(settings.aws), queueUrl, settings.sqs.deadLetterQueueUrl);
+    worker = new Worker(queue, createS3Client(settings.aws), indexer, settings, logger, metrics);
+    logger.info({ queueUrl, concurrency: settings.worker.concurrency, startupSeconds: (performance.now() - started) / 1000, drain: options.drain }, 'worker ready');
+    await worker.run({ drain: options.drain });
+    logger.info('worker stopped');
+    return ExitCode.ok;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    server?.close();
+    await embedder?.dispose();
+    await esClient.close();
+  }
+}

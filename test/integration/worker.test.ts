@@ -1,0 +1,303 @@
+// The worker end to end, as a user runs it (the built CLI in its own process), against the real
+// dev stack: moto for SQS and S3, Elasticsearch, and the all-MiniLM-L6-v2 model.
+import assert from 'node:assert/strict';
+import { createServer, Socket, type Server } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
+import { silentLogger } from '../../app/src/observe/logger.js';
+import type { ChunkDocument } from '../../app/src/sink/document.js';
+import { makeDocx, makePdf } from '../fixtures/documents.js';
+import {
+  chunksByFile,
+  createBucket,
+  createQueueWithDeadLetter,
+  deleteObject,
+  es,
+  putObject,
+  queueDepth,
+  s3Event,
+  sendBody,
+  settings,
+  startCli,
+  takeDeadLetters,
+  uniqueName,
+  waitFor,
+  type TestQueue,
+} from '../support/stack.js';
+
+const bucket = uniqueName('worker-docs');
+const index = uniqueName('worker-index');
+let queue: TestQueue;
+let embedder: Embedder;
+
+function workerEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    SQS_QUEUE_URL: queue.queueUrl,
+    ELASTICSEARCH_INDEX: index,
+    SQS_WAIT_TIME_SECONDS: '1',
+    SQS_RETRY_BASE_SECONDS: '1',
+    SQS_RETRY_MAX_SECONDS: '2',
+    HTTP_PORT: '0',
+    ...extra,
+  };
+}
+
+/** Runs `worker --drain` to completion and returns its exit code and output. */
+async function drain(extra: Record<string, string> = {}): Promise<string> {
+  const worker = startCli(['worker', '--drain'], workerEnv(extra));
+  const code = await worker.exited;
+  assert.equal(code, 0, `worker --drain exited ${String(code)}:\n${worker.output()}`);
+  return worker.output();
+}
+
+async function topFileFor(question: string): Promise<string | undefined> {
+  const [vector] = await embedder.embed([question], 'query');
+  assert.ok(vector);
+  await es.indices.refresh({ index });
+  const result = await es.search<ChunkDocument>({
+    index,
+    knn: { field: 'embedding', query_vector: Array.from(vector), k: 3, num_candidates: 50 },
+    _source: ['file_path'],
+  });
+  return result.hits.hits[0]?._source?.file_path;
+}
+
+/** Asserts every file's chunks are numbered 0..n-1 exactly once: nothing duplicated or lost. */
+function assertNoDuplicates(byFile: Map<string, ChunkDocument[]>): void {
+  for (const [file, chunks] of byFile) {
+    assert.deepEqual(
+      chunks.map((c) => c.split_id),
+      chunks.map((_, i) => i),
+      `${file} has duplicated or missing chunks`,
+    );
+  }
+}
+
+const CORPUS: Record<string, () => Promise<Uint8Array | string>> = {
+  'notes/volcanoes.txt': () =>
+    Promise.resolve(
+      'Volcanoes erupt when magma rises through the crust. Dissolved gases such as water vapour and carbon dioxide expand as the pressure drops, and sticky silica-rich magma explodes into ash clouds.',
+    ),
+  'notes/sourdough bread.md': () =>
+    Promise.resolve('# Sourdough\n\nA sourdough **starter** of flour and water hosts wild yeast that leavens the bread. Feed it daily and bake the loaf in a hot Dutch oven.'),
+  'pages/tide-pools.html': () =>
+    Promise.resolve('<html><body><h1>Tide pools</h1><p>Sea anemones, hermit crabs and starfish live in rock pools left by the retreating tide.</p><script>var x = 1;</script></body></html>'),
+  'reports/chess.pdf': () =>
+    makePdf(['Chess openings: the Sicilian Defence answers 1.e4 with c5.', 'Castling early keeps the king safe and connects the rooks.']),
+  'reports/bees.docx': () =>
+    makeDocx([{ heading: 'Honey bees', paragraphs: ['Worker bees collect nectar and turn it into honey inside the hive, fanning their wings to evaporate water.'] }]),
+};
+
+describe('worker', () => {
+  before(async () => {
+    queue = await createQueueWithDeadLetter(uniqueName('worker-queue'));
+    await createBucket(bucket);
+    embedder = await createEmbedder({ model: settings.embedding.model, device: 'cpu', dtype: 'fp32', logger: silentLogger() });
+  });
+  after(async () => {
+    await embedder.dispose();
+    await es.indices.delete({ index, ignore_unavailable: true });
+  });
+
+  test('--drain exits 0 on an empty queue', async () => {
+    const output = await drain();
+    assert.match(output, /queue drained/);
+  });
+
+  test('every file type is indexed end to end and found by a question about it', async () => {
+    for (const [key, make] of Object.entries(CORPUS)) await putObject(bucket, key, await make());
+    const keys = Object.keys(CORPUS);
+    // Both message shapes: S3 notifications (keys form-encoded) and {bucket, key}.
+    for (const [i, key] of keys.entries()) {
+      await sendBody(queue.queueUrl, i % 2 === 0 ? s3Event('ObjectCreated:Put', bucket, key) : JSON.stringify({ bucket, key }));
+    }
+    await sendBody(queue.queueUrl, JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: bucket }));
+    await drain();
+
+    const byFile = await chunksByFile(index);
+    assert.deepEqual([...byFile.keys()].sort(), keys.map((key) => `s3://${bucket}/${key}`).sort());
+    assertNoDuplicates(byFile);
+    const pdf = byFile.get(`s3://${bucket}/reports/chess.pdf`) ?? [];
+    assert.equal(pdf[0]?.page_number, 1, 'PDF chunks carry the page they start on');
+    assert.ok(pdf.every((c) => typeof c.page_number === 'number'));
+    assert.equal(byFile.get(`s3://${bucket}/pages/tide-pools.html`)?.[0]?.content.includes('var x'), false, 'script text is not indexed');
+
+    assert.equal(await topFileFor('How do bees make honey?'), `s3://${bucket}/reports/bees.docx`);
+    assert.equal(await topFileFor('Why do volcanoes explode?'), `s3://${bucket}/notes/volcanoes.txt`);
+    assert.equal(await topFileFor('which animals live in rock pools at the beach'), `s3://${bucket}/pages/tide-pools.html`);
+    assert.equal(await topFileFor('how to respond to king pawn opening'), `s3://${bucket}/reports/chess.pdf`);
+    assert.equal(await topFileFor('baking bread with wild yeast'), `s3://${bucket}/notes/sourdough bread.md`);
+
+    assert.deepEqual(await queueDepth(queue.queueUrl), { visible: 0, inFlight: 0, delayed: 0 });
+    assert.deepEqual(await takeDeadLetters(queue.deadLetterUrl), []);
+  });
+
+  test('redelivery of the same message leaves the chunk count unchanged', async () => {
+    const before = await chunksByFile(index);
+    await sendBody(queue.queueUrl, JSON.stringify({ bucket, key: 'notes/volcanoes.txt' }));
+    await sendBody(queue.queueUrl, s3Event('ObjectCreated:Put', bucket, 'reports/chess.pdf'));
+    await drain();
+    const afterRedelivery = await chunksByFile(index);
+    for (const [file, chunks] of before) assert.equal(afterRedelivery.get(file)?.length, chunks.length, file);
+  });
+
+  test('an edited file replaces its old text; a removed file loses its chunks', async () => {
+    const edited = 'notes/sourdough bread.md';
+    await putObject(bucket, edited, '# Rye\n\nRye flour makes a dense, dark loaf.');
+    await sendBody(queue.queueUrl, s3Event('ObjectCreated:Put', bucket, edited));
+    await deleteObject(bucket, 'pages/tide-pools.html');
+    await sendBody(queue.queueUrl, s3Event('ObjectRemoved:Delete', bucket, 'pages/tide-pools.html'));
+    await drain();
+    const byFile = await chunksByFile(index);
+    const text = (byFile.get(`s3://${bucket}/${edited}`) ?? []).map((c) => c.content).join(' ');
+    assert.match(text, /Rye flour/);
+    assert.doesNotMatch(text, /Dutch oven|starter/);
+    assert.equal(byFile.has(`s3://${bucket}/pages/tide-pools.html`), false);
+  });
+
+  test('poison messages are dead-lettered with a reason and the worker keeps consuming', async () => {
+    await putObject(bucket, 'bad/picture.png', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, ...new Uint8Array(32)]));
+    await putObject(bucket, 'bad/broken.pdf', (await makePdf(['cut short'])).subarray(0, 300));
+    await putObject(bucket, 'bad/empty.txt', '');
+    await putObject(bucket, 'good/after-poison.txt', 'Lighthouses guide ships along dangerous coasts with rotating lamps.');
+    const poison: [string, string][] = [
+      ['{"not json', 'malformed_message'],
+      ['{"hello":"world"}', 'malformed_message'],
+      [JSON.stringify({ bucket, key: 'bad/does-not-exist.txt' }), 'missing_object'],
+      [JSON.stringify({ bucket, key: 'bad/picture.png' }), 'unsupported_type'],
+      [JSON.stringify({ bucket, key: 'bad/broken.pdf' }), 'corrupt'],
+      [JSON.stringify({ bucket, key: 'bad/empty.txt' }), 'no_text'],
+    ];
+    for (const [body] of poison) await sendBody(queue.queueUrl, body);
+    await sendBody(queue.queueUrl, JSON.stringify({ bucket, key: 'good/after-poison.txt' }));
+    await drain();
+
+    const letters = await takeDeadLetters(queue.deadLetterUrl);
+    assert.deepEqual(
+      letters.map((l) => [l.body, l.reason]).sort(),
+      poison.sort(),
+      'each poison message is in the DLQ, with its original body and reason',
+    );
+    for (const letter of letters) assert.ok(letter.error.length > 0, `no error text for ${letter.body}`);
+    assert.ok((await chunksByFile(index)).has(`s3://${bucket}/good/after-poison.txt`));
+  });
+
+  test('Elasticsearch unreachable mid-run: no message is deleted unindexed, and all land after it returns', async () => {
+    // A TCP relay between worker and Elasticsearch that can be cut: a real network failure.
+    const esUrl = new URL(settings.elasticsearch.url);
+    const relay = await startRelay(esUrl.hostname, Number(esUrl.port));
+    const worker = startCli(['worker'], workerEnv({ ELASTICSEARCH_URL: `http://127.0.0.1:${relay.port}` }));
+    try {
+      await waitFor('worker ready', () => Promise.resolve(worker.output().includes('worker ready')));
+      relay.cut();
+      const keys = ['outage/one.txt', 'outage/two.txt', 'outage/three.txt'];
+      for (const key of keys) {
+        await putObject(bucket, key, `${key}: written while the search cluster was unreachable.`);
+        await sendBody(queue.queueUrl, JSON.stringify({ bucket, key }));
+      }
+      await waitFor('retries', () => Promise.resolve((worker.output().match(/message released for retry/g) ?? []).length >= 3));
+      const depth = await queueDepth(queue.queueUrl);
+      assert.equal(depth.visible + depth.inFlight + depth.delayed, 3, 'all three messages are still on the queue');
+      relay.restore();
+      await waitFor('files indexed after recovery', async () => {
+        const byFile = await chunksByFile(index);
+        return keys.every((key) => byFile.has(`s3://${bucket}/${key}`));
+      });
+      await waitFor('queue empty', async () => {
+        const d = await queueDepth(queue.queueUrl);
+        return d.visible + d.inFlight + d.delayed === 0;
+      });
+    } finally {
+      worker.child.kill('SIGTERM');
+      assert.equal(await worker.exited, 0);
+      relay.close();
+    }
+  });
+
+  test('SIGTERM mid-batch: exit 0 within the deadline, nothing lost', async () => {
+    const keys = Array.from({ length: 6 }, (_, i) => `sigterm/file-${i}.txt`);
+    for (const key of keys) {
+      await putObject(bucket, key, `${key}. `.repeat(2500));
+      await sendBody(queue.queueUrl, JSON.stringify({ bucket, key }));
+    }
+    const worker = startCli(['worker'], workerEnv({ WORKER_DRAIN_DEADLINE_SECONDS: '5', WORKER_CONCURRENCY: '2' }));
+    await waitFor('a file in flight', () => Promise.resolve(worker.output().includes('worker ready')));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const signalled = Date.now();
+    worker.child.kill('SIGTERM');
+    assert.equal(await worker.exited, 0, worker.output());
+    assert.ok(Date.now() - signalled < 5000 + 3000, `exited ${Date.now() - signalled} ms after SIGTERM; deadline 5 s`);
+    // Unfinished messages were handed back, not left invisible until their lease runs out.
+    await waitFor('released messages to be visible', async () => (await queueDepth(queue.queueUrl)).inFlight === 0, 3000);
+    await drain();
+    const byFile = await chunksByFile(index);
+    for (const key of keys) assert.ok(byFile.has(`s3://${bucket}/${key}`), `${key} lost`);
+    assertNoDuplicates(byFile);
+  });
+
+  test('SIGKILL mid-batch: after the visibility timeout the file is indexed once', async () => {
+    const keys = Array.from({ length: 4 }, (_, i) => `sigkill/file-${i}.txt`);
+    for (const key of keys) {
+      await putObject(bucket, key, `${key} holds text. `.repeat(2000));
+      await sendBody(queue.queueUrl, JSON.stringify({ bucket, key }));
+    }
+    const worker = startCli(['worker'], workerEnv({ SQS_VISIBILITY_TIMEOUT_SECONDS: '4' }));
+    await waitFor('worker ready', () => Promise.resolve(worker.output().includes('worker ready')));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    worker.child.kill('SIGKILL');
+    assert.equal(await worker.exited, 'SIGKILL');
+    await waitFor('leases to expire', async () => (await queueDepth(queue.queueUrl)).inFlight === 0, 20_000);
+    await drain();
+    const byFile = await chunksByFile(index);
+    for (const key of keys) assert.ok(byFile.has(`s3://${bucket}/${key}`), `${key} lost`);
+    assertNoDuplicates(byFile);
+    assert.deepEqual(await takeDeadLetters(queue.deadLetterUrl), []);
+  });
+});
+
+interface Relay {
+  readonly port: number;
+  cut(): void;
+  restore(): void;
+  close(): void;
+}
+
+/** Forwards TCP to host:port; cut() drops every connection and refuses new ones until restore(). */
+async function startRelay(host: string, port: number): Promise<Relay> {
+  const sockets = new Set<Socket>();
+  let open = true;
+  const server: Server = createServer((client) => {
+    if (!open) {
+      client.destroy();
+      return;
+    }
+    const upstream = new Socket();
+    upstream.connect(port, host);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  return {
+    port: address.port,
+    cut() {
+      open = false;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore() {
+      open = true;
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}

@@ -1,0 +1,165 @@
+// Helpers for tests against the real dev stack (moto for SQS and S3, Elasticsearch): clients
+// from the same environment the worker reads, unique resource names per test run, and a way to
+// run the built CLI as a user would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Client } from '@elastic/elasticsearch';
+import { createS3Client, createSqsClient } from '../../app/src/aws.js';
+import { loadConfig } from '../../app/src/config/config.js';
+import { createElasticsearchClient } from '../../app/src/sink/elasticsearch.js';
+import type { ChunkDocument } from '../../app/src/sink/document.js';
+
+export const settings = loadConfig();
+export const s3: S3Client = createS3Client(settings.aws);
+export const sqs: SQSClient = createSqsClient(settings.aws);
+export const es: Client = createElasticsearchClient(settings.elasticsearch);
+
+export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+let counter = 0;
+/** A name unique to this process and call, valid for buckets, queues and indices. */
+export function uniqueName(prefix: string): string {
+  counter++;
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`;
+}
+
+export interface TestQueue {
+  readonly queueUrl: string;
+  readonly deadLetterUrl: string;
+}
+
+/** A queue whose RedrivePolicy names a dead-letter queue, as `bootstrap` makes them. */
+export async function createQueueWithDeadLetter(name: string, maxReceiveCount = 5): Promise<TestQueue> {
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+  const deadLetterUrl = dlq.QueueUrl ?? '';
+  const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ['QueueArn'] }));
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: {
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: attributes.Attributes?.QueueArn, maxReceiveCount }),
+      },
+    }),
+  );
+  return { queueUrl: queue.QueueUrl ?? '', deadLetterUrl };
+}
+
+export async function createBucket(name: string): Promise<void> {
+  await s3.send(new CreateBucketCommand({ Bucket: name }));
+}
+
+export async function putObject(bucket: string, key: string, body: Uint8Array | string): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+}
+
+export async function deleteObject(bucket: string, key: string): Promise<void> {
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+}
+
+export async function sendBody(queueUrl: string, body: string): Promise<void> {
+  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+}
+
+/** An S3 event notification as S3 sends it: key form-encoded ('+' for space). */
+export function s3Event(eventName: string, bucket: string, key: string): string {
+  const encodedKey = encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
+  return JSON.stringify({
+    Records: [{ eventVersion: '2.1', eventSource: 'aws:s3', eventName, s3: { bucket: { name: bucket }, object: { key: encodedKey } } }],
+  });
+}
+
+export interface DeadLetter {
+  readonly body: string;
+  readonly reason: string;
+  readonly error: string;
+}
+
+/** Drains the dead-letter queue and returns what it held. */
+export async function takeDeadLetters(deadLetterUrl: string): Promise<DeadLetter[]> {
+  const letters: DeadLetter[] = [];
+  for (;;) {
+    const response = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: deadLetterUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }),
+    );
+    const messages = response.Messages ?? [];
+    if (messages.length === 0) return letters;
+    for (const message of messages) {
+      letters.push({
+        body: message.Body ?? '',
+        reason: message.MessageAttributes?.['keda-indexer.reason']?.StringValue ?? '',
+        error: message.MessageAttributes?.['keda-indexer.error']?.StringValue ?? '',
+      });
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: deadLetterUrl, ReceiptHandle: message.ReceiptHandle }));
+    }
+  }
+}
+
+export async function queueDepth(queueUrl: string): Promise<{ visible: number; inFlight: number; delayed: number }> {
+  const response = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+    }),
+  );
+  const a = response.Attributes ?? {};
+  return {
+    visible: Number(a.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+    delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
+  };
+}
+
+/** Chunks in the index per file_path, sorted by split_id. */
+export async function chunksByFile(index: string): Promise<Map<string, ChunkDocument[]>> {
+  await es.indices.refresh({ index });
+  const result = await es.search<ChunkDocument>({ index, size: 10_000, query: { match_all: {} }, sort: [{ split_id: 'asc' }] });
+  const byFile = new Map<string, ChunkDocument[]>();
+  for (const hit of result.hits.hits) {
+    const doc = hit._source;
+    if (doc === undefined) continue;
+    const list = byFile.get(doc.file_path) ?? [];
+    list.push(doc);
+    byFile.set(doc.file_path, list);
+  }
+  return byFile;
+}
+
+export interface RunningCli {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  /** Resolves with the exit code (or the signal name). */
+  readonly exited: Promise<number | string>;
+}
+
+/** Starts the built CLI with the dev-stack environment plus `env`. */
+export function startCli(args: readonly string[], env: Record<string, string>): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (data: Buffer) => (output += data.toString()));
+  child.stderr.on('data', (data: Buffer) => (output += data.toString()));
+  const exited = once(child, 'exit').then(([code, signal]) => (code ?? String(signal)) as number | string);
+  return { child, output: () => output, exited };
+}
+
+/** Waits until `predicate` holds, polling; fails with `what` after `timeoutMs`. */
+export async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await predicate()) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
