@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { chunkIdOf, sourceIdOf, type ChunkDocument } from './document.js';
+import { LocalStore, LocalStoreError } from './local-store.js';
+
+const DIMS = 4;
+const axis = (i: number): number[] => Array.from({ length: DIMS }, (_, d) => (d === i ? 1 : 0));
+
+function docs(filePath: string, vectors: number[][]): ChunkDocument[] {
+  const sourceId = sourceIdOf(filePath);
+  return vectors.map((embedding, splitId) => ({
+    id: chunkIdOf(sourceId, splitId),
+    content: `${filePath} chunk ${splitId}`,
+    embedding,
+    file_path: filePath,
+    source_id: sourceId,
+    split_id: splitId,
+    split_idx_start: 0,
+    content_type: 'text/plain',
+    indexed_at: '2026-01-01T00:00:00.000Z',
+  }));
+}
+
+const folder = () => path.join(mkdtempSync(path.join(tmpdir(), 'ki-store-')), 'store');
+
+describe('LocalStore', () => {
+  test('finds the nearest chunks, survives a reopen, and keeps file stats', async () => {
+    const dir = folder();
+    const store = await LocalStore.open(dir, 'model-a', DIMS);
+    await store.writeFile(sourceIdOf('/a.txt'), docs('/a.txt', [axis(0), axis(1)]), { size: 10, mtimeMs: 1 });
+    await store.writeFile(sourceIdOf('/b.txt'), docs('/b.txt', [axis(2)]), { size: 20, mtimeMs: 2 });
+    await store.save();
+
+    const reopened = await LocalStore.open(dir, 'model-a', DIMS);
+    assert.equal(reopened.chunkCount, 3);
+    const hits = reopened.search(Float32Array.from([0.1, 0.9, 0, 0]), 2);
+    assert.deepEqual(hits.map((hit) => hit.chunk.content), ['/a.txt chunk 1', '/a.txt chunk 0']);
+    assert.ok(hits.map((hit) => hit.score).every((score, i, all) => i === 0 || score < (all[i - 1] ?? 0)), 'best first');
+    assert.deepEqual(reopened.fileEntry('/b.txt'), { sourceId: sourceIdOf('/b.txt'), size: 20, mtimeMs: 2, chunks: 1 });
+  });
+
+  test('re-writing a file replaces its chunks; removing it drops them', async () => {
+    const dir = folder();
+    const store = await LocalStore.open(dir, 'm', DIMS);
+    await store.writeFile(sourceIdOf('/a.txt'), docs('/a.txt', [axis(0), axis(1), axis(2)]));
+    const result = await store.writeFile(sourceIdOf('/a.txt'), docs('/a.txt', [axis(3)]));
+    assert.deepEqual(result, { written: 1, staleDeleted: 2 });
+    assert.equal(store.chunkCount, 1);
+    assert.equal(await store.removeFile(sourceIdOf('/a.txt')), 1);
+    assert.deepEqual(store.filePaths(), []);
+    await store.save();
+    assert.equal((await LocalStore.open(dir, 'm', DIMS)).chunkCount, 0);
+  });
+
+  test('a save leaves exactly one generation of data files', async () => {
+    const dir = folder();
+    const store = await LocalStore.open(dir, 'm', DIMS);
+    await store.writeFile(sourceIdOf('/a.txt'), docs('/a.txt', [axis(0)]));
+    await store.save();
+    await store.save();
+    assert.deepEqual(readdirSync(dir).sort(), ['chunks-2.jsonl', 'manifest.json', 'vectors-2.f32']);
+  });
+
+  test('a store built with another model is refused with a fix', async () => {
+    const dir = folder();
+    const store = await LocalStore.open(dir, 'model-a', DIMS);
+    await store.save();
+    await assert.rejects(LocalStore.open(dir, 'model-b', DIMS), (error: unknown) => error instanceof LocalStoreError && /model-a.*LOCAL_STORE_PATH/.test(error.message));
+  });
+
+  test('searching a folder with no index says how to make one', async () => {
+    await assert.rejects(LocalStore.openExisting(folder()), /keda-indexer index/);
+  });
+});

@@ -1,0 +1,212 @@
+// The embedded local store: what `index` and `search` use when no Elasticsearch is configured,
+// so the CLI works with no servers at all. See docs/local-store.md for why it is built this way.
+//
+// A folder holding a manifest (model, dims, and per file its size, mtime and chunk count), the
+// chunks as JSON lines, and their vectors as raw little-endian float32, in the same order. A save
+// writes a new generation of the data files and then swaps the manifest with an atomic rename, so
+// a crash mid-save leaves the previous generation intact. Search is exact (brute-force dot
+// products over normalised vectors): for the corpora one indexes from a laptop (up to ~10⁵
+// chunks) it answers in milliseconds and never misses a neighbour.
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ChunkDocument } from './document.js';
+
+export interface LocalFileEntry {
+  readonly sourceId: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly chunks: number;
+}
+
+interface Manifest {
+  readonly format: 1;
+  readonly model: string;
+  readonly dims: number;
+  readonly generation: number;
+  readonly files: Record<string, LocalFileEntry>;
+}
+
+type StoredChunk = Omit<ChunkDocument, 'embedding'>;
+
+export interface LocalHit {
+  readonly score: number;
+  readonly chunk: StoredChunk;
+}
+
+export class LocalStoreError extends Error {
+  override readonly name = 'LocalStoreError';
+}
+
+const MANIFEST = 'manifest.json';
+
+export class LocalStore {
+  /** Chunks and vectors per source_id, in split order. */
+  private readonly bySource = new Map<string, { chunks: StoredChunk[]; vectors: Float32Array[] }>();
+  private readonly files: Map<string, LocalFileEntry>;
+  private generation: number;
+
+  private constructor(
+    readonly folder: string,
+    readonly model: string,
+    readonly dims: number,
+    manifest?: Manifest,
+  ) {
+    this.files = new Map(Object.entries(manifest?.files ?? {}));
+    this.generation = manifest?.generation ?? 0;
+  }
+
+  /** Opens (or starts) the store in `folder` for a model; a store built with another model is refused. */
+  static async open(folder: string, model: string, dims: number): Promise<LocalStore> {
+    const manifest = await readManifest(folder);
+    if (manifest === undefined) return new LocalStore(folder, model, dims);
+    if (manifest.model !== model || manifest.dims !== dims) {
+      throw new LocalStoreError(
+        `${folder} was built with ${manifest.model} (${manifest.dims} dims), not ${model} (${dims} dims). ` +
+          'Fix: use another LOCAL_STORE_PATH, or delete the folder to rebuild it.',
+      );
+    }
+    const store = new LocalStore(folder, model, dims, manifest);
+    await store.load(manifest.generation);
+    return store;
+  }
+
+  /** Opens an existing store for reading, whatever model built it. */
+  static async openExisting(folder: string): Promise<LocalStore> {
+    const manifest = await readManifest(folder);
+    if (manifest === undefined) {
+      throw new LocalStoreError(`no local index in ${folder}. Fix: run \`keda-indexer index <path…>\` first, or set LOCAL_STORE_PATH.`);
+    }
+    const store = new LocalStore(folder, manifest.model, manifest.dims, manifest);
+    await store.load(manifest.generation);
+    return store;
+  }
+
+  fileEntry(filePath: string): LocalFileEntry | undefined {
+    return this.files.get(filePath);
+  }
+
+  filePaths(): string[] {
+    return [...this.files.keys()];
+  }
+
+  get chunkCount(): number {
+    let count = 0;
+    for (const { chunks } of this.bySource.values()) count += chunks.length;
+    return count;
+  }
+
+  /** Records a file's chunks, replacing what the file had before. */
+  writeFile(sourceId: string, documents: readonly ChunkDocument[], stat?: { size: number; mtimeMs: number }): Promise<{ written: number; staleDeleted: number }> {
+    const previous = this.bySource.get(sourceId)?.chunks.length ?? 0;
+    const chunks: StoredChunk[] = [];
+    const vectors: Float32Array[] = [];
+    for (const { embedding, ...chunk } of documents) {
+      if (embedding.length !== this.dims) throw new LocalStoreError(`vector of ${embedding.length} dims in a ${this.dims}-dim store`);
+      chunks.push(chunk);
+      vectors.push(Float32Array.from(embedding));
+    }
+    this.bySource.set(sourceId, { chunks, vectors });
+    const filePath = documents[0]?.file_path;
+    if (filePath !== undefined) {
+      this.files.set(filePath, { sourceId, size: stat?.size ?? 0, mtimeMs: stat?.mtimeMs ?? 0, chunks: chunks.length });
+    }
+    return Promise.resolve({ written: chunks.length, staleDeleted: Math.max(0, previous - chunks.length) });
+  }
+
+  /** Sets the size and mtime a file was indexed at, for change detection on the next run. */
+  recordStat(filePath: string, stat: { size: number; mtimeMs: number }): void {
+    const entry = this.files.get(filePath);
+    if (entry !== undefined) this.files.set(filePath, { ...entry, size: stat.size, mtimeMs: stat.mtimeMs });
+  }
+
+  removeFile(sourceId: string): Promise<number> {
+    const removed = this.bySource.get(sourceId)?.chunks.length ?? 0;
+    this.bySource.delete(sourceId);
+    for (const [filePath, entry] of this.files) {
+      if (entry.sourceId === sourceId) this.files.delete(filePath);
+    }
+    return Promise.resolve(removed);
+  }
+
+  /** Exact k nearest chunks by cosine similarity (vectors are normalised: a dot product). */
+  search(query: Float32Array, k: number): LocalHit[] {
+    if (query.length !== this.dims) throw new LocalStoreError(`query has ${query.length} dims; the store has ${this.dims}`);
+    const top: LocalHit[] = [];
+    for (const { chunks, vectors } of this.bySource.values()) {
+      for (let i = 0; i < chunks.length; i++) {
+        const vector = vectors[i];
+        const chunk = chunks[i];
+        if (vector === undefined || chunk === undefined) continue;
+        let score = 0;
+        for (let d = 0; d < vector.length; d++) score += (vector[d] ?? 0) * (query[d] ?? 0);
+        if (top.length < k || score > (top[top.length - 1]?.score ?? -Infinity)) {
+          top.push({ score, chunk });
+          top.sort((a, b) => b.score - a.score);
+          if (top.length > k) top.pop();
+        }
+      }
+    }
+    return top;
+  }
+
+  /** Writes a new generation of the data files, then swaps the manifest atomically. */
+  async save(): Promise<void> {
+    await mkdir(this.folder, { recursive: true });
+    const generation = this.generation + 1;
+    const lines: string[] = [];
+    const buffer = Buffer.alloc(this.chunkCount * this.dims * 4);
+    let offset = 0;
+    for (const { chunks, vectors } of this.bySource.values()) {
+      chunks.forEach((chunk, i) => {
+        lines.push(JSON.stringify(chunk));
+        const vector = vectors[i] ?? new Float32Array(this.dims);
+        for (const value of vector) {
+          buffer.writeFloatLE(value, offset);
+          offset += 4;
+        }
+      });
+    }
+    await writeFile(path.join(this.folder, `chunks-${generation}.jsonl`), lines.length > 0 ? `${lines.join('\n')}\n` : '');
+    await writeFile(path.join(this.folder, `vectors-${generation}.f32`), buffer);
+    const manifest: Manifest = { format: 1, model: this.model, dims: this.dims, generation, files: Object.fromEntries(this.files) };
+    const temporary = path.join(this.folder, `${MANIFEST}.tmp`);
+    await writeFile(temporary, `${JSON.stringify(manifest, null, 1)}\n`);
+    await rename(temporary, path.join(this.folder, MANIFEST));
+    this.generation = generation;
+    // Only now is the old generation unreferenced.
+    for (const name of await readdir(this.folder)) {
+      const match = /^(?:chunks|vectors)-(\d+)\.(?:jsonl|f32)$/.exec(name);
+      if (match && Number(match[1]) !== generation) await rm(path.join(this.folder, name), { force: true });
+    }
+  }
+
+  private async load(generation: number): Promise<void> {
+    const text = await readFile(path.join(this.folder, `chunks-${generation}.jsonl`), 'utf8');
+    const raw = await readFile(path.join(this.folder, `vectors-${generation}.f32`));
+    const chunks = text.split('\n').filter((line) => line.length > 0).map((line) => JSON.parse(line) as StoredChunk);
+    if (raw.byteLength !== chunks.length * this.dims * 4) {
+      throw new LocalStoreError(`${this.folder} is damaged: ${chunks.length} chunks but ${raw.byteLength} bytes of vectors. Fix: delete it and index again.`);
+    }
+    chunks.forEach((chunk, i) => {
+      const vector = new Float32Array(this.dims);
+      for (let d = 0; d < this.dims; d++) vector[d] = raw.readFloatLE((i * this.dims + d) * 4);
+      const entry = this.bySource.get(chunk.source_id) ?? { chunks: [], vectors: [] };
+      entry.chunks.push(chunk);
+      entry.vectors.push(vector);
+      this.bySource.set(chunk.source_id, entry);
+    });
+  }
+}
+
+async function readManifest(folder: string): Promise<Manifest | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path.join(folder, MANIFEST), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const manifest = JSON.parse(text) as Omit<Manifest, 'format'> & { format: unknown };
+  if (manifest.format !== 1) throw new LocalStoreError(`${folder}: unknown store format ${String(manifest.format)}`);
+  return manifest as Manifest;
+}
