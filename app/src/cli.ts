@@ -67,16 +67,55 @@ finishes work in flight within WORKER_DRAIN_DEADLINE_SECONDS and releases the re
 program
   .command('index')
   .description('index local files or folders into the configured sink')
-  .argument('<path...>', 'files or folders (searched recursively for supported types)')
-  .action(notYet('index', 5));
+  .argument('<path...>', 'files or folders (searched recursively for .txt .md .html .pdf .docx)')
+  .addHelpText(
+    'after',
+    `
+Writes to Elasticsearch when ELASTICSEARCH_URL is set, otherwise to the embedded local store in
+LOCAL_STORE_PATH (default ./.keda-indexer). Against the local store, unchanged files are skipped
+and files deleted from an indexed folder are removed from the index. A file that cannot be
+indexed is reported and skipped; the exit code is 1 if any failed.
+
+Examples:
+  keda-indexer index examples/
+  keda-indexer index ~/papers notes.md
+  ELASTICSEARCH_URL=http://127.0.0.1:9200 keda-indexer index docs/`,
+  )
+  .action(
+    action('index', async (paths: string[]) => {
+      const { runIndex } = await import('./commands/index-files.js');
+      return runIndex(settingsFor(globalOptions()), paths, { out: process.stdout, err: process.stderr });
+    }),
+  );
 
 program
   .command('search')
   .description('search the index')
   .argument('<query>', 'text to search for')
   .option('--k <n>', 'number of hits', '5')
-  .option('--json', 'print hits as a JSON array')
-  .action(notYet('search', 5));
+  .option('--json', 'print hits as a JSON array (score, content, file_path, page_number, split_id, source_id)')
+  .option('--knn-only', 'Elasticsearch: vector search alone, without fusing in BM25 keyword matches')
+  .addHelpText(
+    'after',
+    `
+Searches Elasticsearch when ELASTICSEARCH_URL is set (kNN fused with BM25 by reciprocal rank),
+otherwise the local store that \`keda-indexer index\` built (kNN).
+
+Examples:
+  keda-indexer search "how do volcanoes erupt"
+  keda-indexer search "sourdough starter" --k 3 --json`,
+  )
+  .action(
+    action('search', async (query: string, options: { k: string; json?: boolean; knnOnly?: boolean }) => {
+      const { runSearch } = await import('./commands/search.js');
+      return runSearch(
+        settingsFor(globalOptions()),
+        query,
+        { k: Number(options.k), json: options.json === true, hybrid: options.knnOnly !== true },
+        process.stdout,
+      );
+    }),
+  );
 
 program
   .command('upload')

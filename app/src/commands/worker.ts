@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { createS3Client, createSqsClient } from '../aws.js';
 import type { Settings } from '../config/config.js';
 import { EmbedBatcher } from '../embed/batcher.js';
-import { createEmbedder, type Embedder } from '../embed/embedder.js';
+import type { Embedder } from '../embed/embedder.js';
 import { startHealthServer } from '../observe/health.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
@@ -13,6 +13,7 @@ import { Worker } from '../pipeline/worker.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
 import { SqsQueue } from '../source/sqs.js';
 import { ExitCode, requireSetting, UserError } from './common.js';
+import { loadEmbedder, usesElasticsearch } from './runtime.js';
 
 /** Retries index creation while Elasticsearch is unreachable: a worker that starts first waits. */
 async function ensureIndexWhenReachable(sink: ElasticsearchSink, dims: number, logger: Logger, signal: AbortSignal): Promise<void> {
@@ -34,7 +35,7 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
   const started = performance.now();
   const logger = createLogger({ level: settings.log.level });
   const queueUrl = requireSetting(settings.sqs.queueUrl, 'SQS_QUEUE_URL', 'Set it to the URL of the queue to consume.');
-  if (settings.elasticsearch.url === '' && settings.elasticsearch.cloudId === '') {
+  if (!usesElasticsearch(settings)) {
     throw new UserError('ELASTICSEARCH_URL (or ELASTICSEARCH_CLOUD_ID) is not set: the worker writes to Elasticsearch.', ExitCode.usage);
   }
 
@@ -66,14 +67,7 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     );
   }
   try {
-    embedder = await createEmbedder({
-      model: settings.embedding.model,
-      device: settings.embedding.device,
-      dtype: settings.embedding.dtype,
-      passagePrefix: settings.embedding.passagePrefix,
-      queryPrefix: settings.embedding.queryPrefix,
-      logger,
-    });
+    embedder = await loadEmbedder(settings, logger);
     logger.info({ model: embedder.model, device: embedder.device, dims: embedder.dimensions }, 'model loaded');
     await ensureIndexWhenReachable(sink, embedder.dimensions, logger, stop.signal);
     indexReady = true;

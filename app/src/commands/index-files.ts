@@ -1,0 +1,203 @@
+// `keda-indexer index <path…>`: the worker's convert → split → embed → sink line on local files.
+// Writes to Elasticsearch when one is configured, otherwise to the embedded local store. Against
+// the local store, unchanged files are skipped and files deleted from an indexed folder lose
+// their chunks, so re-running on a folder brings the index up to date.
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { SingleBar } from 'cli-progress';
+import type { Settings } from '../config/config.js';
+import { SUPPORTED_EXTENSIONS } from '../convert/index.js';
+import { EmbedBatcher } from '../embed/batcher.js';
+import { createLogger } from '../observe/logger.js';
+import { FileIndexer, type ChunkSink } from '../pipeline/index-file.js';
+import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
+import { LocalStore } from '../sink/local-store.js';
+import { ExitCode, UserError } from './common.js';
+import { cliLogLevel, loadEmbedder, usesElasticsearch } from './runtime.js';
+
+export interface IndexIo {
+  readonly out: NodeJS.WriteStream;
+  readonly err: NodeJS.WriteStream;
+}
+
+interface FoundFile {
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+const SKIPPED_DIRECTORIES = new Set(['node_modules', '.git']);
+
+/** Supported files under `root` (or `root` itself), recursively; hidden folders are skipped. */
+async function findFiles(root: string, found: FoundFile[], missing: string[]): Promise<void> {
+  let info;
+  try {
+    info = await stat(root);
+  } catch {
+    missing.push(root);
+    return;
+  }
+  if (info.isFile()) {
+    found.push({ path: root, size: info.size, mtimeMs: info.mtimeMs });
+    return;
+  }
+  if (!info.isDirectory()) return;
+  const entries = await readdir(root, { withFileTypes: true });
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of entries) {
+    const full = path.join(root, entry.name);
+    if (entry.isDirectory()) {
+      if (!entry.name.startsWith('.') && !SKIPPED_DIRECTORIES.has(entry.name)) await findFiles(full, found, missing);
+    } else if (entry.isFile() && SUPPORTED_EXTENSIONS.includes(path.extname(entry.name).toLowerCase())) {
+      const fileInfo = await stat(full);
+      found.push({ path: full, size: fileInfo.size, mtimeMs: fileInfo.mtimeMs });
+    }
+  }
+}
+
+function isUnder(file: string, roots: readonly string[]): boolean {
+  return roots.some((root) => file === root || file.startsWith(root.endsWith(path.sep) ? root : root + path.sep));
+}
+
+/**
+ * Progress on a terminal: one bar with files, chunks, rate and ETA, and failures listed when it
+ * ends (lines written under a live bar would be overdrawn). Elsewhere: one plain line per file.
+ */
+class Progress {
+  private readonly bar: SingleBar | undefined;
+  private readonly started = performance.now();
+  private readonly failures: string[] = [];
+  private files = 0;
+  private chunks = 0;
+
+  constructor(
+    private readonly io: IndexIo,
+    total: number,
+  ) {
+    if (io.err.isTTY && total > 0) {
+      this.bar = new SingleBar({
+        format: 'indexing [{bar}] {value}/{total} files | {chunks} chunks | {rate} files/s | ETA {eta_formatted}',
+        hideCursor: true,
+        stream: io.err,
+      });
+      this.bar.start(total, 0, { chunks: 0, rate: '0.0' });
+    }
+  }
+
+  done(file: string, chunks: number): void {
+    this.chunks += chunks;
+    this.advance();
+    if (!this.bar) this.io.err.write(`indexed   ${file} (${chunks} chunks)\n`);
+  }
+
+  failed(file: string, reason: string, message: string): void {
+    const line = `failed    ${file}: ${reason}: ${message}\n`;
+    this.advance();
+    if (this.bar) this.failures.push(line);
+    else this.io.err.write(line);
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    for (const line of this.failures) this.io.err.write(line);
+  }
+
+  private advance(): void {
+    this.files++;
+    const rate = this.files / Math.max(0.001, (performance.now() - this.started) / 1000);
+    this.bar?.increment(1, { chunks: this.chunks, rate: rate.toFixed(1) });
+  }
+}
+
+async function mapConcurrent<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      if (item !== undefined) await work(item);
+    }
+  });
+  await Promise.all(runners);
+}
+
+export async function runIndex(settings: Settings, inputs: readonly string[], io: IndexIo): Promise<number> {
+  const started = performance.now();
+  const roots = inputs.map((input) => path.resolve(input));
+  const found: FoundFile[] = [];
+  const missing: string[] = [];
+  for (const root of roots) await findFiles(root, found, missing);
+  for (const root of missing) io.err.write(`failed    ${root}: no such file or folder\n`);
+
+  const logger = createLogger({ level: cliLogLevel(settings) });
+  const embedder = await loadEmbedder(settings, logger);
+  let sink: ChunkSink;
+  let store: LocalStore | undefined;
+  let target: string;
+  const esClient = usesElasticsearch(settings) ? createElasticsearchClient(settings.elasticsearch) : undefined;
+  try {
+    if (esClient) {
+      const es = new ElasticsearchSink(esClient, settings.elasticsearch);
+      try {
+        await es.ensureIndex(embedder.dimensions);
+      } catch (error) {
+        if (error instanceof SinkStartupError) throw new UserError(error.message);
+        throw new UserError(`Elasticsearch at ${settings.elasticsearch.url || 'the configured cloud id'} is not usable: ${(error as Error).message}`);
+      }
+      sink = es;
+      target = `Elasticsearch index ${settings.elasticsearch.index}`;
+    } else {
+      store = await LocalStore.open(path.resolve(settings.localStore.path), embedder.model, embedder.dimensions);
+      sink = store;
+      target = `local store ${store.folder}`;
+    }
+
+    const indexer = new FileIndexer(embedder, new EmbedBatcher(embedder, { batchTokens: settings.embedding.batchTokens, lingerMs: 5 }), sink, settings);
+    const counts = { indexed: 0, unchanged: 0, removed: 0, failed: missing.length, chunks: 0 };
+    const toIndex = found.filter((file) => {
+      const entry = store?.fileEntry(file.path);
+      const unchanged = entry !== undefined && entry.size === file.size && entry.mtimeMs === file.mtimeMs;
+      if (unchanged) counts.unchanged++;
+      return !unchanged;
+    });
+
+    const progress = new Progress(io, toIndex.length);
+    await mapConcurrent(toIndex, settings.worker.concurrency, async (file) => {
+      try {
+        const bytes = await readFile(file.path);
+        const result = await indexer.index({ bytes, fileName: path.basename(file.path), filePath: file.path });
+        store?.recordStat(file.path, file);
+        counts.indexed++;
+        counts.chunks += result.chunks;
+        progress.done(file.path, result.chunks);
+      } catch (error) {
+        counts.failed++;
+        const reason = error instanceof Error && 'reason' in error && typeof error.reason === 'string' ? error.reason : 'error';
+        progress.failed(file.path, reason, error instanceof Error ? error.message : String(error));
+      }
+    });
+    progress.stop();
+
+    if (store) {
+      const present = new Set(found.map((file) => file.path));
+      for (const filePath of store.filePaths()) {
+        if (isUnder(filePath, roots) && !present.has(filePath)) {
+          const entry = store.fileEntry(filePath);
+          if (entry) await store.removeFile(entry.sourceId);
+          counts.removed++;
+          io.err.write(`removed   ${filePath}\n`);
+        }
+      }
+      await store.save();
+    }
+
+    const seconds = (performance.now() - started) / 1000;
+    io.out.write(
+      `Indexed ${counts.indexed} file(s) (${counts.chunks} chunks), ${counts.unchanged} unchanged, ${counts.removed} removed, ` +
+        `${counts.failed} failed in ${seconds.toFixed(1)} s into ${target}.\n`,
+    );
+    return counts.failed > 0 ? ExitCode.failure : ExitCode.ok;
+  } finally {
+    await embedder.dispose();
+    await esClient?.close();
+  }
+}

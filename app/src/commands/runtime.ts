@@ -1,0 +1,24 @@
+// Building blocks every command assembles the same way from settings.
+import { createEmbedder, type Embedder } from '../embed/embedder.js';
+import type { Settings } from '../config/config.js';
+import type { Logger } from '../observe/logger.js';
+
+export function loadEmbedder(settings: Settings, logger: Logger): Promise<Embedder> {
+  return createEmbedder({
+    model: settings.embedding.model,
+    device: settings.embedding.device,
+    dtype: settings.embedding.dtype,
+    passagePrefix: settings.embedding.passagePrefix,
+    queryPrefix: settings.embedding.queryPrefix,
+    logger,
+  });
+}
+
+export function usesElasticsearch(settings: Settings): boolean {
+  return settings.elasticsearch.url !== '' || settings.elasticsearch.cloudId !== '';
+}
+
+/** CLI commands print for people; JSON logs stay quiet unless LOG_LEVEL asks for them. */
+export function cliLogLevel(settings: Settings): string {
+  return process.env.LOG_LEVEL === undefined ? 'warn' : settings.log.level;
+}

@@ -1,0 +1,116 @@
+// `keda-indexer search "<query>"`: embeds the query with the same model (and query prefix) and
+// searches Elasticsearch — kNN fused with BM25 by reciprocal rank — or the local store (kNN).
+import path from 'node:path';
+import type { Client } from '@elastic/elasticsearch';
+import type { Settings } from '../config/config.js';
+import { createLogger } from '../observe/logger.js';
+import type { ChunkDocument } from '../sink/document.js';
+import { createElasticsearchClient } from '../sink/elasticsearch.js';
+import { LocalStore } from '../sink/local-store.js';
+import { ExitCode, UserError } from './common.js';
+import { cliLogLevel, loadEmbedder, usesElasticsearch } from './runtime.js';
+
+export interface SearchHit {
+  readonly score: number;
+  readonly content: string;
+  readonly file_path: string;
+  readonly page_number?: number;
+  readonly split_id: number;
+  readonly source_id: string;
+}
+
+export interface SearchOptions {
+  readonly k: number;
+  readonly json: boolean;
+  /** Elasticsearch only: fuse kNN with BM25 (default) or use kNN alone. */
+  readonly hybrid: boolean;
+}
+
+type HitSource = Omit<ChunkDocument, 'embedding'>;
+
+function toHit(score: number, source: HitSource): SearchHit {
+  return {
+    score,
+    content: source.content,
+    file_path: source.file_path,
+    ...(source.page_number === undefined ? {} : { page_number: source.page_number }),
+    split_id: source.split_id,
+    source_id: source.source_id,
+  };
+}
+
+/**
+ * Reciprocal rank fusion, done here rather than with Elasticsearch's `rrf` retriever, which needs
+ * a licence tier and a module some clusters lack: both lists are fetched and fused by rank.
+ */
+export function fuseByRank(lists: readonly (readonly { id: string; source: HitSource }[])[], k: number, rankConstant = 60): SearchHit[] {
+  const fused = new Map<string, { score: number; source: HitSource }>();
+  for (const list of lists) {
+    list.forEach(({ id, source }, rank) => {
+      const entry = fused.get(id) ?? { score: 0, source };
+      entry.score += 1 / (rankConstant + rank + 1);
+      fused.set(id, entry);
+    });
+  }
+  return [...fused.values()]
+    .sort((a, b) => b.score - a.score)
+    .slice(0, k)
+    .map(({ score, source }) => toHit(score, source));
+}
+
+const SOURCE_FIELDS = ['content', 'file_path', 'page_number', 'split_id', 'source_id'];
+
+async function searchElasticsearch(client: Client, index: string, query: string, vector: Float32Array, options: SearchOptions): Promise<SearchHit[]> {
+  const candidates = Math.max(options.k, 10);
+  const knn = await client.search<HitSource>({
+    index,
+    knn: { field: 'embedding', query_vector: Array.from(vector), k: candidates, num_candidates: Math.max(100, candidates * 10) },
+    size: candidates,
+    _source: SOURCE_FIELDS,
+  });
+  const knnHits = knn.hits.hits.flatMap((hit) => (hit._source ? [{ id: hit._id ?? '', score: hit._score ?? 0, source: hit._source }] : []));
+  if (!options.hybrid) return knnHits.slice(0, options.k).map(({ score, source }) => toHit(score, source));
+  const bm25 = await client.search<HitSource>({ index, query: { match: { content: query } }, size: candidates, _source: SOURCE_FIELDS });
+  const bm25Hits = bm25.hits.hits.flatMap((hit) => (hit._source ? [{ id: hit._id ?? '', source: hit._source }] : []));
+  return fuseByRank([knnHits, bm25Hits], options.k);
+}
+
+function snippet(text: string, width = 220): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
+}
+
+export function formatHits(hits: readonly SearchHit[], cwd = process.cwd()): string {
+  if (hits.length === 0) return 'No results.\n';
+  return hits
+    .map((hit, i) => {
+      const file = hit.file_path.startsWith('s3://') ? hit.file_path : path.relative(cwd, hit.file_path) || hit.file_path;
+      const page = hit.page_number === undefined ? '' : `, page ${hit.page_number}`;
+      return `${i + 1}. ${file}${page}  (score ${hit.score.toFixed(3)})\n   ${snippet(hit.content)}\n`;
+    })
+    .join('\n');
+}
+
+export async function runSearch(settings: Settings, query: string, options: SearchOptions, out: NodeJS.WritableStream): Promise<number> {
+  if (query.trim() === '') throw new UserError('the query is empty', ExitCode.usage);
+  if (!Number.isInteger(options.k) || options.k < 1 || options.k > 1000) throw new UserError(`--k must be an integer from 1 to 1000, got ${options.k}`, ExitCode.usage);
+  const logger = createLogger({ level: cliLogLevel(settings) });
+  const store = usesElasticsearch(settings) ? undefined : await LocalStore.openExisting(path.resolve(settings.localStore.path));
+  if (store && store.model !== settings.embedding.model) {
+    throw new UserError(`the local index was built with ${store.model}, but EMBEDDING_MODEL is ${settings.embedding.model}; set it to the same model.`);
+  }
+  const embedder = await loadEmbedder(settings, logger);
+  const client = store ? undefined : createElasticsearchClient(settings.elasticsearch);
+  try {
+    const [vector] = await embedder.embed([query], 'query');
+    if (vector === undefined) throw new Error('the model returned no vector for the query');
+    const hits = client
+      ? await searchElasticsearch(client, settings.elasticsearch.index, query, vector, options)
+      : (store?.search(vector, options.k) ?? []).map((hit) => toHit(hit.score, hit.chunk));
+    out.write(options.json ? `${JSON.stringify(hits, null, 2)}\n` : formatHits(hits));
+    return ExitCode.ok;
+  } finally {
+    await embedder.dispose();
+    await client?.close();
+  }
+}
