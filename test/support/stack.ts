@@ -3,7 +3,6 @@
 // run the built CLI as a user would.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
@@ -18,13 +17,14 @@ import { createS3Client, createSqsClient } from '../../app/src/aws.js';
 import { loadConfig } from '../../app/src/config/config.js';
 import { createElasticsearchClient } from '../../app/src/sink/elasticsearch.js';
 import type { ChunkDocument } from '../../app/src/sink/document.js';
+import { CLI } from './cli.js';
 
 export const settings = loadConfig();
 export const s3: S3Client = createS3Client(settings.aws);
 export const sqs: SQSClient = createSqsClient(settings.aws);
 export const es: Client = createElasticsearchClient(settings.elasticsearch);
 
-export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+export { CLI } from './cli.js';
 
 let counter = 0;
 /** A name unique to this process and call, valid for buckets, queues and indices. */

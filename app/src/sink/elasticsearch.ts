@@ -16,6 +16,9 @@ export class SinkStartupError extends Error {
 }
 
 export function createElasticsearchClient(settings: ElasticsearchSettings): Client {
+  if (settings.url === '' && settings.cloudId === '') {
+    throw new SinkStartupError('ELASTICSEARCH_URL (or ELASTICSEARCH_CLOUD_ID) is not set');
+  }
   const options: ClientOptions = {
     requestTimeout: settings.requestTimeoutSeconds * 1000,
     // The client retries connection errors and 502/503/504 on its own; 429 is handled by

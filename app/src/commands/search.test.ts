@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { formatHits, fuseByRank } from './search.js';
+
+const source = (id: string, page?: number) => ({
+  id,
+  source: {
+    id,
+    content: `content of ${id}`,
+    file_path: `s3://docs/${id}.pdf`,
+    source_id: id,
+    split_id: 0,
+    split_idx_start: 0,
+    content_type: 'application/pdf',
+    indexed_at: '',
+    ...(page === undefined ? {} : { page_number: page }),
+  },
+});
+
+test('fuseByRank favours what both lists rank high', () => {
+  const vector = [source('a'), source('b'), source('c')];
+  const keyword = [source('b'), source('d'), source('c')];
+  const fused = fuseByRank([vector, keyword], 3);
+  assert.deepEqual(fused.map((hit) => hit.file_path), ['s3://docs/b.pdf', 's3://docs/c.pdf', 's3://docs/a.pdf']);
+  assert.ok((fused[0]?.score ?? 0) > (fused[2]?.score ?? 0));
+});
+
+test('formatHits shows rank, file, page, score and a one-line snippet', () => {
+  const text = formatHits(fuseByRank([[source('x', 4)]], 1));
+  assert.match(text, /^1\. s3:\/\/docs\/x\.pdf, page 4 {2}\(score 0\.016\)\n {3}content of x\n$/);
+  assert.equal(formatHits([]), 'No results.\n');
+});

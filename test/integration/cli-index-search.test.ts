@@ -1,0 +1,97 @@
+// `index` and `search` on the embedded local store, spawned as a user runs them (no TTY, so the
+// plain-line output), with the real model.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { makePdf } from '../fixtures/documents.js';
+import { CLI } from '../support/cli.js';
+
+const work = mkdtempSync(path.join(tmpdir(), 'ki-cli-'));
+const docs = path.join(work, 'docs');
+const env = { ...process.env, LOCAL_STORE_PATH: path.join(work, 'store'), ELASTICSEARCH_URL: '', LOG_LEVEL: undefined };
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8', cwd: work });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+interface JsonHit {
+  score: number;
+  content: string;
+  file_path: string;
+  page_number?: number;
+}
+
+describe('index and search on the local store', () => {
+  test('a folder with one corrupt PDF indexes the rest and reports that one', async () => {
+    writeFileSync(path.join(work, 'placeholder'), '');
+    rmSync(docs, { recursive: true, force: true });
+    const sub = path.join(docs, 'sub');
+    spawnSync('mkdir', ['-p', sub]);
+    writeFileSync(path.join(docs, 'lighthouses.txt'), 'Lighthouses warn ships of rocks with a rotating beam of light visible for miles at night.');
+    writeFileSync(path.join(sub, 'comets.md'), '# Comets\n\nComets are icy bodies whose tails of gas and dust always point away from the sun.');
+    writeFileSync(path.join(docs, 'atlas.pdf'), await makePdf(['Maps of the world', 'The Andes run along the western edge of South America.']));
+    writeFileSync(path.join(docs, 'broken.pdf'), (await makePdf(['lost'])).subarray(0, 200));
+    writeFileSync(path.join(docs, 'ignored.png'), 'not a supported type, not picked up from a folder');
+
+    const result = cli('index', docs);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /^failed {4}.*broken\.pdf: corrupt: /m);
+    assert.match(result.stderr, /^indexed {3}.*lighthouses\.txt \(1 chunks\)$/m);
+    assert.match(result.stdout, /Indexed 3 file\(s\) \(\d+ chunks\), 0 unchanged, 0 removed, 1 failed/);
+    assert.ok(!result.stderr.includes('\u001b['), 'no terminal control codes when not on a TTY');
+    assert.doesNotMatch(result.stderr + result.stdout, /ignored\.png/);
+  });
+
+  test('search --json returns hits with score, content, file and page, best first', () => {
+    const result = cli('search', 'which mountains are in South America', '--k', '2', '--json');
+    assert.equal(result.status, 0, result.stderr);
+    const hits = JSON.parse(result.stdout) as JsonHit[];
+    const [first, second] = hits;
+    assert.ok(first && second, 'two hits');
+    assert.equal(first.file_path, path.join(docs, 'atlas.pdf'));
+    assert.equal(first.page_number, 1);
+    assert.match(first.content, /Andes/);
+    assert.ok(first.score >= second.score);
+  });
+
+  test('human output names file, page and a snippet', () => {
+    const result = cli('search', 'icy bodies with tails', '--k', '1');
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^1\. docs\/sub\/comets\.md {2}\(score 0\.\d{3}\)\n {3}Comets/m);
+  });
+
+  test('re-running skips unchanged files, re-indexes edited ones and removes deleted ones', () => {
+    rmSync(path.join(docs, 'broken.pdf'));
+    const lighthouse = path.join(docs, 'lighthouses.txt');
+    writeFileSync(lighthouse, 'Lighthouse keepers trimmed wicks and wound the clockwork that turned the lens.');
+    utimesSync(lighthouse, new Date(), new Date(Date.now() + 5000));
+    rmSync(path.join(docs, 'sub', 'comets.md'));
+    const result = cli('index', docs);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /Indexed 1 file\(s\) \(1 chunks\), 1 unchanged, 1 removed, 0 failed/);
+    const hits = JSON.parse(cli('search', 'comets', '--json', '--k', '5').stdout) as JsonHit[];
+    assert.ok(hits.every((hit) => !hit.file_path.endsWith('comets.md')), 'deleted file is gone from the index');
+    assert.ok(hits.some((hit) => hit.content.includes('clockwork')), 'edited file has its new text');
+    assert.ok(hits.every((hit) => !hit.content.includes('rotating beam')), 'edited file lost its old text');
+  });
+
+  test('a wrong setting names the setting, the value and what is expected', () => {
+    const result = spawnSync(process.execPath, [CLI, 'search', 'x'], { env: { ...env, EMBEDDING_DEVICE: 'tpu' }, encoding: 'utf8', cwd: work });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /embedding\.device.*tpu/s);
+  });
+
+  test('searching before indexing says how to index', () => {
+    const result = spawnSync(process.execPath, [CLI, 'search', 'anything'], {
+      env: { ...env, LOCAL_STORE_PATH: path.join(work, 'nothing-here') },
+      encoding: 'utf8',
+      cwd: work,
+    });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /no local index.*keda-indexer index/);
+  });
+});
