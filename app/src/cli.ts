@@ -3,20 +3,17 @@
 // commands/; this file only wires them into one program.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { ExitCode, reportError, settingsFor } from './commands/common.js';
+import { reportError, settingsFor } from './commands/common.js';
+
+// The AWS SDK warns on every command under Node 20 that its 2027 releases will need Node 22. The
+// README says so once (and the image runs Node 22); repeating it in every command's output would
+// bury what the command itself says. An explicit setting of the variable still wins.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const packageJson = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
 ) as { version: string };
 
-function notYet(command: string, issue: number): () => never {
-  return () => {
-    process.stderr.write(
-      `keda-indexer ${command}: not implemented yet (tracked in issue #${issue}).\n`,
-    );
-    process.exit(ExitCode.notImplemented);
-  };
-}
 
 const program = new Command()
   .name('keda-indexer')
@@ -120,17 +117,83 @@ Examples:
 program
   .command('upload')
   .description('put files into the bucket (and enqueue them when no S3 notification exists)')
-  .argument('<file...>', 'files to upload')
-  .action(notYet('upload', 5));
+  .argument('<path...>', 'files, or folders (their supported files, keys relative to the folder)')
+  .option('--enqueue', 'always send a message per file')
+  .option('--no-enqueue', 'never send messages (the bucket notifies the queue)')
+  .addHelpText(
+    'after',
+    `
+Keys are S3_PREFIX + the file name (or the path below a given folder). Without --enqueue or
+--no-enqueue, a message is sent per file only when the bucket does not notify the queue itself.
+
+Examples:
+  S3_BUCKET=docs SQS_QUEUE_URL=http://127.0.0.1:4566/000000000000/docs keda-indexer upload examples/
+  keda-indexer upload report.pdf --no-enqueue`,
+  )
+  .action(
+    action('upload', async (paths: string[], options: { enqueue?: boolean }) => {
+      const { runUpload } = await import('./commands/upload.js');
+      const explicit = process.argv.some((arg) => arg === '--enqueue' || arg === '--no-enqueue');
+      return runUpload(settingsFor(globalOptions()), paths, explicit ? { enqueue: options.enqueue !== false } : {}, process.stdout);
+    }),
+  );
 
 program
   .command('bootstrap')
   .description('create the queue, dead-letter queue, bucket, notification and index (idempotent)')
-  .action(notYet('bootstrap', 5));
+  .option('--queue-name <name>', 'queue to create (default: the name in SQS_QUEUE_URL, else keda-indexer); the DLQ is <name>-dlq')
+  .option('--bucket <name>', 'bucket to create and connect (default: S3_BUCKET)')
+  .option('--max-receive-count <n>', 'receives before SQS itself moves a message to the DLQ', '5')
+  .option('--dims <n>', 'vector dimensions of the index (default: measured by loading EMBEDDING_MODEL)')
+  .option('--skip-index', 'leave Elasticsearch alone')
+  .addHelpText(
+    'after',
+    `
+Creates what is missing and brings the rest up to date: safe to run again.
+
+Examples:
+  eval "$(scripts/dev-stack env)"
+  keda-indexer bootstrap --queue-name docs --bucket docs
+  ELASTICSEARCH_URL=https://es:9200 keda-indexer bootstrap --dims 384`,
+  )
+  .action(
+    action(
+      'bootstrap',
+      async (options: { queueName?: string; bucket?: string; maxReceiveCount: string; dims?: string; skipIndex?: boolean }) => {
+        const { runBootstrap } = await import('./commands/bootstrap.js');
+        return runBootstrap(
+          settingsFor(globalOptions()),
+          {
+            ...(options.queueName === undefined ? {} : { queueName: options.queueName }),
+            ...(options.bucket === undefined ? {} : { bucket: options.bucket }),
+            maxReceiveCount: Number(options.maxReceiveCount),
+            ...(options.dims === undefined ? {} : { dims: Number(options.dims) }),
+            skipIndex: options.skipIndex === true,
+          },
+          process.stdout,
+        );
+      },
+    ),
+  );
 
 program
   .command('doctor')
   .description('check config, credentials, endpoints and model, and say how to fix what is wrong')
-  .action(notYet('doctor', 5));
+  .addHelpText(
+    'after',
+    `
+Checks settings, AWS region and credentials, the queue and its dead-letter queue, the bucket and
+its notification, the model, Elasticsearch and the index mapping against the model's dims.
+Exit code 1 if any check fails.
+
+Example:
+  eval "$(scripts/dev-stack env)"; SQS_QUEUE_URL=… keda-indexer doctor`,
+  )
+  .action(
+    action('doctor', async () => {
+      const { runDoctor } = await import('./commands/doctor.js');
+      return runDoctor(() => settingsFor(globalOptions()), process.stdout);
+    }),
+  );
 
 await program.parseAsync(process.argv);

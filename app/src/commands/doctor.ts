@@ -1,0 +1,160 @@
+// `keda-indexer doctor`: checks settings, AWS credentials and resources, Elasticsearch, the index
+// mapping against the model, and the model itself; prints each result with how to fix it.
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { createS3Client, createSqsClient } from '../aws.js';
+import { ConfigError, type Settings } from '../config/config.js';
+import type { Embedder } from '../embed/embedder.js';
+import { silentLogger } from '../observe/logger.js';
+import { createElasticsearchClient } from '../sink/elasticsearch.js';
+import { notificationTargets } from '../setup/aws-resources.js';
+import { SqsQueue } from '../source/sqs.js';
+import { ExitCode } from './common.js';
+import { loadEmbedder, usesElasticsearch } from './runtime.js';
+
+type Status = 'ok' | 'warn' | 'fail' | 'skip';
+
+interface Check {
+  readonly name: string;
+  readonly status: Status;
+  readonly detail: string;
+  readonly fix?: string;
+}
+
+const MARK: Record<Status, string> = { ok: '✓', warn: '!', fail: '✗', skip: '-' };
+
+function message(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+export async function runDoctor(load: () => Settings, out: NodeJS.WritableStream): Promise<number> {
+  const checks: Check[] = [];
+  const report = (check: Check) => {
+    checks.push(check);
+    out.write(`${MARK[check.status]} ${check.name.padEnd(18)} ${check.detail}\n${check.fix ? `  fix: ${check.fix}\n` : ''}`);
+  };
+
+  let settings: Settings;
+  try {
+    settings = load();
+    report({ name: 'settings', status: 'ok', detail: 'valid' });
+  } catch (error) {
+    report({ name: 'settings', status: 'fail', detail: error instanceof ConfigError ? error.message : message(error), fix: 'correct the named setting (environment variable or --config file)' });
+    return ExitCode.failure;
+  }
+
+  const sqs = createSqsClient(settings.aws);
+  let awsReady = false;
+  try {
+    const region = await sqs.config.region();
+    await sqs.config.credentials();
+    report({ name: 'aws', status: 'ok', detail: `region ${region}, credentials found${settings.aws.endpoint ? `, endpoint ${settings.aws.endpoint}` : ''}` });
+    awsReady = true;
+  } catch (error) {
+    report({
+      name: 'aws',
+      status: 'fail',
+      detail: message(error),
+      fix: 'set AWS_REGION, and credentials through the default chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or IRSA on EKS',
+    });
+  }
+
+  let queueArn: string | undefined;
+  if (!awsReady) {
+    report({ name: 'queue', status: 'skip', detail: 'needs AWS access' });
+  } else if (settings.sqs.queueUrl === '') {
+    report({ name: 'queue', status: 'fail', detail: 'SQS_QUEUE_URL is not set', fix: 'run `keda-indexer bootstrap` and export the SQS_QUEUE_URL it prints' });
+  } else {
+    try {
+      const attributes = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: settings.sqs.queueUrl, AttributeNames: ['QueueArn', 'VisibilityTimeout', 'RedrivePolicy', 'ApproximateNumberOfMessages'] }),
+      );
+      queueArn = attributes.Attributes?.QueueArn;
+      report({ name: 'queue', status: 'ok', detail: `${settings.sqs.queueUrl} (${attributes.Attributes?.ApproximateNumberOfMessages ?? '?'} waiting)` });
+      try {
+        const deadLetterUrl = await new SqsQueue(sqs, settings.sqs.queueUrl, settings.sqs.deadLetterQueueUrl).deadLetterQueueUrl();
+        report({ name: 'dead-letter queue', status: 'ok', detail: deadLetterUrl });
+      } catch (error) {
+        report({ name: 'dead-letter queue', status: 'fail', detail: message(error), fix: 'run `keda-indexer bootstrap` (adds a redrive policy), or set SQS_DEAD_LETTER_QUEUE_URL' });
+      }
+    } catch (error) {
+      report({ name: 'queue', status: 'fail', detail: message(error), fix: 'check SQS_QUEUE_URL, AWS_REGION and that the credentials may sqs:GetQueueAttributes' });
+    }
+  }
+
+  if (!awsReady || settings.s3.bucket === '') {
+    report({ name: 'bucket', status: 'skip', detail: settings.s3.bucket === '' ? 'S3_BUCKET not set (only upload and bootstrap need it)' : 'needs AWS access' });
+  } else {
+    const s3 = createS3Client(settings.aws);
+    try {
+      await s3.send(new HeadBucketCommand({ Bucket: settings.s3.bucket }));
+      const notifies = queueArn !== undefined && (await notificationTargets(s3, settings.s3.bucket)).some((target) => target.QueueArn === queueArn);
+      report(
+        notifies
+          ? { name: 'bucket', status: 'ok', detail: `s3://${settings.s3.bucket}, notifies the queue` }
+          : {
+              name: 'bucket',
+              status: 'warn',
+              detail: `s3://${settings.s3.bucket} does not notify the queue: new files are indexed only when enqueued by \`keda-indexer upload\``,
+              fix: 'run `keda-indexer bootstrap` to add the S3 → SQS notification',
+            },
+      );
+    } catch (error) {
+      report({ name: 'bucket', status: 'fail', detail: message(error), fix: 'check S3_BUCKET, or create it with `keda-indexer bootstrap`' });
+    }
+  }
+
+  let embedder: Embedder | undefined;
+  try {
+    const started = performance.now();
+    embedder = await loadEmbedder(settings, silentLogger());
+    report({
+      name: 'model',
+      status: 'ok',
+      detail: `${embedder.model}: ${embedder.dimensions} dims on ${embedder.device}, loaded in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    });
+  } catch (error) {
+    report({ name: 'model', status: 'fail', detail: error instanceof Error ? error.message : String(error) });
+  }
+
+  if (!usesElasticsearch(settings)) {
+    report({ name: 'elasticsearch', status: 'skip', detail: 'ELASTICSEARCH_URL not set: the CLI uses the local store; the worker needs Elasticsearch' });
+  } else {
+    const client = createElasticsearchClient(settings.elasticsearch);
+    try {
+      const health = await client.cluster.health({ timeout: '5s' }, { requestTimeout: 8000, maxRetries: 0 });
+      report({ name: 'elasticsearch', status: health.status === 'red' ? 'fail' : 'ok', detail: `${settings.elasticsearch.url || 'cloud'} cluster ${health.cluster_name} is ${health.status}` });
+      const index = settings.elasticsearch.index;
+      if (!(await client.indices.exists({ index }))) {
+        report({ name: 'index', status: 'warn', detail: `${index} does not exist yet`, fix: 'the worker creates it on start; or run `keda-indexer bootstrap`' });
+      } else {
+        const mapping = await client.indices.getMapping({ index });
+        const dims = (Object.values(mapping)[0]?.mappings.properties?.embedding as { dims?: number } | undefined)?.dims;
+        if (embedder === undefined) report({ name: 'index', status: 'skip', detail: `${index}: ${String(dims)} dims (model not loaded to compare)` });
+        else if (dims === embedder.dimensions) report({ name: 'index', status: 'ok', detail: `${index}: ${dims} dims, matches the model` });
+        else {
+          report({
+            name: 'index',
+            status: 'fail',
+            detail: `${index} has ${String(dims)} dims; the model produces ${embedder.dimensions}`,
+            fix: 'set ELASTICSEARCH_INDEX to a new index for this model, or EMBEDDING_MODEL to the one the index was built with',
+          });
+        }
+      }
+    } catch (error) {
+      report({
+        name: 'elasticsearch',
+        status: 'fail',
+        detail: message(error),
+        fix: 'check ELASTICSEARCH_URL and credentials (ELASTICSEARCH_API_KEY, or USERNAME/PASSWORD; ELASTICSEARCH_CA_CERT for a private CA)',
+      });
+    } finally {
+      await client.close();
+    }
+  }
+  await embedder?.dispose();
+
+  const failed = checks.filter((check) => check.status === 'fail').length;
+  out.write(failed === 0 ? '\nAll checks passed.\n' : `\n${failed} check(s) failed.\n`);
+  return failed === 0 ? ExitCode.ok : ExitCode.failure;
+}
