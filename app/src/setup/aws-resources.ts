@@ -4,6 +4,7 @@
 import {
   CreateBucketCommand,
   GetBucketNotificationConfigurationCommand,
+  HeadBucketCommand,
   PutBucketNotificationConfigurationCommand,
   S3ServiceException,
   type QueueConfiguration,
@@ -72,6 +73,13 @@ export async function ensureQueues(
 }
 
 export async function ensureBucket(s3: S3Client, bucket: string, region: string): Promise<'created' | 'exists'> {
+  // Asked first: in us-east-1 CreateBucket answers 200 for a bucket one already owns.
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    return 'exists';
+  } catch (error) {
+    if (!(error instanceof S3ServiceException) || error.$metadata.httpStatusCode !== 404) throw error;
+  }
   try {
     await s3.send(
       new CreateBucketCommand({
