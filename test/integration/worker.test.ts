@@ -214,6 +214,38 @@ describe('worker', () => {
     }
   });
 
+  test('/healthz, /readyz and /metrics answer, and metrics count what happened', async () => {
+    const port = await freePort();
+    const worker = startCli(['worker'], workerEnv({ HTTP_PORT: String(port) }));
+    const get = async (route: string) => {
+      const response = await fetch(`http://127.0.0.1:${port}${route}`);
+      return { status: response.status, text: await response.text() };
+    };
+    try {
+      await waitFor('health server', async () => (await get('/healthz').catch(() => ({ status: 0 }))).status === 200);
+      await waitFor('ready', async () => (await get('/readyz')).status === 200);
+      await putObject(bucket, 'metrics/one.txt', 'Glaciers carve valleys as they creep downhill under their own weight.');
+      await sendBody(queue.queueUrl, JSON.stringify({ bucket, key: 'metrics/one.txt' }));
+      await sendBody(queue.queueUrl, 'not json at all');
+      await waitFor('metrics to count the file', async () => /^keda_indexer_files_indexed_total 1$/m.test((await get('/metrics')).text));
+      await waitFor('metrics to count the dead letter', async () =>
+        /^keda_indexer_dead_lettered_total\{reason="malformed_message"\} 1$/m.test((await get('/metrics')).text),
+      );
+      const metrics = (await get('/metrics')).text;
+      assert.match(metrics, /^keda_indexer_messages_received_total 2$/m);
+      assert.match(metrics, /^keda_indexer_chunks_embedded_total 1$/m);
+      assert.match(metrics, /^keda_indexer_stage_duration_seconds_count\{stage="embed"\} 1$/m);
+      assert.match(metrics, /^keda_indexer_in_flight_messages 0$/m);
+      assert.match(metrics, /^keda_indexer_process_resident_memory_bytes \d+/m);
+      assert.equal((await get('/nope')).status, 404);
+      worker.child.kill('SIGTERM');
+      assert.equal(await worker.exited, 0);
+      await takeDeadLetters(queue.deadLetterUrl);
+    } finally {
+      if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+    }
+  });
+
   test('SIGTERM mid-batch: exit 0 within the deadline, nothing lost', async () => {
     const keys = Array.from({ length: 6 }, (_, i) => `sigterm/file-${i}.txt`);
     for (const key of keys) {
@@ -254,6 +286,15 @@ describe('worker', () => {
     assert.deepEqual(await takeDeadLetters(queue.deadLetterUrl), []);
   });
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  await new Promise((resolve) => server.close(resolve));
+  return address.port;
+}
 
 interface Relay {
   readonly port: number;
