@@ -1,6 +1,8 @@
 // The real all-MiniLM-L6-v2 weights, loaded from the local folder scripts/fetch-model provides,
 // must reproduce the similarities sentence-transformers publishes for this model.
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cosineSimilarity, createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
@@ -57,6 +59,19 @@ describe('all-MiniLM-L6-v2, fp32', () => {
     assert.equal(embedder.countTokens('word '.repeat(1000)), 1002);
     assert.equal(embedder.modelMaxTokens, 512);
   });
+});
+
+test('a hub id loads offline from the cache folder (EMBEDDING_CACHE_DIR), as in an image with a baked model', async () => {
+  const cacheDir = mkdtempSync(path.join(tmpdir(), 'ki-model-cache-'));
+  cpSync(modelPath, path.join(cacheDir, 'Xenova', 'all-MiniLM-L6-v2'), { recursive: true });
+  const embedder = await createEmbedder({ model: 'Xenova/all-MiniLM-L6-v2', device: 'cpu', dtype: 'fp32', cacheDir, logger });
+  try {
+    assert.equal(embedder.dimensions, 384);
+    const { close } = await similarities(embedder);
+    assert.ok(Math.abs(close - 0.666) < 0.005);
+  } finally {
+    await embedder.dispose();
+  }
 });
 
 test('q8 weights stay close to the reference (quantisation drift)', async () => {

@@ -8,6 +8,7 @@ export function loadEmbedder(settings: Settings, logger: Logger): Promise<Embedd
     model: settings.embedding.model,
     device: settings.embedding.device,
     dtype: settings.embedding.dtype,
+    cacheDir: settings.embedding.cacheDir,
     passagePrefix: settings.embedding.passagePrefix,
     queryPrefix: settings.embedding.queryPrefix,
     logger,

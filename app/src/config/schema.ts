@@ -23,6 +23,7 @@ export interface Settings {
     model: string;
     device: 'cpu' | 'cuda' | 'auto';
     dtype: 'fp32' | 'fp16' | 'q8';
+    cacheDir: string;
     batchTokens: number;
     passagePrefix: string;
     queryPrefix: string;
@@ -210,6 +211,12 @@ export const schema: Schema<Settings> = {
       format: ['fp32', 'fp16', 'q8'],
       default: 'fp32',
       env: 'EMBEDDING_DTYPE',
+    },
+    cacheDir: {
+      doc: 'Where models downloaded from the hub are kept, and looked up first (the image sets /models; a model baked in there loads offline). Empty: inside node_modules.',
+      format: String,
+      default: '',
+      env: 'EMBEDDING_CACHE_DIR',
     },
     batchTokens: {
       doc: 'Token budget of one model call (padded length × texts); chunks of several files share a batch.',

@@ -17,6 +17,8 @@ export interface EmbedderOptions {
   readonly model: string;
   readonly device: EmbeddingDevice;
   readonly dtype: EmbeddingDtype;
+  /** Folder where hub downloads are cached and looked up first; transformers.js's default if absent. */
+  readonly cacheDir?: string;
   /** Put before every passage (chunk) and every query, for models trained with prefixes (e5, bge). */
   readonly passagePrefix?: string;
   readonly queryPrefix?: string;
@@ -81,11 +83,11 @@ async function loadOnDevice(
 
 export async function createEmbedder(options: EmbedderOptions): Promise<Embedder> {
   const location = resolveModelLocation(options.model);
-  if (location.localRoot !== undefined) {
-    env.allowRemoteModels = false;
-    env.allowLocalModels = true;
-    env.localModelPath = location.localRoot + path.sep;
-  }
+  // transformers.js keeps these in module-global state: set every one for this model.
+  env.allowRemoteModels = location.localRoot === undefined;
+  env.allowLocalModels = location.localRoot !== undefined;
+  if (location.localRoot !== undefined) env.localModelPath = location.localRoot + path.sep;
+  if (options.cacheDir !== undefined && options.cacheDir !== '') env.cacheDir = options.cacheDir;
   let loaded: Awaited<ReturnType<typeof loadOnDevice>>;
   try {
     loaded = await loadOnDevice(location.id, options);
