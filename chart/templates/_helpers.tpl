@@ -34,20 +34,37 @@ Selector labels: name and instance only. Anything that changes between releases 
 version) here would make the Deployment selector immutable-field errors on upgrade.
 */}}
 {{- define "keda-indexer.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "keda-indexer.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+{{- include "keda-indexer.componentSelectorLabels" (dict "ctx" . "component" "worker") }}
 {{- end }}
 
 {{/*
-Common labels on every object.
+Selector labels of one component (worker, emulator, elasticsearch, bootstrap): name, instance
+and component, all stable across releases. The component keeps the worker's selector (and its
+PDB, NetworkPolicy and metrics Service) off the emulator's and Elasticsearch's pods.
+Call: include "keda-indexer.componentSelectorLabels" (dict "ctx" . "component" "emulator")
+*/}}
+{{- define "keda-indexer.componentSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "keda-indexer.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/*
+Common labels of the worker's objects.
 */}}
 {{- define "keda-indexer.labels" -}}
-helm.sh/chart: {{ include "keda-indexer.chart" . }}
-{{ include "keda-indexer.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
-app.kubernetes.io/component: worker
+{{- include "keda-indexer.componentLabels" (dict "ctx" . "component" "worker") }}
+{{- end }}
+
+{{/*
+Common labels of one component's objects.
+*/}}
+{{- define "keda-indexer.componentLabels" -}}
+helm.sh/chart: {{ include "keda-indexer.chart" .ctx }}
+{{ include "keda-indexer.componentSelectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Values.image.tag | default .ctx.Chart.AppVersion | quote }}
 app.kubernetes.io/part-of: keda-indexer
-app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 {{- end }}
 
 {{/*
@@ -117,4 +134,202 @@ Fails unless KEDA's API is served, when KEDA objects are rendered and the check 
 {{- if and .Values.keda.enabled (not .Values.keda.skipApiCheck) (not (.Capabilities.APIVersions.Has "keda.sh/v1alpha1")) }}
 {{- fail "keda.enabled is true but the cluster does not serve keda.sh/v1alpha1: install KEDA (>= 2.13) first, set keda.enabled=false, or set keda.skipApiCheck=true (helm template: --api-versions keda.sh/v1alpha1)" }}
 {{- end }}
+{{- end }}
+
+{{/*
+Names of the optional in-chart components.
+*/}}
+{{- define "keda-indexer.emulatorName" -}}
+{{- printf "%s-moto" (include "keda-indexer.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- define "keda-indexer.elasticsearchName" -}}
+{{- printf "%s-elasticsearch" (include "keda-indexer.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+AWS_ENDPOINT_URL: config.awsEndpointUrl, else the in-chart emulator's fully qualified Service
+URL (the KEDA operator runs in another namespace), else empty (AWS).
+*/}}
+{{- define "keda-indexer.awsEndpointUrl" -}}
+{{- if .Values.config.awsEndpointUrl }}
+{{- .Values.config.awsEndpointUrl }}
+{{- else if .Values.emulator.enabled }}
+{{- printf "http://%s.%s.svc.%s:%v" (include "keda-indexer.emulatorName" .) .Release.Namespace .Values.clusterDomain .Values.emulator.port }}
+{{- end }}
+{{- end }}
+
+{{/*
+SQS_QUEUE_URL: config.sqsQueueUrl, else (emulator) the emulator's URL of bootstrap.queueName.
+*/}}
+{{- define "keda-indexer.sqsQueueUrl" -}}
+{{- if .Values.config.sqsQueueUrl }}
+{{- .Values.config.sqsQueueUrl }}
+{{- else if .Values.emulator.enabled }}
+{{- printf "%s/%s/%s" (include "keda-indexer.awsEndpointUrl" .) (toString .Values.emulator.accountId) .Values.bootstrap.queueName }}
+{{- end }}
+{{- end }}
+
+{{/*
+ELASTICSEARCH_URL: elasticsearch.url, else the in-chart node's Service.
+*/}}
+{{- define "keda-indexer.elasticsearchUrl" -}}
+{{- if .Values.elasticsearch.url }}
+{{- .Values.elasticsearch.url }}
+{{- else if .Values.localElasticsearch.enabled }}
+{{- printf "http://%s.%s.svc.%s:9200" (include "keda-indexer.elasticsearchName" .) .Release.Namespace .Values.clusterDomain }}
+{{- end }}
+{{- end }}
+
+{{/*
+Secret with the static AWS keys: aws.credentials.existingSecret, else the chart-made one when
+accessKeyId is set, else empty (the SDK's default chain).
+*/}}
+{{- define "keda-indexer.awsSecretName" -}}
+{{- if .Values.aws.credentials.existingSecret }}
+{{- .Values.aws.credentials.existingSecret }}
+{{- else if .Values.aws.credentials.accessKeyId }}
+{{- printf "%s-aws" (include "keda-indexer.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Model folder name and EMBEDDING_MODEL.
+*/}}
+{{- define "keda-indexer.modelDirName" -}}
+{{- .Values.model.dirName | default (last (splitList "/" (trimSuffix "/" .Values.embedding.model))) }}
+{{- end }}
+{{- define "keda-indexer.embeddingModel" -}}
+{{- if eq .Values.model.source "image" }}
+{{- .Values.embedding.model }}
+{{- else }}
+{{- printf "%s/%s" (trimSuffix "/" .Values.model.mountPath) (include "keda-indexer.modelDirName" .) }}
+{{- end }}
+{{- end }}
+
+{{/*
+ONNX file of embedding.dtype, relative to the model folder (transformers.js naming).
+*/}}
+{{- define "keda-indexer.onnxFile" -}}
+{{- $suffix := dict "fp32" "" "fp16" "_fp16" "q8" "_quantized" }}
+{{- printf "onnx/model%s.onnx" (get $suffix .Values.embedding.dtype) }}
+{{- end }}
+
+{{/*
+terminationGracePeriodSeconds: worker.terminationGracePeriodSeconds, else the drain deadline
+plus 15 s (time for the SDK calls that release the rest of the messages, and the exit).
+*/}}
+{{- define "keda-indexer.terminationGracePeriodSeconds" -}}
+{{- if kindIs "invalid" .Values.worker.terminationGracePeriodSeconds }}
+{{- add (int .Values.worker.drainDeadlineSeconds) 15 }}
+{{- else }}
+{{- int .Values.worker.terminationGracePeriodSeconds }}
+{{- end }}
+{{- end }}
+
+{{/*
+Whether the metrics Service is rendered (asked for, or needed by the ServiceMonitor).
+*/}}
+{{- define "keda-indexer.metricsService" -}}
+{{- if or .Values.metrics.service.enabled .Values.metrics.serviceMonitor.enabled }}true{{ end }}
+{{- end }}
+
+{{/*
+Every cross-value rule, with a message that says what to change. Included by the templates
+whose output depends on them (each includes it, so each test suite sees the failures).
+*/}}
+{{- define "keda-indexer.validate" -}}
+{{- $v := .Values }}
+{{- $keda := $v.keda }}
+{{- if not (has $v.mode (list "deployment" "job")) }}
+{{- fail (printf "mode must be deployment or job, not %q" $v.mode) }}
+{{- end }}
+{{- if and (eq $v.mode "job") (not $keda.enabled) }}
+{{- fail "mode=job renders a KEDA ScaledJob: it needs keda.enabled=true (or use mode=deployment with replicaCount)" }}
+{{- end }}
+{{- if and $keda.enabled $v.autoscaling.enabled }}
+{{- fail "keda.enabled and autoscaling.enabled are both true: KEDA already drives an HPA for the worker, and two autoscalers on one Deployment fight. Turn one off (autoscaling is the fallback for clusters without KEDA)" }}
+{{- end }}
+{{- if and (not $keda.enabled) (not (empty $keda.advanced)) }}
+{{- fail "keda.advanced (the HPA behaviour KEDA applies) is set but keda.enabled is false: nothing would use it. Use autoscaling.behavior for the plain HPA, or enable KEDA" }}
+{{- end }}
+{{- if and (eq $v.mode "job") $v.autoscaling.enabled }}
+{{- fail "autoscaling.enabled needs mode=deployment: an HPA cannot scale a ScaledJob" }}
+{{- end }}
+{{- $min := int $keda.minReplicaCount }}
+{{- $max := int $keda.maxReplicaCount }}
+{{- if gt $min $max }}
+{{- fail (printf "keda.minReplicaCount (%d) must not exceed keda.maxReplicaCount (%d)" $min $max) }}
+{{- end }}
+{{- if not (kindIs "invalid" $keda.idleReplicaCount) }}
+{{- if ge (int $keda.idleReplicaCount) $min }}
+{{- fail (printf "keda.idleReplicaCount (%d) must be below keda.minReplicaCount (%d): KEDA rejects idleReplicaCount >= minReplicaCount (to scale to zero when idle, leave idleReplicaCount empty and set minReplicaCount 0)" (int $keda.idleReplicaCount) $min) }}
+{{- end }}
+{{- end }}
+{{- with $keda.fallback }}
+{{- if eq $v.mode "job" }}
+{{- fail "keda.fallback applies to ScaledObjects only; ScaledJob (mode=job) has no fallback" }}
+{{- end }}
+{{- if or (not (hasKey . "failureThreshold")) (not (hasKey . "replicas")) }}
+{{- fail "keda.fallback needs both failureThreshold and replicas" }}
+{{- end }}
+{{- if gt (int .replicas) $max }}
+{{- fail (printf "keda.fallback.replicas (%d) must not exceed keda.maxReplicaCount (%d)" (int .replicas) $max) }}
+{{- end }}
+{{- end }}
+{{- $grace := int (include "keda-indexer.terminationGracePeriodSeconds" .) }}
+{{- if le $grace (int $v.worker.drainDeadlineSeconds) }}
+{{- fail (printf "worker.terminationGracePeriodSeconds (%d) must be above worker.drainDeadlineSeconds (%d): Kubernetes would kill the pod while it drains" $grace (int $v.worker.drainDeadlineSeconds)) }}
+{{- end }}
+{{- if and (eq $v.model.source "copy") (not $v.model.copy.image) }}
+{{- fail "model.source=copy needs model.copy.image (an image holding the model folder)" }}
+{{- end }}
+{{- if and (eq $v.model.source "pvc") (not $v.model.pvc.existingClaim) }}
+{{- fail "model.source=pvc needs model.pvc.existingClaim (a claim holding the model folder)" }}
+{{- end }}
+{{- if and (eq $v.model.source "image") (not (hasPrefix "/" $v.embedding.model)) }}
+{{- fail (printf "model.source=image needs embedding.model to be an absolute path inside the image, not %q: the root filesystem is read-only, so the worker cannot download a hub model into its cache (use model.source=download)" $v.embedding.model) }}
+{{- end }}
+{{- $creds := $v.aws.credentials }}
+{{- if and (not $creds.existingSecret) (ne (empty $creds.accessKeyId) (empty $creds.secretAccessKey)) }}
+{{- fail "aws.credentials.accessKeyId and aws.credentials.secretAccessKey go together (emulators only; real keys belong in aws.credentials.existingSecret)" }}
+{{- end }}
+{{- if and $keda.enabled (eq $keda.authentication.mode "secret") (not (include "keda-indexer.awsSecretName" .)) }}
+{{- fail "keda.authentication.mode=secret needs aws.credentials.existingSecret (or, for an emulator, aws.credentials.accessKeyId and secretAccessKey)" }}
+{{- end }}
+{{- if and $v.bootstrap.enabled (not $v.config.s3Bucket) }}
+{{- fail "bootstrap.enabled needs config.s3Bucket (the bucket to create and connect to the queue)" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Fails unless the Prometheus Operator's API is served, when a ServiceMonitor is asked for.
+*/}}
+{{- define "keda-indexer.requireServiceMonitor" -}}
+{{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.serviceMonitor.skipApiCheck) (not (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1")) }}
+{{- fail "metrics.serviceMonitor.enabled is true but the cluster does not serve monitoring.coreos.com/v1: install the Prometheus Operator (e.g. kube-prometheus-stack) first, turn the ServiceMonitor off, or set metrics.serviceMonitor.skipApiCheck=true (helm template: --api-versions monitoring.coreos.com/v1)" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The aws-sqs-queue trigger shared by the ScaledObject and the ScaledJob. The CRD types every
+metadata value as a string: all are quoted.
+*/}}
+{{- define "keda-indexer.sqsTrigger" -}}
+{{- $trigger := .Values.keda.trigger }}
+{{- $awsEndpoint := $trigger.awsEndpoint | default (include "keda-indexer.awsEndpointUrl" .) }}
+- type: aws-sqs-queue
+  {{- if ne .Values.keda.authentication.mode "none" }}
+  authenticationRef:
+    name: {{ include "keda-indexer.fullname" . }}
+  {{- end }}
+  metadata:
+    queueURL: {{ include "keda-indexer.sqsQueueUrl" . | quote }}
+    awsRegion: {{ .Values.config.awsRegion | quote }}
+    {{- with $awsEndpoint }}
+    awsEndpoint: {{ . | quote }}
+    {{- end }}
+    queueLength: {{ $trigger.queueLength | toString | quote }}
+    activationQueueLength: {{ $trigger.activationQueueLength | toString | quote }}
+    scaleOnInFlight: {{ $trigger.scaleOnInFlight | toString | quote }}
+    scaleOnDelayed: {{ $trigger.scaleOnDelayed | toString | quote }}
 {{- end }}

@@ -1,0 +1,279 @@
+{{/*
+The worker's pod template (metadata + spec), shared by the Deployment (mode deployment) and the
+ScaledJob (mode job). Call with (dict "ctx" . "args" (list "worker") "job" false).
+*/}}
+{{- define "keda-indexer.podTemplate" -}}
+{{- $ := .ctx }}
+{{- $v := $.Values }}
+metadata:
+  annotations:
+    checksum/config: {{ include (print $.Template.BasePath "/configmap.yaml") $ | sha256sum }}
+    {{- if and (not $v.aws.credentials.existingSecret) $v.aws.credentials.accessKeyId }}
+    checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") $ | sha256sum }}
+    {{- end }}
+    {{- with $v.podAnnotations }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  labels:
+    {{- include "keda-indexer.labels" $ | nindent 4 }}
+    {{- with $v.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  serviceAccountName: {{ include "keda-indexer.serviceAccountName" $ }}
+  automountServiceAccountToken: {{ $v.serviceAccount.automountServiceAccountToken }}
+  {{- if .job }}
+  restartPolicy: Never
+  {{- end }}
+  {{- with $v.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.runtimeClassName }}
+  runtimeClassName: {{ . }}
+  {{- end }}
+  {{- with $v.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
+  terminationGracePeriodSeconds: {{ include "keda-indexer.terminationGracePeriodSeconds" $ }}
+  securityContext:
+    {{- toYaml $v.podSecurityContext | nindent 4 }}
+  {{- with (include "keda-indexer.modelInitContainers" $ | trim) }}
+  initContainers:
+    {{- . | nindent 4 }}
+  {{- end }}
+  containers:
+    - name: worker
+      image: {{ include "keda-indexer.image" $ | quote }}
+      imagePullPolicy: {{ $v.image.pullPolicy }}
+      {{- with $v.command }}
+      command:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      args:
+        {{- toYaml .args | nindent 8 }}
+      securityContext:
+        {{- toYaml $v.securityContext | nindent 8 }}
+      ports:
+        - name: http
+          containerPort: {{ $v.config.httpPort }}
+          protocol: TCP
+      envFrom:
+        - configMapRef:
+            name: {{ include "keda-indexer.fullname" $ }}
+      {{- with (include "keda-indexer.secretEnv" $ | trim) }}
+      env:
+        {{- . | nindent 8 }}
+      {{- end }}
+      {{- with $v.startupProbe }}
+      startupProbe:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $v.livenessProbe }}
+      livenessProbe:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $v.readinessProbe }}
+      readinessProbe:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      resources:
+        {{- include "keda-indexer.resources" $ | nindent 8 }}
+      volumeMounts:
+        - name: tmp
+          mountPath: /tmp
+        {{- if ne $v.model.source "image" }}
+        - name: model
+          mountPath: {{ $v.model.mountPath }}
+          readOnly: true
+          {{- if and (eq $v.model.source "pvc") $v.model.pvc.subPath }}
+          subPath: {{ $v.model.pvc.subPath }}
+          {{- end }}
+        {{- end }}
+        {{- if and (gt (int $v.gpu.count) 0) $v.gpu.shmSize }}
+        - name: dshm
+          mountPath: /dev/shm
+        {{- end }}
+        {{- if $v.elasticsearch.caCert.existingSecret }}
+        - name: elasticsearch-ca
+          mountPath: {{ include "keda-indexer.caCertDir" $ }}
+          readOnly: true
+        {{- end }}
+        {{- with $v.extraVolumeMounts }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+  volumes:
+    - name: tmp
+      emptyDir:
+        sizeLimit: {{ $v.tmpSizeLimit }}
+    {{- with (include "keda-indexer.modelVolume" $ | trim) }}
+    {{- . | nindent 4 }}
+    {{- end }}
+    {{- if and (gt (int $v.gpu.count) 0) $v.gpu.shmSize }}
+    - name: dshm
+      emptyDir:
+        medium: Memory
+        sizeLimit: {{ $v.gpu.shmSize }}
+    {{- end }}
+    {{- with $v.elasticsearch.caCert.existingSecret }}
+    - name: elasticsearch-ca
+      secret:
+        secretName: {{ . }}
+        items:
+          - key: {{ $v.elasticsearch.caCert.key }}
+            path: {{ $v.elasticsearch.caCert.key }}
+    {{- end }}
+    {{- with $v.extraVolumes }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with $v.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.topologySpreadConstraints }}
+  topologySpreadConstraints:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+
+{{/*
+Secret-sourced environment (never in the ConfigMap): Elasticsearch API key / password, static
+AWS keys, then extraEnv. Empty when there is none.
+*/}}
+{{- define "keda-indexer.secretEnv" -}}
+{{- $v := .Values }}
+{{- with $v.elasticsearch.apiKey.existingSecret }}
+- name: ELASTICSEARCH_API_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $v.elasticsearch.apiKey.key }}
+{{- end }}
+{{- with $v.elasticsearch.password.existingSecret }}
+- name: ELASTICSEARCH_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $v.elasticsearch.password.key }}
+{{- end }}
+{{- with (include "keda-indexer.awsSecretName" .) }}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $v.aws.credentials.accessKeyIdKey }}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $v.aws.credentials.secretAccessKeyKey }}
+{{- if $v.aws.credentials.sessionTokenKey }}
+- name: AWS_SESSION_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $v.aws.credentials.sessionTokenKey }}
+{{- end }}
+{{- end }}
+{{- with $v.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+The model volume ("model"): an emptyDir (download, copy), the existing claim (pvc), or nothing
+(image).
+*/}}
+{{- define "keda-indexer.modelVolume" -}}
+{{- $m := .Values.model }}
+{{- if has $m.source (list "download" "copy") }}
+- name: model
+  emptyDir:
+    sizeLimit: {{ $m.sizeLimit }}
+{{- else if eq $m.source "pvc" }}
+- name: model
+  persistentVolumeClaim:
+    claimName: {{ $m.pvc.existingClaim }}
+    readOnly: true
+{{- end }}
+{{- end }}
+
+{{/*
+The init container that fills the model emptyDir before the worker starts: from the Hugging
+Face hub with curl (download), or from a model image (copy). Files already there are kept.
+*/}}
+{{- define "keda-indexer.modelInitContainers" -}}
+{{- $v := .Values }}
+{{- $m := $v.model }}
+{{- $dest := include "keda-indexer.embeddingModel" . }}
+{{- if eq $m.source "download" }}
+- name: model
+  image: {{ $m.download.image | quote }}
+  imagePullPolicy: IfNotPresent
+  command: ["/bin/sh", "-ec"]
+  args:
+    - |
+      set --
+      if [ -n "${HF_TOKEN:-}" ]; then set -- -H "Authorization: Bearer ${HF_TOKEN}"; fi
+      for f in ${MODEL_FILES}; do
+        if [ -s "${MODEL_DIR}/${f}" ]; then continue; fi
+        mkdir -p "${MODEL_DIR}/${f%/*}"
+        echo "fetching ${MODEL_ID}/${f}"
+        curl -fsSL --retry 5 --retry-all-errors "$@" -o "${MODEL_DIR}/${f}.part" \
+          "${HUB_ENDPOINT}/${MODEL_ID}/resolve/${MODEL_REVISION}/${f}"
+        mv "${MODEL_DIR}/${f}.part" "${MODEL_DIR}/${f}"
+      done
+  env:
+    - name: MODEL_ID
+      value: {{ $v.embedding.model | quote }}
+    - name: MODEL_DIR
+      value: {{ $dest | quote }}
+    - name: MODEL_FILES
+      value: {{ append $m.download.files (include "keda-indexer.onnxFile" .) | join " " | quote }}
+    - name: MODEL_REVISION
+      value: {{ $m.download.revision | quote }}
+    - name: HUB_ENDPOINT
+      value: {{ trimSuffix "/" $m.download.endpoint | quote }}
+    {{- with $m.download.tokenSecret }}
+    - name: HF_TOKEN
+      valueFrom:
+        secretKeyRef:
+          name: {{ . }}
+          key: {{ $m.download.tokenKey }}
+    {{- end }}
+  securityContext:
+    {{- toYaml $v.securityContext | nindent 4 }}
+  resources:
+    {{- toYaml $m.initResources | nindent 4 }}
+  volumeMounts:
+    - name: model
+      mountPath: {{ $m.mountPath }}
+{{- else if eq $m.source "copy" }}
+- name: model
+  image: {{ $m.copy.image | quote }}
+  imagePullPolicy: IfNotPresent
+  command: ["/bin/sh", "-ec"]
+  args:
+    - mkdir -p "${MODEL_DIR}" && cp -R "${MODEL_SOURCE}/." "${MODEL_DIR}/"
+  env:
+    - name: MODEL_SOURCE
+      value: {{ $m.copy.path | quote }}
+    - name: MODEL_DIR
+      value: {{ $dest | quote }}
+  securityContext:
+    {{- toYaml $v.securityContext | nindent 4 }}
+  resources:
+    {{- toYaml $m.initResources | nindent 4 }}
+  volumeMounts:
+    - name: model
+      mountPath: {{ $m.mountPath }}
+{{- end }}
+{{- end }}
