@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Chart checks, offline: yamllint, helm lint, ct lint, helm-unittest, and every rendering
-# (defaults, values-local.yaml, values-prod.yaml, chart/ci/*-values.yaml) validated by kubeconform
-# -strict against local schemas (scripts/gen-schemas). A kind without a schema is an error.
+# (defaults, values-local.yaml, values-prod.yaml, chart/ci/*-values.yaml, test/chart/values/*.yaml)
+# validated by kubeconform -strict against local schemas (scripts/gen-schemas). A kind without a
+# schema is an error. Also: every metric the Grafana dashboard queries is one the worker exports
+# (test/chart/dashboard_metrics.py), config changes roll the pods (checksum annotations), and the
+# values table in docs/chart.md matches values.yaml (scripts/gen-chart-docs --check).
 #
 #   bash test/chart/run.sh        from the repository root (or anywhere)
 #
@@ -41,13 +44,26 @@ kubeconform_strict() {
   kubeconform -strict -summary -kubernetes-version "$k8s_version" -schema-location "$schema_location" "$@"
 }
 
-# render_and_validate LABEL [helm args...]: helm template (KEDA API advertised, the schemas'
-# Kubernetes version) piped through kubeconform; an empty rendering counts as a failure.
+# render LABEL [helm args...]: helm template with the KEDA and Prometheus Operator APIs advertised
+# and the schemas' Kubernetes version, into $out/rendered-LABEL.yaml. Any warning on stderr (e.g.
+# "skipped value … Not a table") fails it: a value file must render cleanly.
+render() {
+  local label="$1"; shift
+  helm template keda-indexer "$chart" --namespace keda-indexer \
+    --kube-version "$k8s_version" --api-versions keda.sh/v1alpha1 \
+    --api-versions monitoring.coreos.com/v1 "$@" >"$out/rendered-$label.yaml" \
+    2>"$out/rendered-$label.stderr" || { cat "$out/rendered-$label.stderr"; return 1; }
+  if [ -s "$out/rendered-$label.stderr" ]; then
+    echo "helm template warned:"; cat "$out/rendered-$label.stderr"; return 1
+  fi
+}
+
+# render_and_validate LABEL [helm args...]: render piped through kubeconform; an empty rendering
+# counts as a failure.
 render_and_validate() {
   local label="$1"; shift
   local file="$out/rendered-$label.yaml"
-  helm template keda-indexer "$chart" --namespace keda-indexer \
-    --kube-version "$k8s_version" --api-versions keda.sh/v1alpha1 "$@" >"$file" || return 1
+  render "$label" "$@" || return 1
   grep -q '^kind: ' "$file" || { echo "nothing rendered"; return 1; }
   kubeconform_strict "$file"
 }
@@ -72,16 +88,57 @@ kubeconform_canary() {
   echo "all canaries rejected"
 }
 
+# checksum LABEL [helm args...] -> the worker pod template's checksum/config annotation
+checksum() {
+  render "checksum-$1" "${@:2}" --show-only templates/deployment.yaml >/dev/null || return 1
+  sed -n 's/^ *checksum\/config: //p' "$out/rendered-checksum-$1.yaml"
+}
+
+# Config changes must roll the pods, and nothing else may: the checksum changes with a ConfigMap
+# setting, stays with a pod-only change, and is deterministic.
+checksum_rolls() {
+  local base again config pod
+  base="$(checksum base)" && again="$(checksum again)" &&
+    config="$(checksum config --set config.logLevel=debug)" &&
+    pod="$(checksum pod --set resources.requests.cpu=1)" || return 1
+  echo "base=$base config=$config pod=$pod"
+  [ -n "$base" ] || { echo "no checksum/config annotation"; return 1; }
+  [ "$base" = "$again" ] || { echo "checksum is not deterministic"; return 1; }
+  [ "$base" != "$config" ] || { echo "a config change keeps the checksum: pods would not roll"; return 1; }
+  [ "$base" = "$pod" ] || { echo "a pod-only change moved the config checksum"; return 1; }
+}
+
+# The dashboard check must be able to fail: a dashboard querying a metric the worker does not
+# export, and one querying an unlisted histogram series, must each be rejected.
+dashboard_canary() {
+  local bad
+  for bad in keda_indexer_bogus_total keda_indexer_in_flight_messages_bucket; do
+    python3 - "$chart/dashboards/keda-indexer.json" "$bad" >"$out/canary-dashboard.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["panels"][0]["targets"].append({"expr": f"sum(rate({sys.argv[2]}[5m]))", "refId": "Z"})
+print(json.dumps(d))
+PY
+    if python3 test/chart/dashboard_metrics.py "$out/canary-dashboard.json"; then
+      echo "the dashboard check accepted $bad"; return 1
+    fi
+  done
+  echo "all dashboard canaries rejected"
+}
+
 echo "chart checks: helm $(helm version --template '{{ .Version }}'), ct $(ct version 2>/dev/null |
   sed -n 's/^Version:[[:space:]]*//p'), kubeconform $(kubeconform -v), schemas $(basename "$schemas")"
 
 ci_values=("$chart"/ci/*-values.yaml)
 [ -e "${ci_values[0]}" ] || ci_values=()
+# Extra value sets for rendering only (every optional object; the HPA): not for ct install.
+test_values=(test/chart/values/*.yaml)
+[ -e "${test_values[0]}" ] || test_values=()
 
 check "yamllint" yamllint -s -c ci/lintconf.yaml values-local.yaml values-prod.yaml ci/*.yaml \
-  "$chart"/tests/*.yaml
+  "$chart"/tests/*.yaml "${test_values[@]}"
 check "helm lint (defaults)" helm lint --strict "$chart"
-for f in values-local.yaml values-prod.yaml "${ci_values[@]}"; do
+for f in values-local.yaml values-prod.yaml "${ci_values[@]}" "${test_values[@]}"; do
   check "helm lint -f $f" helm lint --strict "$chart" -f "$f"
 done
 check "ct lint" ct lint --config ci/ct.yaml --lint-conf ci/lintconf.yaml \
@@ -90,9 +147,12 @@ check "helm-unittest" helm-unittest --strict "$chart"
 rmdir "$chart/tests/__snapshot__" 2>/dev/null || true  # created empty by helm-unittest
 check "kubeconform canaries" kubeconform_canary
 check "kubeconform (defaults)" render_and_validate defaults
-for f in values-local.yaml values-prod.yaml "${ci_values[@]}"; do
+for f in values-local.yaml values-prod.yaml "${ci_values[@]}" "${test_values[@]}"; do
   check "kubeconform -f $f" render_and_validate "$(basename "$f" .yaml)" -f "$f"
 done
+check "checksum rolls pods on config change" checksum_rolls
+check "dashboard metrics are exported by the worker" python3 test/chart/dashboard_metrics.py
+check "dashboard canaries" dashboard_canary
 
 echo
 echo "chart checks took $((SECONDS - start))s; logs and renderings in ${out#"$KI_ROOT"/}/"
