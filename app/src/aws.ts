@@ -2,9 +2,15 @@
 // resolution, retry strategy and AWS_ENDPOINT_URL handling; path-style S3 for emulators.
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Settings } from './config/config.js';
 
 type AwsSettings = Settings['aws'];
+
+// The SDK's defaults wait forever on a connection that hangs (a frozen endpoint, a half-open
+// socket): the message's lease would be extended on and its file never finish. Connections get
+// 5 s; a socket silent for longer than a long poll (20 s) plus margin is given up and retried.
+const requestHandler = () => new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 45_000 });
 
 function common(settings: AwsSettings) {
   return {
@@ -12,6 +18,7 @@ function common(settings: AwsSettings) {
     ...(settings.endpoint === '' ? {} : { endpoint: settings.endpoint }),
     retryMode: 'standard',
     maxAttempts: 3,
+    requestHandler: requestHandler(),
   };
 }
 
