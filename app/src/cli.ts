@@ -143,7 +143,7 @@ program
   .description('create the queue, dead-letter queue, bucket, notification and index (idempotent)')
   .option('--queue-name <name>', 'queue to create (default: the name in SQS_QUEUE_URL, else keda-indexer); the DLQ is <name>-dlq')
   .option('--bucket <name>', 'bucket to create and connect (default: S3_BUCKET)')
-  .option('--max-receive-count <n>', 'receives before SQS itself moves a message to the DLQ', '5')
+  .option('--max-receive-count <n>', 'receives before SQS itself moves a message to the DLQ (with the default retry delays, 10 rides out ~45 min of outage)', '10')
   .option('--dims <n>', 'vector dimensions of the index (default: measured by loading EMBEDDING_MODEL)')
   .option('--skip-index', 'leave Elasticsearch alone')
   .addHelpText(

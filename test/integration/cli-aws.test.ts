@@ -42,7 +42,7 @@ describe('bootstrap → upload → worker → search → doctor', () => {
 
     const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }));
     const redrive = JSON.parse(attributes.Attributes?.RedrivePolicy ?? '{}') as { maxReceiveCount?: number; deadLetterTargetArn?: string };
-    assert.equal(redrive.maxReceiveCount, 5);
+    assert.equal(redrive.maxReceiveCount, 10);
     assert.match(redrive.deadLetterTargetArn ?? '', new RegExp(`${queueName}-dlq$`));
   });
 
