@@ -286,9 +286,6 @@ whose output depends on them (each includes it, so each test suite sees the fail
 {{- if and (eq $v.model.source "pvc") (not $v.model.pvc.existingClaim) }}
 {{- fail "model.source=pvc needs model.pvc.existingClaim (a claim holding the model folder)" }}
 {{- end }}
-{{- if and (eq $v.model.source "image") (not (hasPrefix "/" $v.embedding.model)) }}
-{{- fail (printf "model.source=image needs embedding.model to be an absolute path inside the image, not %q: the root filesystem is read-only, so the worker cannot download a hub model into its cache (use model.source=download)" $v.embedding.model) }}
-{{- end }}
 {{- $creds := $v.aws.credentials }}
 {{- if and (not $creds.existingSecret) (ne (empty $creds.accessKeyId) (empty $creds.secretAccessKey)) }}
 {{- fail "aws.credentials.accessKeyId and aws.credentials.secretAccessKey go together (emulators only; real keys belong in aws.credentials.existingSecret)" }}

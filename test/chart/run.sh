@@ -136,7 +136,7 @@ test_values=(test/chart/values/*.yaml)
 [ -e "${test_values[0]}" ] || test_values=()
 
 check "yamllint" yamllint -s -c ci/lintconf.yaml values-local.yaml values-prod.yaml ci/*.yaml \
-  "$chart"/tests/*.yaml "${test_values[@]}"
+  "$chart"/tests/*.yaml "${test_values[@]}" .github/workflows/chart.yaml
 check "helm lint (defaults)" helm lint --strict "$chart"
 for f in values-local.yaml values-prod.yaml "${ci_values[@]}" "${test_values[@]}"; do
   check "helm lint -f $f" helm lint --strict "$chart" -f "$f"
@@ -153,6 +153,7 @@ done
 check "checksum rolls pods on config change" checksum_rolls
 check "dashboard metrics are exported by the worker" python3 test/chart/dashboard_metrics.py
 check "dashboard canaries" dashboard_canary
+check "values table up to date (helm-docs)" scripts/gen-chart-docs --check
 
 echo
 echo "chart checks took $((SECONDS - start))s; logs and renderings in ${out#"$KI_ROOT"/}/"
