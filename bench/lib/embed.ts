@@ -1,0 +1,155 @@
+// The Node contenders of the embedding race.
+//
+// - embedStage: the worker's embed stage exactly as the worker builds it (createEmbedder from
+//   app/src, EmbedBatcher with the configured token budget), fed every chunk at once as chunks of
+//   many files in flight would be.
+// - rawSession: the limit. An onnxruntime-node session on the same ONNX file with the options
+//   transformers.js gives it, fed batches that were tokenized, length-bucketed (planBatches, same
+//   budget) and turned into tensors before the clock starts: nothing but session.run is timed.
+// - variantStage: the embed stage's code path with harness-chosen levers (session options, dtype,
+//   own mean pooling), to measure a change before anyone makes it in app/src.
+import path from 'node:path';
+import { AutoTokenizer, env, pipeline, type FeatureExtractionPipeline, type PreTrainedTokenizer } from '@huggingface/transformers';
+import * as ort from 'onnxruntime-node';
+import { EmbedBatcher, planBatches } from '../../app/src/embed/batcher.js';
+import { createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
+import { silentLogger } from '../../app/src/observe/logger.js';
+import type { BenchChunk } from './chunks.js';
+
+export interface EmbedRun {
+  readonly seconds: number;
+  readonly chunks: number;
+  readonly tokens: number;
+  readonly vectors?: Float32Array[];
+}
+
+export const tokensOf = (chunks: readonly BenchChunk[]) => chunks.reduce((n, c) => n + c.tokens, 0);
+
+export async function loadStage(modelDir: string, dtype: 'fp32' | 'q8' = 'fp32'): Promise<Embedder> {
+  return createEmbedder({ model: modelDir, device: 'cpu', dtype, logger: silentLogger() });
+}
+
+export async function runStage(embedder: Pick<Embedder, 'embed'>, chunks: readonly BenchChunk[], batchTokens: number, keep = false): Promise<EmbedRun> {
+  const batcher = new EmbedBatcher(embedder, { batchTokens, lingerMs: 0 });
+  const started = performance.now();
+  const vectors = await batcher.embedPassages(chunks);
+  const seconds = (performance.now() - started) / 1000;
+  return { seconds, chunks: chunks.length, tokens: tokensOf(chunks), ...(keep ? { vectors } : {}) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The raw session
+
+export interface RawSession {
+  readonly session: ort.InferenceSession;
+  readonly tokenizer: PreTrainedTokenizer;
+}
+
+export async function loadRaw(modelDir: string, options: ort.InferenceSession.SessionOptions = {}, file = 'model.onnx'): Promise<RawSession> {
+  const session = await ort.InferenceSession.create(path.join(modelDir, 'onnx', file), {
+    executionProviders: ['cpu'],
+    logSeverityLevel: 3,
+    ...options,
+  });
+  setLocal(modelDir);
+  const tokenizer = await AutoTokenizer.from_pretrained(path.basename(modelDir));
+  return { session, tokenizer };
+}
+
+function setLocal(modelDir: string): void {
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.localModelPath = path.dirname(modelDir) + path.sep;
+}
+
+type Feeds = Record<string, ort.Tensor>;
+
+/** Tokenizes and bucketts ahead of time: the feeds of every model call. */
+export function prepareFeeds(raw: RawSession, chunks: readonly BenchChunk[], batchTokens: number): Feeds[] {
+  const names = new Set(raw.session.inputNames);
+  return planBatches(chunks, batchTokens).map((batch) => {
+    const encoded = raw.tokenizer(
+      batch.map((c) => c.text),
+      { padding: true, truncation: true, max_length: 256 },
+    ) as Record<string, { data: BigInt64Array; dims: number[] }>;
+    const feeds: Feeds = {};
+    for (const name of ['input_ids', 'attention_mask', 'token_type_ids']) {
+      const tensor = encoded[name];
+      if (names.has(name) && tensor) feeds[name] = new ort.Tensor('int64', tensor.data, tensor.dims);
+    }
+    return feeds;
+  });
+}
+
+export async function runRaw(raw: RawSession, feeds: readonly Feeds[], chunks: readonly BenchChunk[]): Promise<EmbedRun> {
+  const started = performance.now();
+  for (const feed of feeds) {
+    const out = await raw.session.run(feed);
+    for (const tensor of Object.values(out)) tensor.dispose();
+  }
+  return { seconds: (performance.now() - started) / 1000, chunks: chunks.length, tokens: tokensOf(chunks) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Variants of the embed stage, for the levers
+
+export interface VariantOptions {
+  readonly dtype?: 'fp32' | 'q8';
+  readonly sessionOptions?: ort.InferenceSession.SessionOptions;
+  /** Mean-pool and normalise here (row-major, attention mask read once) instead of in transformers.js. */
+  readonly ownPooling?: boolean;
+}
+
+export async function loadVariant(modelDir: string, options: VariantOptions): Promise<Pick<Embedder, 'embed'> & { dispose(): Promise<void> }> {
+  setLocal(modelDir);
+  const extractor: FeatureExtractionPipeline = await pipeline('feature-extraction', path.basename(modelDir), {
+    device: 'cpu',
+    dtype: options.dtype ?? 'fp32',
+    ...(options.sessionOptions ? { session_options: options.sessionOptions as Record<string, unknown> } : {}),
+  });
+  const embed = async (texts: readonly string[]): Promise<Float32Array[]> => {
+    if (!options.ownPooling) {
+      const output = await extractor([...texts], { pooling: 'mean', normalize: true });
+      const [rows, width] = output.dims as [number, number];
+      const data = output.data as Float32Array;
+      const vectors: Float32Array[] = [];
+      for (let row = 0; row < rows; row++) vectors.push(data.slice(row * width, (row + 1) * width));
+      output.dispose();
+      return vectors;
+    }
+    const inputs = extractor.tokenizer([...texts], { padding: true, truncation: true });
+    const outputs = (await extractor.model(inputs)) as Record<string, { data: Float32Array; dims: number[]; dispose(): void }>;
+    const hidden = outputs.last_hidden_state ?? Object.values(outputs)[0]!;
+    const mask = (inputs as unknown as { attention_mask: { data: BigInt64Array } }).attention_mask.data;
+    const vectors = meanPool(hidden.data, hidden.dims as [number, number, number], mask);
+    for (const value of Object.values(outputs)) value.dispose();
+    return vectors;
+  };
+  return { embed: (texts) => embed(texts), dispose: () => extractor.dispose() };
+}
+
+/** Mean pooling over the attention mask and L2 normalisation, walking memory in order. */
+export function meanPool(hidden: Float32Array, [rows, seq, width]: [number, number, number], mask: BigInt64Array): Float32Array[] {
+  const vectors: Float32Array[] = [];
+  for (let r = 0; r < rows; r++) {
+    const sum = new Float64Array(width);
+    let count = 0;
+    for (let t = 0; t < seq; t++) {
+      if (mask[r * seq + t] === 0n) continue;
+      count++;
+      const base = (r * seq + t) * width;
+      for (let k = 0; k < width; k++) sum[k]! += hidden[base + k]!;
+    }
+    const vector = new Float32Array(width);
+    let norm = 0;
+    for (let k = 0; k < width; k++) {
+      const v = sum[k]! / Math.max(count, 1);
+      vector[k] = v;
+      norm += v * v;
+    }
+    norm = Math.sqrt(norm) || 1;
+    for (let k = 0; k < width; k++) vector[k]! /= norm;
+    vectors.push(vector);
+  }
+  return vectors;
+}

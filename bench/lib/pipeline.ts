@@ -1,0 +1,216 @@
+// End-to-end and cold-start measurements of the real worker process (`node dist/cli.js worker`)
+// against the dev stack: moto for SQS and S3, Elasticsearch on 127.0.0.1.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, DeleteQueueCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { createS3Client, createSqsClient } from '../../app/src/aws.js';
+import { loadConfig } from '../../app/src/config/config.js';
+import { createElasticsearchClient } from '../../app/src/sink/elasticsearch.js';
+import { makeDocx, makePdf } from '../../test/fixtures/documents.js';
+import type { Document } from './corpus.js';
+
+export const settings = loadConfig();
+const s3 = createS3Client(settings.aws);
+const sqs = createSqsClient(settings.aws);
+
+export interface BenchFile {
+  readonly key: string;
+  readonly bytes: Uint8Array;
+  readonly format: 'md' | 'txt' | 'html' | 'pdf' | 'docx';
+}
+
+const FORMATS = ['md', 'txt', 'html', 'pdf', 'md', 'docx', 'txt', 'pdf'] as const;
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The same prose as files of every supported format, rotating formats over documents. */
+export async function makeFiles(documents: readonly Document[]): Promise<BenchFile[]> {
+  const files: BenchFile[] = [];
+  for (const [i, document] of documents.entries()) {
+    const format = FORMATS[i % FORMATS.length]!;
+    const title = document.name;
+    const { paragraphs } = document;
+    let bytes: Uint8Array;
+    if (format === 'md') bytes = Buffer.from(`# ${title}\n\n${paragraphs.join('\n\n')}\n`);
+    else if (format === 'txt') bytes = Buffer.from(`${paragraphs.join('\n\n')}\n`);
+    else if (format === 'html')
+      bytes = Buffer.from(
+        `<!doctype html><html><head><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1>\n` +
+          paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n') +
+          '\n</body></html>\n',
+      );
+    else if (format === 'pdf') bytes = await makePdf(pagesOf(paragraphs, 6), { title });
+    else bytes = await makeDocx([{ heading: title, paragraphs }]);
+    files.push({ key: `bench/${String(i).padStart(4, '0')}-${title}.${format}`, bytes, format });
+  }
+  return files;
+}
+
+export function pagesOf(paragraphs: readonly string[], perPage: number): string[] {
+  const pages: string[] = [];
+  for (let i = 0; i < paragraphs.length; i += perPage) pages.push(paragraphs.slice(i, i + perPage).join('\n\n'));
+  return pages;
+}
+
+export async function createBucket(bucket: string, files: readonly BenchFile[]): Promise<void> {
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  for (const file of files) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: file.bytes }));
+}
+
+export async function createQueue(name: string): Promise<string> {
+  const queue = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+  return queue.QueueUrl ?? '';
+}
+
+export async function deleteQueue(url: string): Promise<void> {
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined);
+}
+
+/** One S3 ObjectCreated notification per file, as S3 would send them. */
+export async function enqueue(queueUrl: string, bucket: string, files: readonly BenchFile[]): Promise<void> {
+  for (let i = 0; i < files.length; i += 10) {
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: files.slice(i, i + 10).map((file, j) => ({
+          Id: String(j),
+          MessageBody: JSON.stringify({
+            Records: [
+              {
+                eventVersion: '2.1',
+                eventSource: 'aws:s3',
+                eventName: 'ObjectCreated:Put',
+                s3: { bucket: { name: bucket }, object: { key: encodeURIComponent(file.key).replace(/%2F/g, '/'), size: file.bytes.length } },
+              },
+            ],
+          }),
+        })),
+      }),
+    );
+  }
+}
+
+export async function deleteIndex(index: string): Promise<void> {
+  const es = createElasticsearchClient(settings.elasticsearch);
+  await es.indices.delete({ index, ignore_unavailable: true }).catch(() => undefined);
+  await es.close();
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+interface LogLine {
+  readonly msg?: string;
+  readonly time?: number;
+  readonly chunks?: number;
+  readonly tokens?: number;
+  readonly startupSeconds?: number;
+  readonly outcome?: string;
+  readonly seconds?: Record<string, number>;
+  readonly level?: number;
+}
+
+export interface WorkerRun {
+  /** Epoch ms of the spawn. */
+  readonly spawnedAt: number;
+  readonly lines: (LogLine & { seenAt: number })[];
+  readonly readyAt?: number;
+  /** RSS samples in MB with their epoch ms. */
+  readonly rss: { at: number; mb: number }[];
+  readonly peakMb: number;
+  readonly exitCode: number | null;
+}
+
+export interface WorkerOptions {
+  readonly cli: string;
+  readonly env: Record<string, string>;
+  readonly drain: boolean;
+  /** Resolves true when the run has seen what it needs; the worker is then stopped with SIGTERM. */
+  readonly until?: (run: WorkerRun) => boolean;
+  readonly pollReadyz?: number;
+  readonly timeoutMs: number;
+}
+
+function readProc(pid: number): { rssMb: number; hwmMb: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rss = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+    const hwm = /VmHWM:\s+(\d+)/.exec(status)?.[1];
+    return { rssMb: Number(rss) / 1024, hwmMb: Number(hwm) / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs the worker as a user would and watches it: log lines, /readyz, RSS every 100 ms. */
+export async function runWorker(options: WorkerOptions): Promise<WorkerRun> {
+  const spawnedAt = Date.now();
+  const child = spawn(process.execPath, [options.cli, 'worker', ...(options.drain ? ['--drain'] : [])], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const run: { -readonly [K in keyof WorkerRun]: WorkerRun[K] } = { spawnedAt, lines: [], rss: [], peakMb: 0, exitCode: null };
+  const pid = child.pid!;
+  let stopped = false;
+  const stop = () => {
+    if (!stopped) {
+      stopped = true;
+      child.kill('SIGTERM');
+    }
+  };
+  const check = () => {
+    if (options.until?.(run)) stop();
+  };
+  createInterface({ input: child.stderr! }).on('line', (text) => {
+    try {
+      run.lines.push({ ...(JSON.parse(text) as LogLine), seenAt: Date.now() });
+    } catch {
+      run.lines.push({ msg: text, seenAt: Date.now() });
+    }
+    check();
+  });
+  const sampler = setInterval(() => {
+    const proc = readProc(pid);
+    if (proc) {
+      run.rss.push({ at: Date.now(), mb: proc.rssMb });
+      run.peakMb = Math.max(run.peakMb, proc.hwmMb);
+    }
+  }, 100);
+  let polling = options.pollReadyz !== undefined;
+  const poll = async () => {
+    while (polling && run.readyAt === undefined) {
+      try {
+        const response = await fetch(`http://127.0.0.1:${options.pollReadyz}/readyz`);
+        if (response.status === 200) {
+          run.readyAt = Date.now();
+          check();
+          break;
+        }
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  void poll();
+  const timeout = setTimeout(stop, options.timeoutMs);
+  run.exitCode = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  polling = false;
+  clearTimeout(timeout);
+  clearInterval(sampler);
+  return run;
+}
+
+export const indexedLines = (run: WorkerRun) => run.lines.filter((line) => line.msg === 'file indexed');

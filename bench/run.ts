@@ -1,0 +1,477 @@
+// `npm run bench`: every figure of docs/benchmarks.md in one go on this machine.
+// Invoked by bench/run (which prepares the Python venv, the model, the dev stack and a build);
+// see docs/benchmarks.md for what each figure means and how contenders are made to race fairly.
+//
+//   bench/run [--quick] [--no-footprint] [--write-manifest]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cosineSimilarity } from '../app/src/embed/embedder.js';
+import { convert, DEFAULT_CONVERT_LIMITS } from '../app/src/convert/index.js';
+import { pdfToText } from '../app/src/convert/pdf.js';
+import { splitText } from '../app/src/split/splitter.js';
+import { createElasticsearchClient, ElasticsearchSink } from '../app/src/sink/elasticsearch.js';
+import { makePdf } from '../test/fixtures/documents.js';
+import { corpusChunks, stratifiedSample, type BenchChunk } from './lib/chunks.js';
+import { buildManifest, countWords, loadCorpus, type Document, type Manifest } from './lib/corpus.js';
+import { loadRaw, loadStage, loadVariant, prepareFeeds, runRaw, runStage, tokensOf, type EmbedRun } from './lib/embed.js';
+import { PythonPeer } from './lib/peer.js';
+import {
+  createBucket,
+  createQueue,
+  deleteIndex,
+  deleteQueue,
+  enqueue,
+  freePort,
+  indexedLines,
+  makeFiles,
+  pagesOf,
+  runWorker,
+  settings,
+  type BenchFile,
+} from './lib/pipeline.js';
+import { renderMarkdown, renderSvg, updateDocs } from './lib/report.js';
+import { median, ratio, round, summarize, type Summary } from './lib/stats.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+const work = path.join(root, 'bench', '.work');
+const manifestPath = path.join(root, 'bench', 'corpus', 'manifest.json');
+
+if (args.has('--write-manifest')) {
+  mkdirSync(path.dirname(manifestPath), { recursive: true });
+  const manifest = buildManifest(root);
+  writeFileSync(manifestPath, JSON.stringify(manifest, null, 1) + '\n');
+  console.error(`wrote ${manifestPath}: ${manifest.sources.length} sources, ${manifest.sources.reduce((n, s) => n + s.words, 0)} words`);
+  process.exit(0);
+}
+
+const modelDir = need('BENCH_MODEL_DIR');
+const python = need('BENCH_PYTHON');
+const cli = need('BENCH_CLI');
+const batchTokens = settings.embedding.batchTokens;
+
+/** Sizes: the full run fits in about ten minutes on the 2-core machine; --quick is a smoke run. */
+const size = quick
+  ? { sample: 48, rounds: 2, sweepSample: 32, sweepRounds: 1, e2eChunks: 60, e2eRounds: 1, coldRounds: 1, pdfFiles: 3, pdfRounds: 1, probeRounds: 1 }
+  : { sample: 192, rounds: 5, sweepSample: 128, sweepRounds: 2, e2eChunks: 500, e2eRounds: 2, coldRounds: 3, pdfFiles: 12, pdfRounds: 3, probeRounds: 3 };
+const SWEEP_BATCHES = [4, 8, 16, 32, 64, 128];
+const MAX_TOKENS = 256;
+
+function need(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the benchmark with \`npm run bench\` (bench/run sets it)`);
+  return value;
+}
+
+const t0 = performance.now();
+const log = (message: string) => console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${message}`);
+const perSecond = (run: EmbedRun) => run.chunks / run.seconds;
+const tokensPerSecond = (run: EmbedRun) => run.tokens / run.seconds;
+/** Rotates the order of contenders each round so none always runs first (or last). */
+const rotate = <T>(items: readonly T[], round: number) => items.map((_, i) => items[(i + round) % items.length]!);
+
+mkdirSync(work, { recursive: true });
+const loadStart = os.loadavg();
+
+// ---------------------------------------------------------------------------------------------
+// Corpus
+const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+const documents = loadCorpus(root, manifest);
+const stage = await loadStage(modelDir);
+const chunks = corpusChunks(documents, (text) => stage.countTokens(text), MAX_TOKENS);
+const sample = stratifiedSample(chunks, size.sample);
+const sweepSample = stratifiedSample(chunks, size.sweepSample);
+const histogram = [0, 0, 0, 0, 0, 0];
+for (const chunk of chunks) histogram[Math.min(5, Math.floor(chunk.tokens / 50))]!++;
+log(`corpus: ${documents.length} documents, ${chunks.length} chunks, ${tokensOf(chunks)} tokens; race sample ${sample.length} chunks`);
+
+// ---------------------------------------------------------------------------------------------
+// 1, 2. Embedding race: the embed stage, the Python peer, the raw session, and the levers
+const peer = new PythonPeer(python, path.join(root, 'bench', 'peer.py'));
+const peerVersions = await peer.call<Record<string, string>>({ cmd: 'versions' });
+const peerLoad = await peer.call<{ intra_op_threads: number }>({
+  cmd: 'load',
+  onnx: path.join(modelDir, 'onnx', 'model.onnx'),
+  tokenizer: path.join(modelDir, 'tokenizer.json'),
+  threads: 0, // onnxruntime's default, as onnxruntime-node gets it from transformers.js
+  max_tokens: MAX_TOKENS,
+});
+const writeTexts = async (name: string, items: readonly BenchChunk[]) => {
+  const file = path.join(work, `${name}.json`);
+  writeFileSync(file, JSON.stringify(items.map((c) => c.text)));
+  await peer.call({ cmd: 'texts', file });
+};
+await writeTexts('race', sample);
+const raw = await loadRaw(modelDir);
+const feeds = prepareFeeds(raw, sample, batchTokens);
+const ownPooling = await loadVariant(modelDir, { ownPooling: true });
+const q8 = await loadStage(modelDir, 'q8');
+const oneThread = await loadVariant(modelDir, { sessionOptions: { intraOpNumThreads: 1 } });
+
+type Contender = { name: string; run: (keep: boolean) => Promise<EmbedRun> };
+const peerRun = async (batch: number, items: readonly BenchChunk[], vectorsOut?: string): Promise<EmbedRun> => {
+  const answer = await peer.call<{ seconds: number; chunks: number }>({ cmd: 'embed', batch, ...(vectorsOut ? { vectors_out: vectorsOut } : {}) });
+  return { seconds: answer.seconds, chunks: answer.chunks, tokens: tokensOf(items) };
+};
+const peerVectors = path.join(work, 'peer-vectors.f32');
+const contenders: Contender[] = [
+  { name: 'stage', run: (keep) => runStage(stage, sample, batchTokens, keep) },
+  { name: 'peer', run: (keep) => peerRun(32, sample, keep ? peerVectors : undefined) },
+  { name: 'raw', run: () => runRaw(raw, feeds, sample) },
+  { name: 'ownPooling', run: () => runStage(ownPooling, sample, batchTokens) },
+  { name: 'q8', run: (keep) => runStage(q8, sample, batchTokens, keep) },
+  { name: 'oneThread', run: () => runStage(oneThread, sample, batchTokens) },
+];
+// A warm-up pass each (first calls allocate arenas and are not representative); its vectors
+// are the agreement check.
+const warm: Record<string, EmbedRun> = {};
+for (const contender of contenders) warm[contender.name] = await contender.run(true);
+const race: Record<string, EmbedRun[]> = Object.fromEntries(contenders.map((c) => [c.name, []]));
+for (let r = 0; r < size.rounds; r++) {
+  for (const contender of rotate(contenders, r)) race[contender.name]!.push(await contender.run(false));
+  log(`race round ${r + 1}/${size.rounds}: ` + contenders.map((c) => `${c.name} ${perSecond(race[c.name]!.at(-1)!).toFixed(1)}`).join(', ') + ' chunks/s');
+}
+const stageVectors = warm.stage!.vectors!;
+const peerFloats = new Float32Array(readFileSync(peerVectors).buffer.slice(0));
+const agreement = sample.map((_, i) => cosineSimilarity(stageVectors[i]!, peerFloats.subarray(i * 384, (i + 1) * 384)));
+const q8Drift = sample.map((_, i) => cosineSimilarity(stageVectors[i]!, warm.q8!.vectors![i]!));
+const rate = (name: string) => race[name]!.map(perSecond);
+const embed = {
+  sampleChunks: sample.length,
+  sampleTokens: tokensOf(sample),
+  batchTokens,
+  rounds: size.rounds,
+  chunksPerSecond: Object.fromEntries(contenders.map((c) => [c.name, summarize(rate(c.name))])),
+  tokensPerSecond: Object.fromEntries(contenders.map((c) => [c.name, summarize(race[c.name]!.map(tokensPerSecond))])),
+  stageVsPeer: ratio(rate('stage'), rate('peer')),
+  stageVsRaw: ratio(rate('stage'), rate('raw')),
+  peerVsRaw: ratio(rate('peer'), rate('raw')),
+  levers: {
+    ownPooling: ratio(rate('ownPooling'), rate('stage')),
+    q8: ratio(rate('q8'), rate('stage')),
+    q8VsPeer: ratio(rate('q8'), rate('peer')),
+    oneThread: ratio(rate('oneThread'), rate('stage')),
+  },
+  agreement: { minCosine: Math.min(...agreement), meanCosine: agreement.reduce((a, b) => a + b, 0) / agreement.length, below0999: agreement.filter((c) => c < 0.999).length },
+  q8Drift: { minCosine: Math.min(...q8Drift), meanCosine: q8Drift.reduce((a, b) => a + b, 0) / q8Drift.length, median: median(q8Drift) },
+  threads: { node: 'onnxruntime default (intraOpNumThreads unset)', python: `intra_op_num_threads=${peerLoad.intra_op_threads} (default)` },
+};
+await Promise.all([ownPooling.dispose(), oneThread.dispose(), q8.dispose()]);
+log(`embed: stage/peer ${embed.stageVsPeer.median.toFixed(2)}, stage/raw ${embed.stageVsRaw.median.toFixed(2)}, min cosine vs peer ${embed.agreement.minCosine.toFixed(5)}`);
+
+// Batch-size sweep, for the plot: the stage at token budgets B×256, the peer at batches of B.
+await writeTexts('sweep', sweepSample);
+const sweepRuns: { project: Record<number, number[]>; peer: Record<number, number[]> } = { project: {}, peer: {} };
+for (let r = 0; r < size.sweepRounds; r++) {
+  for (const batch of rotate(SWEEP_BATCHES, r)) {
+    const pair = [
+      async () => ((sweepRuns.project[batch * MAX_TOKENS] ??= []).push(perSecond(await runStage(stage, sweepSample, batch * MAX_TOKENS)))),
+      async () => ((sweepRuns.peer[batch] ??= []).push(perSecond(await peerRun(batch, sweepSample)))),
+    ];
+    for (const step of r % 2 === 0 ? pair : pair.reverse()) await step();
+  }
+}
+const sweep = {
+  sampleChunks: sweepSample.length,
+  rounds: size.sweepRounds,
+  project: SWEEP_BATCHES.map((b) => ({ batchTokens: b * MAX_TOKENS, chunksPerSecond: summarize(sweepRuns.project[b * MAX_TOKENS]!) })),
+  peer: SWEEP_BATCHES.map((b) => ({ batch: b, batchTokens: b * MAX_TOKENS, chunksPerSecond: summarize(sweepRuns.peer[b]!) })),
+};
+log('sweep: ' + sweep.project.map((p, i) => `${p.batchTokens}: ${p.chunksPerSecond.median.toFixed(1)} vs ${sweep.peer[i]!.chunksPerSecond.median.toFixed(1)}`).join(', '));
+
+// ---------------------------------------------------------------------------------------------
+// 7. PDF text extraction vs pypdf
+const pdfDocuments = [...documents].sort((a, b) => countWords(b.paragraphs) - countWords(a.paragraphs)).slice(0, size.pdfFiles);
+const pdfPaths: string[] = [];
+const pdfBytes: Uint8Array[] = [];
+for (const [i, document] of pdfDocuments.entries()) {
+  const bytes = await makePdf(pagesOf(document.paragraphs, 6), { title: document.name });
+  const file = path.join(work, `doc-${i}.pdf`);
+  writeFileSync(file, bytes);
+  pdfPaths.push(file);
+  pdfBytes.push(bytes);
+}
+const nodePdf = async () => {
+  const started = performance.now();
+  let pages = 0;
+  for (const bytes of pdfBytes) pages += (await pdfToText(bytes, DEFAULT_CONVERT_LIMITS)).pages.length;
+  return { seconds: (performance.now() - started) / 1000, pages };
+};
+await nodePdf();
+await peer.call({ cmd: 'pdf', files: pdfPaths });
+const pdfRates: { node: number[]; pypdf: number[] } = { node: [], pypdf: [] };
+let pdfPages = 0;
+for (let r = 0; r < size.pdfRounds; r++) {
+  const steps = [
+    async () => {
+      const result = await nodePdf();
+      pdfPages = result.pages;
+      pdfRates.node.push(result.pages / result.seconds);
+    },
+    async () => {
+      const result = await peer.call<{ seconds: number; pages: number }>({ cmd: 'pdf', files: pdfPaths });
+      pdfRates.pypdf.push(result.pages / result.seconds);
+    },
+  ];
+  for (const step of r % 2 === 0 ? steps : steps.reverse()) await step();
+}
+const pdf = { files: pdfPaths.length, pages: pdfPages, rounds: size.pdfRounds, pagesPerSecond: { node: summarize(pdfRates.node), pypdf: summarize(pdfRates.pypdf) }, nodeVsPypdf: ratio(pdfRates.node, pdfRates.pypdf) };
+peer.close();
+log(`pdf: ${pdf.pagesPerSecond.node.median.toFixed(0)} pages/s (pdfjs) vs ${pdf.pagesPerSecond.pypdf.median.toFixed(0)} (pypdf)`);
+
+// ---------------------------------------------------------------------------------------------
+// 3, 5. End to end through moto SQS + S3, the worker and Elasticsearch; memory of the worker
+const runId = `bench-${process.pid}-${Date.now().toString(36)}`;
+const bucket = runId;
+const e2eDocuments: Document[] = [];
+{
+  let estimate = 0;
+  for (const document of stratifiedSample(documents, documents.length)) {
+    if (estimate >= size.e2eChunks) break;
+    e2eDocuments.push(document);
+    estimate += Math.ceil(countWords(document.paragraphs) / 130);
+  }
+}
+const files = await makeFiles(e2eDocuments);
+const coldFile: BenchFile = { key: 'cold/hello.txt', bytes: Buffer.from(documents[0]!.paragraphs.slice(0, 3).join('\n\n')), format: 'txt' };
+await createBucket(bucket, [...files, coldFile]);
+// What the worker will embed: the same files converted and split by the same code and settings.
+const e2eChunks: BenchChunk[] = [];
+for (const file of files) {
+  const converted = await convert(file.bytes, path.posix.basename(file.key), DEFAULT_CONVERT_LIMITS);
+  for (const chunk of splitText(converted, { ...settings.split, maxTokens: Math.min(settings.split.maxTokens, stage.modelMaxTokens), countTokens: (t) => stage.countTokens(t) })) {
+    e2eChunks.push({ id: `${file.key}#${chunk.splitId}`, text: chunk.content, tokens: chunk.tokens });
+  }
+}
+const workerEnv = (queueUrl: string, index: string, port: number): Record<string, string> => ({
+  SQS_QUEUE_URL: queueUrl,
+  ELASTICSEARCH_INDEX: index,
+  EMBEDDING_MODEL: modelDir,
+  HTTP_PORT: String(port),
+  SQS_WAIT_TIME_SECONDS: '1',
+  LOG_LEVEL: 'info',
+});
+const e2eRuns: { filesPerSecond: number; chunksPerSecond: number; chunks: number; peakMb: number; steadyMb: number; stageSeconds: Record<string, number> }[] = [];
+const embedOnly: number[] = [];
+await runStage(stage, e2eChunks.slice(0, 64), batchTokens);
+for (let r = 0; r < size.e2eRounds; r++) {
+  const steps = [
+    async () => {
+      const index = `${runId}-e2e-${r}`;
+      const queueUrl = await createQueue(`${runId}-e2e-${r}`);
+      await enqueue(queueUrl, bucket, files);
+      const run = await runWorker({ cli, env: workerEnv(queueUrl, index, 0), drain: true, timeoutMs: 15 * 60_000 });
+      await deleteQueue(queueUrl);
+      await deleteIndex(index);
+      const indexed = indexedLines(run);
+      const ready = run.lines.find((line) => line.msg === 'worker ready');
+      if (indexed.length !== files.length || !ready?.time) {
+        throw new Error(`end-to-end run indexed ${indexed.length} of ${files.length} files: ${JSON.stringify(run.lines.filter((l) => (l.level ?? 0) >= 40).slice(0, 3))}`);
+      }
+      const start = ready.time;
+      const end = Math.max(...indexed.map((line) => line.time ?? 0));
+      const seconds = (end - start) / 1000;
+      const chunkCount = indexed.reduce((n, line) => n + (line.chunks ?? 0), 0);
+      const window = run.rss.filter((s) => s.at >= start + (end - start) / 2 && s.at <= end).map((s) => s.mb);
+      const stageSeconds: Record<string, number> = {};
+      for (const line of indexed) for (const [k, v] of Object.entries(line.seconds ?? {})) stageSeconds[k] = (stageSeconds[k] ?? 0) + v;
+      e2eRuns.push({ filesPerSecond: files.length / seconds, chunksPerSecond: chunkCount / seconds, chunks: chunkCount, peakMb: run.peakMb, steadyMb: median(window), stageSeconds });
+    },
+    async () => {
+      embedOnly.push(perSecond(await runStage(stage, e2eChunks, batchTokens)));
+    },
+  ];
+  for (const step of r % 2 === 0 ? steps : steps.reverse()) await step();
+  log(`e2e round ${r + 1}: ${e2eRuns.at(-1)!.chunksPerSecond.toFixed(1)} chunks/s end to end, ${embedOnly.at(-1)!.toFixed(1)} embed only`);
+}
+const e2e = {
+  files: files.length,
+  formats: Object.fromEntries(['md', 'txt', 'html', 'pdf', 'docx'].map((f) => [f, files.filter((x) => x.format === f).length])),
+  chunks: e2eChunks.length,
+  workerChunks: e2eRuns[0]?.chunks,
+  rounds: size.e2eRounds,
+  concurrency: settings.worker.concurrency,
+  filesPerSecond: summarize(e2eRuns.map((r) => r.filesPerSecond)),
+  chunksPerSecond: summarize(e2eRuns.map((r) => r.chunksPerSecond)),
+  embedOnlyChunksPerSecond: summarize(embedOnly),
+  efficiency: ratio(e2eRuns.map((r) => r.chunksPerSecond), embedOnly),
+  stageSecondsSummed: e2eRuns[0]?.stageSeconds,
+  rssMb: { peak: summarize(e2eRuns.map((r) => r.peakMb)), steady: summarize(e2eRuns.map((r) => r.steadyMb)) },
+};
+
+// ---------------------------------------------------------------------------------------------
+// 4. Cold start: spawn → /readyz 200, and → first file indexed (one message waiting). The index
+// exists already, as it does when KEDA scales workers up from zero.
+const coldIndex = `${runId}-cold`;
+{
+  const es = createElasticsearchClient(settings.elasticsearch);
+  await new ElasticsearchSink(es, { ...settings.elasticsearch, index: coldIndex }).ensureIndex(stage.dimensions);
+  await es.close();
+}
+const coldRuns: { ready: number; first: number; modelLoaded: number; startupSeconds: number }[] = [];
+for (let r = 0; r < size.coldRounds; r++) {
+  const index = coldIndex;
+  const queueUrl = await createQueue(`${runId}-cold-${r}`);
+  await enqueue(queueUrl, bucket, [coldFile]);
+  const port = await freePort();
+  const run = await runWorker({
+    cli,
+    env: workerEnv(queueUrl, index, port),
+    drain: false,
+    pollReadyz: port,
+    until: (w) => w.readyAt !== undefined && indexedLines(w).length > 0,
+    timeoutMs: 120_000,
+  });
+  await deleteQueue(queueUrl);
+  const first = indexedLines(run)[0];
+  const loaded = run.lines.find((line) => line.msg === 'model loaded');
+  const ready = run.lines.find((line) => line.msg === 'worker ready');
+  if (!first || run.readyAt === undefined) throw new Error('cold start run did not become ready and index its file');
+  coldRuns.push({
+    ready: (run.readyAt - run.spawnedAt) / 1000,
+    first: (first.seenAt - run.spawnedAt) / 1000,
+    modelLoaded: ((loaded?.time ?? Number.NaN) - run.spawnedAt) / 1000,
+    startupSeconds: ready?.startupSeconds ?? Number.NaN,
+  });
+}
+await deleteIndex(coldIndex);
+// Where a cold start goes, each part in a fresh process.
+const importSeconds = (specifier: string) => {
+  const code = `const t = performance.now(); await import(${JSON.stringify(specifier)}); console.log(performance.now() - t);`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: root, encoding: 'utf8', stderr: 'ignore' } as never) as unknown as string;
+  return Number(out.trim().split('\n').at(-1)) / 1000;
+};
+const imports: Record<string, number[]> = {};
+const importTargets: Record<string, string> = {
+  workerCommand: pathToFileURL(path.join(path.dirname(cli), 'commands', 'worker.js')).href,
+  transformers: '@huggingface/transformers',
+  awsSdk: '@aws-sdk/client-sqs',
+  elasticsearch: '@elastic/elasticsearch',
+  pdfjs: 'pdfjs-dist/legacy/build/pdf.mjs',
+};
+const probe = (mode: string, extra: string[] = []) => {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'lib', 'probe.ts'), modelDir, mode, ...extra], { cwd: root, encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as { importMs: number; loadMs: number };
+};
+const optimizedModel = path.join(work, 'model.optimized.onnx');
+probe('ort-optimize', [optimizedModel]);
+const nodeBoot: number[] = [];
+const probes: Record<string, number[]> = { stageFp32: [], stageQ8: [], ort: [], ortPreoptimized: [] };
+for (let r = 0; r < size.probeRounds; r++) {
+  const started = performance.now();
+  spawnSync(process.execPath, ['-e', '0']);
+  nodeBoot.push((performance.now() - started) / 1000);
+  probes.stageFp32!.push(probe('stage-fp32').loadMs / 1000);
+  probes.stageQ8!.push(probe('stage-q8').loadMs / 1000);
+  probes.ort!.push(probe('ort').loadMs / 1000);
+  probes.ortPreoptimized!.push(probe('ort-preoptimized', [optimizedModel]).loadMs / 1000);
+  for (const [name, specifier] of Object.entries(importTargets)) (imports[name] ??= []).push(importSeconds(specifier));
+}
+const coldStart = {
+  rounds: size.coldRounds,
+  readySeconds: summarize(coldRuns.map((r) => r.ready)),
+  firstFileSeconds: summarize(coldRuns.map((r) => r.first)),
+  modelLoadedSeconds: summarize(coldRuns.map((r) => r.modelLoaded)),
+  startupSecondsLogged: summarize(coldRuns.map((r) => r.startupSeconds)),
+  breakdown: {
+    nodeBootSeconds: summarize(nodeBoot),
+    createEmbedderFp32Seconds: summarize(probes.stageFp32!),
+    createEmbedderQ8Seconds: summarize(probes.stageQ8!),
+    ortSessionFp32Seconds: summarize(probes.ort!),
+    ortSessionPreoptimizedSeconds: summarize(probes.ortPreoptimized!),
+    importSeconds: Object.fromEntries(Object.entries(imports).map(([name, values]) => [name, summarize(values)])),
+  },
+};
+log(`cold start: ready ${coldStart.readySeconds.median.toFixed(2)} s, first file ${coldStart.firstFileSeconds.median.toFixed(2)} s`);
+
+// ---------------------------------------------------------------------------------------------
+// 6. Pruned production footprint (the Dockerfile's deps stage, in a temporary folder)
+let footprint: { nodeModulesMb: number; distMb: number; seconds: number } | { error: string } | { skipped: string };
+if (args.has('--no-footprint') || (quick && !args.has('--footprint'))) {
+  footprint = { skipped: quick ? 'skipped in --quick (pass --footprint)' : 'skipped (--no-footprint)' };
+} else {
+  const folder = path.join(work, 'footprint');
+  rmSync(folder, { recursive: true, force: true });
+  mkdirSync(folder, { recursive: true });
+  for (const file of ['package.json', 'package-lock.json', '.npmrc']) if (existsSync(path.join(root, file))) writeFileSync(path.join(folder, file), readFileSync(path.join(root, file)));
+  const started = performance.now();
+  try {
+    execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: folder, stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('sh', [path.join(root, 'scripts', 'prune-runtime'), 'node_modules'], { cwd: folder, stdio: ['ignore', 'ignore', 'pipe'] });
+    const du = (p: string) => Number(execFileSync('du', ['-sm', p], { encoding: 'utf8' }).split('\t')[0]);
+    footprint = { nodeModulesMb: du(path.join(folder, 'node_modules')), distMb: du(path.dirname(cli)), seconds: (performance.now() - started) / 1000 };
+  } catch (error) {
+    footprint = { error: error instanceof Error ? error.message.split('\n')[0]! : String(error) };
+  }
+  rmSync(folder, { recursive: true, force: true });
+}
+log(`footprint: ${JSON.stringify(footprint)}`);
+
+// ---------------------------------------------------------------------------------------------
+// Results
+const now = new Date();
+const date = now.toISOString().slice(0, 10);
+const target = (name: string, value: number, op: '>=' | '<=', goal: number, unit = '') => ({ name, value: round(value, 3), goal: `${op} ${goal}${unit}`, met: op === '>=' ? value >= goal : value <= goal });
+const footprintMb = 'nodeModulesMb' in footprint ? footprint.nodeModulesMb : Number.NaN;
+const results = {
+  date: now.toISOString(),
+  command: `npm run bench${quick ? ' -- --quick' : ''}`,
+  quick,
+  machine: {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memoryGb: round(os.totalmem() / 2 ** 30, 1),
+    loadAverageStart: loadStart.map((l) => round(l, 2)),
+    loadAverageEnd: os.loadavg().map((l) => round(l, 2)),
+    node: process.version,
+    onnxruntimeNode: JSON.parse(readFileSync(path.join(root, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')).version as string,
+    transformers: JSON.parse(readFileSync(path.join(root, 'node_modules', '@huggingface', 'transformers', 'package.json'), 'utf8')).version as string,
+    python: peerVersions,
+  },
+  model: { dir: path.basename(modelDir), file: 'onnx/model.onnx (fp32)', maxTokens: MAX_TOKENS },
+  corpus: {
+    sources: manifest.sources.length,
+    words: manifest.sources.reduce((n, s) => n + s.words, 0),
+    chunks: chunks.length,
+    tokens: tokensOf(chunks),
+    tokensPerChunkHistogram: Object.fromEntries(histogram.map((n, i) => [i === 5 ? '250+' : `${i * 50}-${i * 50 + 49}`, n])),
+  },
+  embed,
+  sweep,
+  e2e,
+  coldStart,
+  footprint,
+  pdf,
+  gpu: { measured: false, note: 'unmeasured: no GPU machine was lent to this run' },
+  seconds: round((performance.now() - t0) / 1000, 1),
+};
+const targets = [
+  target('embed stage vs Python peer', embed.stageVsPeer.median, '>=', 1.1, '×'),
+  target('embed stage vs raw session', embed.stageVsRaw.median, '>=', 0.9, '×'),
+  target('pipeline efficiency', e2e.efficiency.median, '>=', 0.85),
+  target('cold start to ready (s)', coldStart.readySeconds.median, '<=', 1.0, ' s'),
+  target('steady RSS (MB)', e2e.rssMb.steady.median, '<=', 400, ' MB'),
+  target('pruned footprint (MB)', footprintMb, '<=', 250, ' MB'),
+];
+const full = { ...results, targets };
+const resultsDir = path.join(root, 'bench', 'results');
+mkdirSync(resultsDir, { recursive: true });
+const base = quick ? `${date}-quick` : date;
+writeFileSync(path.join(resultsDir, `${base}.json`), JSON.stringify(full, roundReplacer, 1) + '\n');
+writeFileSync(path.join(resultsDir, `${base}-batch-budget.svg`), renderSvg(full));
+const markdown = renderMarkdown(full, `${base}-batch-budget.svg`);
+writeFileSync(path.join(resultsDir, `${base}.md`), markdown);
+if (!quick) updateDocs(path.join(root, 'docs', 'benchmarks.md'), markdown.replaceAll('](' + `${base}-batch-budget.svg`, '](../bench/results/' + `${base}-batch-budget.svg`), base);
+log(`wrote bench/results/${base}.json, .md and -batch-budget.svg${quick ? '' : '; updated docs/benchmarks.md'}`);
+process.exit(0);
+
+function roundReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isInteger(value) ? round(value, 4) : value;
+}
+
+export type Results = typeof full;
+export type { Summary };
