@@ -67,7 +67,10 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     );
   }
   try {
+    // The first Elasticsearch request (connection, TLS handshake) overlaps with loading the model.
+    const warmUp = sink.ping();
     embedder = await loadEmbedder(settings, logger);
+    await warmUp;
     logger.info({ model: embedder.model, device: embedder.device, dims: embedder.dimensions }, 'model loaded');
     await ensureIndexWhenReachable(sink, embedder.dimensions, logger, stop.signal);
     indexReady = true;

@@ -219,9 +219,9 @@ export const schema: Schema<Settings> = {
       env: 'EMBEDDING_CACHE_DIR',
     },
     batchTokens: {
-      doc: 'Token budget of one model call (padded length × texts); chunks of several files share a batch.',
+      doc: 'Token budget of one model call (padded length × texts); chunks of several files share a batch. onnxruntime keeps memory sized for its largest batch: 2048 is as fast as larger budgets on CPU (docs/benchmarks.md) and holds ~220 MB less.',
       format: 'positive-int',
-      default: 8192,
+      default: 2048,
       env: 'EMBEDDING_BATCH_TOKENS',
     },
     passagePrefix: {

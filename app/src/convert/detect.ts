@@ -1,7 +1,6 @@
 // Decides how to read a file: content first (magic numbers via file-type), the key's extension
 // only for formats that have no signature (plain text, Markdown, HTML).
 import path from 'node:path';
-import { fileTypeFromBuffer } from 'file-type';
 import { ConversionError, type DocumentType } from './types.js';
 
 const TEXT_EXTENSIONS: Readonly<Record<string, DocumentType>> = {
@@ -26,6 +25,8 @@ function startsWithTextBom(bytes: Uint8Array): boolean {
 
 export async function detectType(bytes: Uint8Array, fileName: string): Promise<DocumentType> {
   const extension = path.extname(fileName).toLowerCase();
+  // Imported on first use, like the converters, to keep worker start-up short.
+  const { fileTypeFromBuffer } = await import('file-type');
   const sniffed = startsWithTextBom(bytes) ? undefined : await fileTypeFromBuffer(bytes);
 
   if (sniffed?.ext === 'pdf') return 'pdf';

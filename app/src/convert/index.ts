@@ -1,9 +1,9 @@
 // The convert stage: bytes and a file name in, text (with a page map for PDFs) out, or a
 // ConversionError whose reason the source stage records when it dead-letters the message.
+//
+// Each converter is imported on first use: pdfjs, mammoth and html-to-text together take about
+// 0.3 s to load, which a worker would otherwise pay before it can report ready.
 import { detectType } from './detect.js';
-import { docxToText } from './docx.js';
-import { htmlToText, markdownToText } from './html.js';
-import { pdfToText } from './pdf.js';
 import { decodeText } from './text.js';
 import { CONTENT_TYPES, ConversionError, type Converted, type ConvertLimits } from './types.js';
 
@@ -17,18 +17,26 @@ export async function convert(bytes: Uint8Array, fileName: string, limits: Conve
   const contentType = CONTENT_TYPES[type];
   let converted: Converted;
   switch (type) {
-    case 'pdf':
+    case 'pdf': {
+      const { pdfToText } = await import('./pdf.js');
       converted = { ...(await pdfToText(bytes, limits)), type, contentType };
       break;
-    case 'docx':
+    }
+    case 'docx': {
+      const { docxToText } = await import('./docx.js');
       converted = { text: await docxToText(bytes, limits), type, contentType };
       break;
-    case 'html':
+    }
+    case 'html': {
+      const { htmlToText } = await import('./html.js');
       converted = { text: htmlToText(decodeText(bytes)), type, contentType };
       break;
-    case 'markdown':
+    }
+    case 'markdown': {
+      const { markdownToText } = await import('./html.js');
       converted = { text: markdownToText(decodeText(bytes)), type, contentType };
       break;
+    }
     case 'text':
       converted = { text: decodeText(bytes), type, contentType };
       break;
