@@ -71,6 +71,12 @@ describe('parseBody', () => {
     assert.equal(parseBody(JSON.stringify({ Type: 'Notification', Message: testEvent })).kind, 'ignore');
   });
 
+  test('the reason for a non-JSON body never quotes the body', () => {
+    const reason = reasonOf('hello SECRET-TEXT');
+    assert.match(reason, /not JSON/);
+    assert.doesNotMatch(reason, /SECRET/);
+  });
+
   test('{"bucket","key"} bodies take the key literally', () => {
     assert.deepEqual(parseBody('{"bucket":"docs","key":"a+b %41.txt"}'), {
       kind: 'files',

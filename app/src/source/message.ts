@@ -131,7 +131,9 @@ export function parseBody(body: string): ParsedMessage {
   try {
     json = JSON.parse(body) as Json;
   } catch (error) {
-    return invalid(`body is not JSON: ${(error as Error).message}`);
+    // V8's message quotes the start of the body; reasons end up in logs, so keep only the position.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    return invalid(`body is not JSON${position === undefined ? '' : ` (error at character ${position})`}`);
   }
   if (!isObject(json)) return invalid('body is JSON but not an object');
   return parseNotification(json);
