@@ -9,6 +9,7 @@ export function loadEmbedder(settings: Settings, logger: Logger): Promise<Embedd
     device: settings.embedding.device,
     dtype: settings.embedding.dtype,
     cacheDir: settings.embedding.cacheDir,
+    threads: settings.embedding.threads,
     passagePrefix: settings.embedding.passagePrefix,
     queryPrefix: settings.embedding.queryPrefix,
     logger,

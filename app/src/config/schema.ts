@@ -24,6 +24,7 @@ export interface Settings {
     device: 'cpu' | 'cuda' | 'auto';
     dtype: 'fp32' | 'fp16' | 'q8';
     cacheDir: string;
+    threads: number;
     batchTokens: number;
     passagePrefix: string;
     queryPrefix: string;
@@ -217,6 +218,12 @@ export const schema: Schema<Settings> = {
       format: String,
       default: '',
       env: 'EMBEDDING_CACHE_DIR',
+    },
+    threads: {
+      doc: "Threads onnxruntime uses for one model call. 0: one per core it sees — on Kubernetes that is the node's cores, not the pod's CPU limit, so set it to the pod's CPUs (the chart does).",
+      format: 'non-negative-int',
+      default: 0,
+      env: 'EMBEDDING_THREADS',
     },
     batchTokens: {
       doc: 'Token budget of one model call (padded length × texts); chunks of several files share a batch. onnxruntime keeps memory sized for its largest batch: 2048 is as fast as larger budgets on CPU (docs/benchmarks.md) and holds ~220 MB less.',

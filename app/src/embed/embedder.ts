@@ -19,6 +19,8 @@ export interface EmbedderOptions {
   readonly dtype: EmbeddingDtype;
   /** Folder where hub downloads are cached and looked up first; transformers.js's default if absent. */
   readonly cacheDir?: string;
+  /** onnxruntime intra-op threads; 0 or absent: onnxruntime's default (one per core). */
+  readonly threads?: number;
   /** Put before every passage (chunk) and every query, for models trained with prefixes (e5, bge). */
   readonly passagePrefix?: string;
   readonly queryPrefix?: string;
@@ -58,17 +60,22 @@ function resolveModelLocation(model: string): { id: string; localRoot?: string }
   return { id: path.basename(folder), localRoot: path.dirname(folder) };
 }
 
-async function loadPipeline(id: string, device: 'cpu' | 'cuda', dtype: EmbeddingDtype): Promise<FeatureExtractionPipeline> {
-  return pipeline('feature-extraction', id, { device, dtype });
+async function loadPipeline(id: string, device: 'cpu' | 'cuda', options: EmbedderOptions): Promise<FeatureExtractionPipeline> {
+  const threads = options.threads ?? 0;
+  return pipeline('feature-extraction', id, {
+    device,
+    dtype: options.dtype,
+    ...(threads > 0 ? { session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 } } : {}),
+  });
 }
 
 async function loadOnDevice(
   id: string,
   options: EmbedderOptions,
 ): Promise<{ extractor: FeatureExtractionPipeline; device: 'cpu' | 'cuda' }> {
-  if (options.device === 'cpu') return { extractor: await loadPipeline(id, 'cpu', options.dtype), device: 'cpu' };
+  if (options.device === 'cpu') return { extractor: await loadPipeline(id, 'cpu', options), device: 'cpu' };
   try {
-    return { extractor: await loadPipeline(id, 'cuda', options.dtype), device: 'cuda' };
+    return { extractor: await loadPipeline(id, 'cuda', options), device: 'cuda' };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (options.device === 'cuda') {
@@ -77,7 +84,7 @@ async function loadOnDevice(
       });
     }
     options.logger.warn({ reason }, 'EMBEDDING_DEVICE=auto: CUDA not usable, falling back to CPU');
-    return { extractor: await loadPipeline(id, 'cpu', options.dtype), device: 'cpu' };
+    return { extractor: await loadPipeline(id, 'cpu', options), device: 'cpu' };
   }
 }
 

@@ -1,0 +1,196 @@
+// The accountant: compares what was uploaded with what ended up in Elasticsearch and in the
+// dead-letter queue. Every file must be indexed exactly once — with exactly the chunks the
+// project's own convert and split stages make of it, no more and no fewer — or be in the DLQ with
+// the reason expected for it. Anything else is lost, duplicated or unexplained.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import type { Settings } from '../../app/src/config/config.js';
+import { convert } from '../../app/src/convert/index.js';
+import type { Embedder } from '../../app/src/embed/embedder.js';
+import { isPermanent } from '../../app/src/failure.js';
+import { s3FilePath } from '../../app/src/sink/document.js';
+import { splitText } from '../../app/src/split/splitter.js';
+import { es, takeDeadLetters } from '../support/stack.js';
+import type { CorpusFile } from './corpus.js';
+
+export type Expected = { readonly outcome: 'indexed'; readonly chunks: number } | { readonly outcome: 'dead-lettered'; readonly reason: string };
+
+/** What each file should become, computed with the worker's own stages and settings. */
+export async function expectedOutcomes(files: readonly CorpusFile[], settings: Settings, embedder: Embedder): Promise<Map<string, Expected>> {
+  const expected = new Map<string, Expected>();
+  const limits = { maxPages: settings.convert.maxPages, maxMillis: 600_000, maxInflatedBytes: settings.convert.maxInflatedBytes };
+  for (const file of files) {
+    const bytes = typeof file.body === 'string' ? new TextEncoder().encode(file.body) : file.body;
+    try {
+      if (bytes.byteLength > settings.fetch.maxBytes) {
+        expected.set(file.key, { outcome: 'dead-lettered', reason: 'too_large' });
+        continue;
+      }
+      const converted = await convert(bytes, path.posix.basename(file.key), limits);
+      const chunks = splitText(converted, {
+        by: settings.split.by,
+        length: settings.split.length,
+        overlap: settings.split.overlap,
+        maxTokens: Math.min(settings.split.maxTokens, embedder.modelMaxTokens),
+        countTokens: (text) => embedder.countTokens(text),
+      });
+      expected.set(file.key, chunks.length === 0 ? { outcome: 'dead-lettered', reason: 'no_text' } : { outcome: 'indexed', chunks: chunks.length });
+    } catch (error) {
+      if (!isPermanent(error)) throw error;
+      expected.set(file.key, { outcome: 'dead-lettered', reason: error.reason });
+    }
+  }
+  return expected;
+}
+
+export interface Tally {
+  readonly uploaded: number;
+  readonly indexed: number;
+  readonly chunks: number;
+  readonly deadLettered: number;
+  readonly lost: string[];
+  readonly duplicatedChunks: number;
+  readonly wrongChunkCounts: string[];
+  readonly unexplainedDeadLetters: string[];
+}
+
+interface ChunkRow {
+  readonly file_path: string;
+  readonly split_id: number;
+}
+
+/** All chunks of the bucket, by file, read with a point-in-time scroll so none is missed. */
+async function chunksOfBucket(index: string, bucket: string): Promise<Map<string, number[]>> {
+  await es.indices.refresh({ index });
+  const byFile = new Map<string, number[]>();
+  let response = await es.search<ChunkRow>({
+    index,
+    scroll: '1m',
+    size: 5000,
+    _source: ['file_path', 'split_id'],
+    query: { prefix: { file_path: `s3://${bucket}/` } },
+  });
+  for (;;) {
+    const hits = response.hits.hits;
+    if (hits.length === 0) break;
+    for (const hit of hits) {
+      const row = hit._source;
+      if (row === undefined) continue;
+      const list = byFile.get(row.file_path) ?? [];
+      list.push(row.split_id);
+      byFile.set(row.file_path, list);
+    }
+    if (response._scroll_id === undefined) break;
+    response = await es.scroll<ChunkRow>({ scroll_id: response._scroll_id, scroll: '1m' });
+  }
+  if (response._scroll_id !== undefined) await es.clearScroll({ scroll_id: response._scroll_id });
+  return byFile;
+}
+
+/** Reads the index and drains the DLQ, then tallies against what was expected. */
+export async function account(options: {
+  readonly scenario: string;
+  readonly bucket: string;
+  readonly index: string;
+  readonly deadLetterUrl: string;
+  readonly expected: ReadonlyMap<string, Expected>;
+  /** Messages that name no file (malformed bodies) and the reason each must be dead-lettered with. */
+  readonly expectedBodies?: ReadonlyMap<string, string>;
+}): Promise<Tally> {
+  const { bucket, expected } = options;
+  const chunks = await chunksOfBucket(options.index, bucket);
+  const letters = await takeDeadLetters(options.deadLetterUrl);
+  const lettersByKey = new Map<string, string[]>();
+  const unexplained: string[] = [];
+  const bodiesSeen = new Map<string, number>();
+  for (const letter of letters) {
+    const bodyReason = options.expectedBodies?.get(letter.body);
+    if (bodyReason !== undefined) {
+      if (bodyReason !== letter.reason) unexplained.push(`body ${letter.body.slice(0, 60)} → ${letter.reason}, expected ${bodyReason}`);
+      bodiesSeen.set(letter.body, (bodiesSeen.get(letter.body) ?? 0) + 1);
+      continue;
+    }
+    let key: string | undefined;
+    try {
+      key = (JSON.parse(letter.body) as { key?: string }).key;
+    } catch {
+      key = undefined;
+    }
+    if (key === undefined) {
+      // S3 notifications carry the key encoded inside Records.
+      const encoded = /"key":\s*"([^"]+)"/.exec(letter.body)?.[1];
+      key = encoded === undefined ? undefined : decodeURIComponent(encoded.replace(/\+/g, ' '));
+    }
+    const expectation = key === undefined ? undefined : expected.get(key);
+    if (key === undefined || expectation?.outcome !== 'dead-lettered' || expectation.reason !== letter.reason) {
+      unexplained.push(`${key ?? letter.body.slice(0, 80)} → ${letter.reason || '(no reason: moved by the redrive policy)'}`);
+      continue;
+    }
+    lettersByKey.set(key, [...(lettersByKey.get(key) ?? []), letter.reason]);
+  }
+
+  let indexed = 0;
+  let chunkTotal = 0;
+  let duplicated = 0;
+  let deadLettered = 0;
+  const lost: string[] = [];
+  const wrongCounts: string[] = [];
+  for (const [key, expectation] of expected) {
+    const ids = chunks.get(s3FilePath(bucket, key)) ?? [];
+    const letterCount = lettersByKey.get(key)?.length ?? 0;
+    duplicated += ids.length - new Set(ids).size;
+    if (expectation.outcome === 'indexed') {
+      if (ids.length === 0) {
+        lost.push(key);
+        continue;
+      }
+      indexed++;
+      chunkTotal += ids.length;
+      const unique = new Set(ids).size;
+      if (unique !== expectation.chunks || Math.max(...ids) !== expectation.chunks - 1) {
+        wrongCounts.push(`${key}: ${unique} chunks, expected ${expectation.chunks}`);
+      }
+    } else {
+      if (letterCount === 0) lost.push(`${key} (expected in the DLQ as ${expectation.reason})`);
+      else deadLettered++;
+      if (letterCount > 1) unexplained.push(`${key} dead-lettered ${letterCount} times`);
+      if (ids.length > 0) wrongCounts.push(`${key}: indexed although expected in the DLQ`);
+    }
+  }
+  for (const [body, reason] of options.expectedBodies ?? []) {
+    const seen = bodiesSeen.get(body) ?? 0;
+    if (seen === 0) lost.push(`message ${body.slice(0, 60)} (expected in the DLQ as ${reason})`);
+    else deadLettered++;
+    if (seen > 1) unexplained.push(`message ${body.slice(0, 60)} dead-lettered ${seen} times`);
+  }
+  for (const filePath of chunks.keys()) {
+    const key = filePath.slice(`s3://${bucket}/`.length);
+    if (!expected.has(key)) unexplained.push(`${key} indexed but never uploaded`);
+  }
+
+  const tally: Tally = {
+    uploaded: expected.size + (options.expectedBodies?.size ?? 0),
+    indexed,
+    chunks: chunkTotal,
+    deadLettered,
+    lost,
+    duplicatedChunks: duplicated,
+    wrongChunkCounts: wrongCounts,
+    unexplainedDeadLetters: unexplained,
+  };
+  process.stdout.write(
+    `# accountant [${options.scenario}]: uploaded ${tally.uploaded} | indexed ${tally.indexed} (${tally.chunks} chunks) | ` +
+      `dead-lettered ${tally.deadLettered} | lost ${lost.length} | duplicated chunks ${duplicated} | ` +
+      `wrong chunk counts ${wrongCounts.length} | unexplained DLQ ${unexplained.length}\n`,
+  );
+  return tally;
+}
+
+/** The promise: 0 lost, 0 duplicated, 0 unexplained. */
+export function assertBalanced(tally: Tally): void {
+  assert.deepEqual(tally.lost, [], 'lost files');
+  assert.equal(tally.duplicatedChunks, 0, 'duplicated chunks');
+  assert.deepEqual(tally.wrongChunkCounts, [], 'files with the wrong number of chunks');
+  assert.deepEqual(tally.unexplainedDeadLetters, [], 'unexplained dead letters');
+  assert.equal(tally.indexed + tally.deadLettered, tally.uploaded);
+}

@@ -1,0 +1,128 @@
+// Running the reliability scenarios: a fresh queue (with dead-letter queue), bucket and index per
+// scenario, worker processes started and killed as the scenario says, and a wait until the queue
+// has settled.
+import { readFileSync } from 'node:fs';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ensureBucket, ensureNotification, ensureQueues } from '../../app/src/setup/aws-resources.js';
+import { es, queueDepth, s3, sendBody, settings, sqs, startCli, uniqueName, type RunningCli } from '../support/stack.js';
+import type { CorpusFile } from './corpus.js';
+
+export interface Scenario {
+  readonly name: string;
+  readonly bucket: string;
+  readonly index: string;
+  readonly queueUrl: string;
+  readonly deadLetterUrl: string;
+  readonly workerEnv: Record<string, string>;
+}
+
+/**
+ * maxReceiveCount is set high on purpose: these scenarios keep dependencies down for a minute,
+ * and a message the redrive policy moved would reach the DLQ without a reason. How many receives
+ * an outage costs follows from SQS_RETRY_* (docs/operations.md).
+ */
+export async function createScenario(name: string, options: { notify: boolean; env?: Record<string, string> }): Promise<Scenario> {
+  const bucket = uniqueName(`rel-${name}`);
+  const index = uniqueName(`rel-${name}`);
+  const queues = await ensureQueues(sqs, { name: uniqueName(`rel-${name}`), visibilityTimeoutSeconds: 10, maxReceiveCount: 100, bucket });
+  await ensureBucket(s3, bucket, settings.aws.region);
+  if (options.notify) await ensureNotification(s3, bucket, queues.queueArn, '');
+  return {
+    name,
+    bucket,
+    index,
+    queueUrl: queues.queueUrl,
+    deadLetterUrl: queues.deadLetterUrl,
+    workerEnv: {
+      SQS_QUEUE_URL: queues.queueUrl,
+      ELASTICSEARCH_INDEX: index,
+      SQS_WAIT_TIME_SECONDS: '2',
+      SQS_VISIBILITY_TIMEOUT_SECONDS: '10',
+      SQS_RETRY_BASE_SECONDS: '1',
+      SQS_RETRY_MAX_SECONDS: '4',
+      WORKER_DRAIN_DEADLINE_SECONDS: '5',
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'warn',
+      ...options.env,
+    },
+  };
+}
+
+export async function dropScenario(scenario: Scenario): Promise<void> {
+  await es.indices.delete({ index: scenario.index, ignore_unavailable: true });
+}
+
+/** Uploads files, a few at a time. */
+export async function upload(scenario: Scenario, files: readonly CorpusFile[], parallel = 8): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < files.length) {
+        const file = files[next++];
+        if (file) await s3.send(new PutObjectCommand({ Bucket: scenario.bucket, Key: file.key, Body: file.body }));
+      }
+    }),
+  );
+}
+
+/** Sends a {"bucket","key"} message per file (for buckets without a notification). */
+export async function enqueue(scenario: Scenario, keys: readonly string[]): Promise<void> {
+  for (const key of keys) await sendBody(scenario.queueUrl, JSON.stringify({ bucket: scenario.bucket, key }));
+}
+
+export function startWorker(scenario: Scenario, extra: Record<string, string> = {}): RunningCli {
+  return startCli(['worker'], { ...scenario.workerEnv, ...extra });
+}
+
+/** Peak resident memory of a process so far (VmHWM), in MB; undefined once it has exited. */
+export function peakRssMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
+    return kb === undefined ? undefined : Math.round(Number(kb) / 1024);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Current resident memory of a process, in MB. */
+export function rssMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Math.round(Number(kb) / 1024);
+  } catch {
+    return undefined;
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the queue has been empty (nothing visible, in flight or delayed) for `quietMs`. */
+export async function settle(scenario: Scenario, timeoutMs: number, quietMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let emptySince: number | undefined;
+  while (Date.now() < deadline) {
+    let depth;
+    try {
+      depth = await queueDepth(scenario.queueUrl);
+    } catch {
+      depth = undefined; // the emulator may be the thing that is down
+    }
+    const empty = depth !== undefined && depth.visible + depth.inFlight + depth.delayed === 0;
+    if (empty) {
+      emptySince ??= Date.now();
+      if (Date.now() - emptySince >= quietMs) return;
+    } else {
+      emptySince = undefined;
+    }
+    await sleep(500);
+  }
+  throw new Error(`[${scenario.name}] queue did not settle within ${timeoutMs} ms`);
+}
+
+export async function stopWorker(worker: RunningCli): Promise<number | string> {
+  if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
+  return worker.exited;
+}
