@@ -103,6 +103,30 @@ EMBEDDING_DEVICE: embedding.device, else cuda when the pod gets GPUs, else cpu.
 {{- end }}
 
 {{/*
+EMBEDDING_THREADS: embedding.threads, else the pod's CPUs (limits.cpu, else requests.cpu) rounded
+up, at least 1; empty when no CPU is set (onnxruntime then uses every core of the node, which
+oversubscribes a node shared by several pods).
+*/}}
+{{- define "keda-indexer.embeddingThreads" -}}
+{{- $threads := int .Values.embedding.threads -}}
+{{- if gt $threads 0 -}}
+{{- $threads -}}
+{{- else -}}
+{{- $cpu := "" -}}
+{{- $resources := .Values.resources | default dict -}}
+{{- with (get ($resources.limits | default dict) "cpu") }}{{ $cpu = toString . }}{{ end -}}
+{{- if not $cpu }}{{ with (get ($resources.requests | default dict) "cpu") }}{{ $cpu = toString . }}{{ end }}{{ end -}}
+{{- if $cpu -}}
+{{- if hasSuffix "m" $cpu -}}
+{{- max 1 (div (add (trimSuffix "m" $cpu | int) 999) 1000) -}}
+{{- else -}}
+{{- max 1 (ceil (float64 $cpu) | int) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/*
 Path the Elasticsearch CA certificate is mounted at (ELASTICSEARCH_CA_CERT).
 */}}
 {{- define "keda-indexer.caCertDir" -}}
