@@ -177,6 +177,32 @@ Examples:
   );
 
 program
+  .command('redrive')
+  .description('send dead-lettered messages back to the queue after a fix')
+  .option('--reason <reason>', 'only messages dead-lettered with this reason (e.g. too_large)')
+  .option('--dry-run', 'count what would be moved, move nothing')
+  .addHelpText(
+    'after',
+    `
+The dead-letter queue is SQS_DEAD_LETTER_QUEUE_URL, or the target of the queue's redrive policy.
+Reasons and their fixes: docs/operations.md.
+
+Examples:
+  keda-indexer redrive --reason too_large --dry-run
+  keda-indexer redrive --reason too_large`,
+  )
+  .action(
+    action('redrive', async (options: { reason?: string; dryRun?: boolean }) => {
+      const { runRedrive } = await import('./commands/redrive.js');
+      return runRedrive(
+        settingsFor(globalOptions()),
+        { ...(options.reason === undefined ? {} : { reason: options.reason }), dryRun: options.dryRun === true },
+        process.stdout,
+      );
+    }),
+  );
+
+program
   .command('doctor')
   .description('check config, credentials, endpoints and model, and say how to fix what is wrong')
   .addHelpText(

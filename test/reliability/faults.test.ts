@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
-import { deleteObject, queueDepth, settings } from '../support/stack.js';
+import { deleteObject, queueDepth, settings, type RunningCli } from '../support/stack.js';
 import { account, assertBalanced, expectedOutcomes, type Expected } from './accountant.js';
-import { buildCorpus, seededRandom, type CorpusFile } from './corpus.js';
+import { buildCorpus, prose, seededRandom, type CorpusFile } from './corpus.js';
 import { createScenario, dropScenario, enqueue, settle, sleep, startWorker, stopWorker, upload, type Scenario } from './harness.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,6 +23,14 @@ async function prepare(name: string, files: number, seed: number, env: Record<st
   scenarios.push(scenario);
   const corpus = await buildCorpus({ files, seed, prefix: name });
   return { scenario, corpus, expected: await expectedOutcomes(corpus, settings, embedder) };
+}
+
+async function waitForOutput(worker: RunningCli, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(worker.output())) {
+    if (Date.now() > deadline) throw new Error(`no ${String(pattern)} in the worker's output`);
+    await sleep(100);
+  }
 }
 
 async function balance(scenario: Scenario, expected: Map<string, Expected>): Promise<void> {
@@ -56,18 +64,25 @@ describe('faults', () => {
   });
 
   test('SIGTERM mid-batch: exit 0 within the deadline, unfinished work handed back at once', { timeout: 5 * 60_000 }, async () => {
-    const { scenario, corpus, expected } = await prepare('sigterm', 120, 11, { WORKER_DRAIN_DEADLINE_SECONDS: '3' });
+    const { scenario, corpus, expected } = await prepare('sigterm', 120, 11, { WORKER_DRAIN_DEADLINE_SECONDS: '3', LOG_LEVEL: 'info' });
+    // Two long documents go first, so a file is certainly mid-embedding when SIGTERM arrives.
+    const random = seededRandom(23);
+    const long = [0, 1].map((i) => ({ key: `sigterm/long-${i}.txt`, body: prose(random, 60_000) }));
+    for (const [key, value] of (await expectedOutcomes(long, settings, embedder)).entries()) expected.set(key, value);
+    await upload(scenario, long);
     await upload(scenario, corpus);
     const worker = startWorker(scenario);
-    await sleep(5000);
+    await waitForOutput(worker, /worker ready/);
+    await sleep(3000);
     const signalled = Date.now();
     worker.child.kill('SIGTERM');
     assert.equal(await worker.exited, 0, worker.output().slice(-2000));
     const exitSeconds = (Date.now() - signalled) / 1000;
-    process.stdout.write(`# sigterm: exited 0 after ${exitSeconds.toFixed(1)} s (deadline 3 s)\n`);
+    const inFlight = Number(/"inFlight":(\d+)[^\n]*stopping/.exec(worker.output())?.[1] ?? 0);
+    process.stdout.write(`# sigterm: ${inFlight} message(s) in flight at SIGTERM; exited 0 after ${exitSeconds.toFixed(1)} s (deadline 3 s)\n`);
+    assert.ok(inFlight > 0, 'SIGTERM arrived mid-batch');
     assert.ok(exitSeconds < 3 + 2, `exited ${exitSeconds} s after SIGTERM`);
-    const depth = await queueDepth(scenario.queueUrl);
-    assert.equal(depth.inFlight, 0, 'nothing left invisible: unfinished messages were released');
+    assert.equal((await queueDepth(scenario.queueUrl)).inFlight, 0, 'nothing left invisible: unfinished messages were released');
     const replacement = startWorker(scenario);
     await settle(scenario, 5 * 60_000);
     assert.equal(await stopWorker(replacement), 0);
