@@ -13,12 +13,13 @@ ki_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # ki_sha256 FILE -> prints the hex digest
 ki_sha256() { sha256sum "$1" | cut -d' ' -f1; }
 
-# ki_venv -> prints the path of a Python venv holding scripts/requirements-dev.txt, creating it
-# when that file changed. The hash in the folder name is the cache key.
+# ki_venv [REQUIREMENTS] -> prints the path of a Python venv holding REQUIREMENTS (default
+# scripts/requirements-dev.txt), creating it when that file changed. The file's hash is the cache key.
 ki_venv() {
-  local req="$KI_ROOT/scripts/requirements-dev.txt" key venv
+  local req="${1:-$KI_ROOT/scripts/requirements-dev.txt}" key venv name
   key="$(ki_sha256 "$req" | cut -c1-12)"
-  venv="$KI_CACHE/venv-$key"
+  name="$(basename "$req" .txt)"
+  if [ "$name" = requirements-dev ]; then venv="$KI_CACHE/venv-$key"; else venv="$KI_CACHE/venv-$name-$key"; fi
   if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
     ki_log "creating Python venv $venv"
     rm -rf "$venv"
