@@ -79,6 +79,25 @@ describe('index and search on the local store', () => {
     assert.ok(hits.every((hit) => !hit.content.includes('rotating beam')), 'edited file lost its old text');
   });
 
+  test('on a terminal, index shows a progress bar with files, chunks, rate and ETA, and failures after it', async () => {
+    // `script` gives the CLI a real pseudo-terminal, as a person's shell would.
+    const tty = path.join(work, 'tty');
+    spawnSync('mkdir', ['-p', tty]);
+    writeFileSync(path.join(tty, 'a.txt'), 'Kites fly when wind lifts their sails against the string.');
+    writeFileSync(path.join(tty, 'b.md'), '# Tea\n\nGreen tea leaves are steamed, black tea leaves are oxidised.');
+    writeFileSync(path.join(tty, 'bad.pdf'), (await makePdf(['x'])).subarray(0, 100));
+    const command = `'${process.execPath}' '${CLI}' index '${tty}'`;
+    const result = spawnSync('script', ['-qec', command, '/dev/null'], {
+      env: { ...env, LOCAL_STORE_PATH: path.join(work, 'tty-store'), COLUMNS: '120' },
+      encoding: 'utf8',
+      cwd: work,
+    });
+    assert.equal(result.status, 1, result.stdout);
+    assert.match(result.stdout, /indexing \[[^\]]*\] 3\/3 files \| 2 chunks \| [\d.]+ files\/s \| ETA /);
+    assert.match(result.stdout, /failed {4}.*bad\.pdf: corrupt/);
+    assert.doesNotMatch(result.stdout, /^indexed {3}/m, 'no per-file lines under a progress bar');
+  });
+
   test('a wrong setting names the setting, the value and what is expected', () => {
     const result = spawnSync(process.execPath, [CLI, 'search', 'x'], { env: { ...env, EMBEDDING_DEVICE: 'tpu' }, encoding: 'utf8', cwd: work });
     assert.equal(result.status, 2);
