@@ -132,6 +132,7 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
   const embedder = await loadEmbedder(settings, logger);
   let sink: ChunkSink;
   let store: LocalStore | undefined;
+  let elasticsearch: ElasticsearchSink | undefined;
   let target: string;
   const esClient = usesElasticsearch(settings) ? createElasticsearchClient(settings.elasticsearch) : undefined;
   try {
@@ -144,6 +145,7 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
         throw new UserError(`Elasticsearch at ${settings.elasticsearch.url || 'the configured cloud id'} is not usable: ${(error as Error).message}`);
       }
       sink = es;
+      elasticsearch = es;
       target = `Elasticsearch index ${settings.elasticsearch.index}`;
     } else {
       store = await LocalStore.open(path.resolve(settings.localStore.path), embedder.model, embedder.dimensions);
@@ -176,6 +178,10 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
       }
     });
     progress.stop();
+
+    // A person who indexes and then searches expects to find what was just indexed; the worker
+    // leaves refreshing to Elasticsearch's interval, a one-off command does it once at the end.
+    await elasticsearch?.refresh();
 
     if (store) {
       const present = new Set(found.map((file) => file.path));
