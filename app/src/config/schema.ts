@@ -226,9 +226,9 @@ export const schema: Schema<Settings> = {
       env: 'EMBEDDING_THREADS',
     },
     batchTokens: {
-      doc: 'Token budget of one model call (padded length × texts); chunks of several files share a batch. onnxruntime keeps memory sized for its largest batch: 2048 is as fast as larger budgets on CPU (docs/benchmarks.md) and holds ~220 MB less.',
+      doc: 'Token budget of one model call (padded length × texts); chunks of several files share a batch. On CPU small batches are fastest (1024: +13% over 2048, +50% over 8192 in docs/benchmarks.md) and onnxruntime keeps memory sized for the largest batch; on a GPU raise it (e.g. 16384).',
       format: 'positive-int',
-      default: 2048,
+      default: 1024,
       env: 'EMBEDDING_BATCH_TOKENS',
     },
     passagePrefix: {
