@@ -6,7 +6,6 @@ export const ExitCode = {
   ok: 0,
   failure: 1,
   usage: 2,
-  notImplemented: 3,
 } as const;
 
 /** An error whose message is meant for the user as is: no stack trace. */

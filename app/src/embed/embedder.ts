@@ -47,8 +47,6 @@ export class EmbedderStartupError extends Error {
   override readonly name = 'EmbedderStartupError';
 }
 
-export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
-
 const CUDA_FIX =
   'install onnxruntime-node with its CUDA 12 providers (ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci --allow-scripts=onnxruntime-node) ' +
   'on an image with CUDA 12 and cuDNN 9, and give the pod a GPU; or set EMBEDDING_DEVICE=cpu or auto';
