@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { env, pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
 import type { Logger } from '../observe/logger.js';
+import { ModelFileCache } from './model-files.js';
 
 export type EmbeddingDevice = 'cpu' | 'cuda' | 'auto';
 export type EmbeddingDtype = 'fp32' | 'fp16' | 'q8';
@@ -93,6 +94,9 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   env.allowLocalModels = location.localRoot !== undefined;
   if (location.localRoot !== undefined) env.localModelPath = location.localRoot + path.sep;
   if (options.cacheDir !== undefined && options.cacheDir !== '') env.cacheDir = options.cacheDir;
+  // Our cache, not transformers.js's file cache: model files go to onnxruntime by path (model-files.ts).
+  env.useCustomCache = true;
+  env.customCache = new ModelFileCache({ root: location.localRoot ?? env.cacheDir ?? '', remoteHost: env.remoteHost });
   let loaded: Awaited<ReturnType<typeof loadOnDevice>>;
   try {
     loaded = await loadOnDevice(location.id, options);
