@@ -64,10 +64,10 @@ test('the ONNX file goes to onnxruntime by path: JavaScript never opens it', asy
   const opened: string[] = [];
   const original = fs.createReadStream;
   // transformers.js reads files through the node:fs default export: watch what it opens.
-  fs.createReadStream = ((file: fs.PathLike, options?: Parameters<typeof original>[1]) => {
+  fs.createReadStream = (file: fs.PathLike, options?: Parameters<typeof original>[1]) => {
     opened.push(String(file));
     return original(file, options);
-  }) as typeof fs.createReadStream;
+  };
   try {
     const embedder = await createEmbedder({ model: modelPath, device: 'cpu', dtype: 'fp32', logger });
     await embedder.dispose();
