@@ -20,11 +20,14 @@ import { loadRaw, loadStage, loadVariant, prepareFeeds, runRaw, runStage, tokens
 import { PythonPeer } from './lib/peer.js';
 import {
   createBucket,
+  cpuBetween,
   createQueue,
   deleteIndex,
+  devStackPids,
   deleteQueue,
   enqueue,
   freePort,
+  imageAllocatorEnv,
   indexedLines,
   makeFiles,
   pagesOf,
@@ -57,7 +60,7 @@ const batchTokens = settings.embedding.batchTokens;
 /** Sizes: the full run fits in about ten minutes on the 2-core machine; --quick is a smoke run. */
 const size = quick
   ? { sample: 48, rounds: 2, sweepSample: 32, sweepRounds: 1, e2eChunks: 60, e2eRounds: 1, coldRounds: 1, pdfFiles: 3, pdfRounds: 1, probeRounds: 1 }
-  : { sample: 192, rounds: 5, sweepSample: 128, sweepRounds: 2, e2eChunks: 500, e2eRounds: 2, coldRounds: 3, pdfFiles: 12, pdfRounds: 3, probeRounds: 3 };
+  : { sample: 192, rounds: 5, sweepSample: 128, sweepRounds: 2, e2eChunks: 500, e2eRounds: 3, coldRounds: 3, pdfFiles: 12, pdfRounds: 3, probeRounds: 3 };
 const SWEEP_BATCHES = [4, 8, 16, 32, 64, 128];
 const MAX_TOKENS = 256;
 
@@ -255,39 +258,75 @@ const workerEnv = (queueUrl: string, index: string, port: number): Record<string
   SQS_WAIT_TIME_SECONDS: '1',
   LOG_LEVEL: 'info',
 });
-const e2eRuns: { filesPerSecond: number; chunksPerSecond: number; chunks: number; peakMb: number; steadyMb: number; stageSeconds: Record<string, number> }[] = [];
+// The worker runs with the image's environment for the C allocator (Dockerfile ENV), and once per
+// round without it, to show what that setting buys.
+const imageEnv = imageAllocatorEnv(root);
+const watch = devStackPids(root);
+interface E2eRun {
+  filesPerSecond: number;
+  chunksPerSecond: number;
+  chunks: number;
+  peakMb: number;
+  steadyMb: number;
+  stageSeconds: Record<string, number>;
+  /** CPU seconds in the measured window, per process, and the machine's busy and available total. */
+  cpu: Record<string, number>;
+}
+const runE2e = async (r: number, label: string, extraEnv: Record<string, string>): Promise<E2eRun> => {
+  const index = `${runId}-e2e-${label}-${r}`;
+  const queueUrl = await createQueue(index);
+  await enqueue(queueUrl, bucket, files);
+  const run = await runWorker({ cli, env: { ...workerEnv(queueUrl, index, 0), ...extraEnv }, drain: true, timeoutMs: 15 * 60_000, watch });
+  await deleteQueue(queueUrl);
+  await deleteIndex(index);
+  const indexed = indexedLines(run);
+  const ready = run.lines.find((line) => line.msg === 'worker ready');
+  if (indexed.length !== files.length || !ready?.time) {
+    throw new Error(`end-to-end run indexed ${indexed.length} of ${files.length} files: ${JSON.stringify(run.lines.filter((l) => (l.level ?? 0) >= 40).slice(0, 3))}`);
+  }
+  const start = ready.time;
+  const end = Math.max(...indexed.map((line) => line.time ?? 0));
+  const seconds = (end - start) / 1000;
+  const chunkCount = indexed.reduce((n, line) => n + (line.chunks ?? 0), 0);
+  const window = run.rss.filter((s) => s.at >= start + (end - start) / 2 && s.at <= end).map((s) => s.mb);
+  const stageSeconds: Record<string, number> = {};
+  for (const line of indexed) for (const [k, v] of Object.entries(line.seconds ?? {})) stageSeconds[k] = (stageSeconds[k] ?? 0) + v;
+  const cpu: Record<string, number> = { available: seconds * os.cpus().length };
+  for (const [name, samples] of Object.entries(run.cpu)) cpu[name] = cpuBetween(samples, start, end);
+  return { filesPerSecond: files.length / seconds, chunksPerSecond: chunkCount / seconds, chunks: chunkCount, peakMb: run.peakMb, steadyMb: median(window), stageSeconds, cpu };
+};
+const e2eRuns: E2eRun[] = [];
+const e2eDefaultMalloc: E2eRun[] = [];
 const embedOnly: number[] = [];
+const embedOnlyCpu: number[] = [];
 await runStage(stage, e2eChunks.slice(0, 64), batchTokens);
 for (let r = 0; r < size.e2eRounds; r++) {
   const steps = [
     async () => {
-      const index = `${runId}-e2e-${r}`;
-      const queueUrl = await createQueue(`${runId}-e2e-${r}`);
-      await enqueue(queueUrl, bucket, files);
-      const run = await runWorker({ cli, env: workerEnv(queueUrl, index, 0), drain: true, timeoutMs: 15 * 60_000 });
-      await deleteQueue(queueUrl);
-      await deleteIndex(index);
-      const indexed = indexedLines(run);
-      const ready = run.lines.find((line) => line.msg === 'worker ready');
-      if (indexed.length !== files.length || !ready?.time) {
-        throw new Error(`end-to-end run indexed ${indexed.length} of ${files.length} files: ${JSON.stringify(run.lines.filter((l) => (l.level ?? 0) >= 40).slice(0, 3))}`);
-      }
-      const start = ready.time;
-      const end = Math.max(...indexed.map((line) => line.time ?? 0));
-      const seconds = (end - start) / 1000;
-      const chunkCount = indexed.reduce((n, line) => n + (line.chunks ?? 0), 0);
-      const window = run.rss.filter((s) => s.at >= start + (end - start) / 2 && s.at <= end).map((s) => s.mb);
-      const stageSeconds: Record<string, number> = {};
-      for (const line of indexed) for (const [k, v] of Object.entries(line.seconds ?? {})) stageSeconds[k] = (stageSeconds[k] ?? 0) + v;
-      e2eRuns.push({ filesPerSecond: files.length / seconds, chunksPerSecond: chunkCount / seconds, chunks: chunkCount, peakMb: run.peakMb, steadyMb: median(window), stageSeconds });
+      e2eRuns.push(await runE2e(r, 'image', imageEnv));
     },
     async () => {
+      const cpuBefore = process.cpuUsage();
       embedOnly.push(perSecond(await runStage(stage, e2eChunks, batchTokens)));
+      const used = process.cpuUsage(cpuBefore);
+      embedOnlyCpu.push((used.user + used.system) / 1e6);
+    },
+    async () => {
+      e2eDefaultMalloc.push(await runE2e(r, 'glibc-default', {}));
     },
   ];
-  for (const step of r % 2 === 0 ? steps : steps.reverse()) await step();
-  log(`e2e round ${r + 1}: ${e2eRuns.at(-1)!.chunksPerSecond.toFixed(1)} chunks/s end to end, ${embedOnly.at(-1)!.toFixed(1)} embed only`);
+  for (const step of rotate(steps, r)) await step();
+  const last = e2eRuns.at(-1)!;
+  log(
+    `e2e round ${r + 1}: ${last.chunksPerSecond.toFixed(1)} chunks/s end to end (steady RSS ${last.steadyMb.toFixed(0)} MB; ` +
+      `${e2eDefaultMalloc.at(-1)!.steadyMb.toFixed(0)} MB with glibc's default), ${embedOnly.at(-1)!.toFixed(1)} embed only; ` +
+      `CPU s in the window: ${Object.entries(last.cpu).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`,
+  );
 }
+// What the cores did while the worker ran, per round: who used the CPU, and how much of it the
+// embedding alone needs (its CPU seconds for the same chunks, measured embed-only). When the
+// machine is busy throughout, efficiency cannot exceed embedding's share of the busy time.
+const share = (pick: (run: E2eRun, i: number) => number) => summarize(e2eRuns.map(pick));
 const e2e = {
   files: files.length,
   formats: Object.fromEntries(['md', 'txt', 'html', 'pdf', 'docx'].map((f) => [f, files.filter((x) => x.format === f).length])),
@@ -295,12 +334,25 @@ const e2e = {
   workerChunks: e2eRuns[0]?.chunks,
   rounds: size.e2eRounds,
   concurrency: settings.worker.concurrency,
+  imageEnv,
   filesPerSecond: summarize(e2eRuns.map((r) => r.filesPerSecond)),
   chunksPerSecond: summarize(e2eRuns.map((r) => r.chunksPerSecond)),
   embedOnlyChunksPerSecond: summarize(embedOnly),
+  embedOnlyCpuSeconds: summarize(embedOnlyCpu),
   efficiency: ratio(e2eRuns.map((r) => r.chunksPerSecond), embedOnly),
   stageSecondsSummed: e2eRuns[0]?.stageSeconds,
   rssMb: { peak: summarize(e2eRuns.map((r) => r.peakMb)), steady: summarize(e2eRuns.map((r) => r.steadyMb)) },
+  glibcDefault: {
+    rssMb: { peak: summarize(e2eDefaultMalloc.map((r) => r.peakMb)), steady: summarize(e2eDefaultMalloc.map((r) => r.steadyMb)) },
+    chunksPerSecond: summarize(e2eDefaultMalloc.map((r) => r.chunksPerSecond)),
+    imageVsDefaultThroughput: ratio(e2eRuns.map((r) => r.chunksPerSecond), e2eDefaultMalloc.map((r) => r.chunksPerSecond)),
+  },
+  cpu: {
+    cores: os.cpus().length,
+    secondsInWindow: Object.fromEntries(Object.keys(e2eRuns[0]?.cpu ?? {}).map((name) => [name, share((run) => run.cpu[name] ?? Number.NaN)])),
+    machineBusyShare: share((run) => (run.cpu.machine ?? Number.NaN) / (run.cpu.available ?? Number.NaN)),
+    embeddingShareOfBusy: share((run, i) => (embedOnlyCpu[i] ?? Number.NaN) / (run.cpu.machine ?? Number.NaN)),
+  },
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, DeleteQueueCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
@@ -92,6 +93,29 @@ export async function enqueue(queueUrl: string, bucket: string, files: readonly 
   }
 }
 
+/** The dev stack's Elasticsearch and moto processes (pid files under .dev-stack), to watch their CPU. */
+export function devStackPids(root: string): Record<string, number> {
+  const pids: Record<string, number> = {};
+  for (const [name, file] of [
+    ['elasticsearch', '.dev-stack/es/run/elasticsearch.pid'],
+    ['moto', '.dev-stack/moto/moto.pid'],
+  ] as const) {
+    try {
+      const pid = Number(readFileSync(path.join(root, file), 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0) pids[name] = pid;
+    } catch {
+      // not running from this checkout's dev stack: its CPU is then counted only in the machine's
+    }
+  }
+  return pids;
+}
+
+/** The C allocator settings the image runs with (`ENV MALLOC_*=` lines of the Dockerfile). */
+export function imageAllocatorEnv(root: string): Record<string, string> {
+  const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+  return Object.fromEntries([...dockerfile.matchAll(/^ENV (MALLOC_\w+)=(\S+)\s*$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
 export async function deleteIndex(index: string): Promise<void> {
   const es = createElasticsearchClient(settings.elasticsearch);
   await es.indices.delete({ index, ignore_unavailable: true }).catch(() => undefined);
@@ -129,6 +153,11 @@ export interface WorkerRun {
   readonly readyAt?: number;
   /** RSS samples in MB with their epoch ms. */
   readonly rss: { at: number; mb: number }[];
+  /**
+   * CPU seconds (user + system, all threads) used so far, sampled with the RSS: the worker as
+   * `worker`, each watched process under its name, and the whole machine's busy time as `machine`.
+   */
+  readonly cpu: Record<string, { at: number; seconds: number }[]>;
   readonly peakMb: number;
   readonly exitCode: number | null;
 }
@@ -141,14 +170,47 @@ export interface WorkerOptions {
   readonly until?: (run: WorkerRun) => boolean;
   readonly pollReadyz?: number;
   readonly timeoutMs: number;
+  /** Other processes whose CPU time to sample alongside the worker's (name → pid). */
+  readonly watch?: Record<string, number>;
 }
 
-function readProc(pid: number): { rssMb: number; hwmMb: number } | undefined {
+function readProc(pid: number): { rssMb: number; hwmMb: number; cpuSeconds: number } | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rss = /VmRSS:\s+(\d+)/.exec(status)?.[1];
     const hwm = /VmHWM:\s+(\d+)/.exec(status)?.[1];
-    return { rssMb: Number(rss) / 1024, hwmMb: Number(hwm) / 1024 };
+    const cpuSeconds = processCpuSeconds(pid);
+    if (cpuSeconds === undefined) return undefined;
+    return { rssMb: Number(rss) / 1024, hwmMb: Number(hwm) / 1024, cpuSeconds };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds every core of the machine has spent busy so far (all but idle and iowait, /proc/stat). */
+export function machineBusySeconds(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const values = ticks.map(Number);
+  const total = values.reduce((sum, value) => sum + value, 0);
+  return (total - (values[3] ?? 0) - (values[4] ?? 0)) / USER_HZ;
+}
+
+/** CPU seconds used between two instants, from cumulative samples (nearest sample to each). */
+export function cpuBetween(samples: readonly { at: number; seconds: number }[], from: number, to: number): number {
+  const nearest = (at: number) => samples.reduce((best, sample) => (Math.abs(sample.at - at) < Math.abs(best.at - at) ? sample : best));
+  if (samples.length === 0) return Number.NaN;
+  return nearest(to).seconds - nearest(from).seconds;
+}
+
+/** Kernel clock ticks per second for /proc times: 100 on every Linux this runs on (USER_HZ). */
+const USER_HZ = 100;
+
+/** User + system CPU seconds a process has used so far, all its threads (/proc/<pid>/stat). */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    // Fields after the parenthesised command name, which may itself contain spaces.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
   } catch {
     return undefined;
   }
@@ -161,7 +223,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerRun> {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const run: { -readonly [K in keyof WorkerRun]: WorkerRun[K] } = { spawnedAt, lines: [], rss: [], peakMb: 0, exitCode: null };
+  const run: { -readonly [K in keyof WorkerRun]: WorkerRun[K] } = { spawnedAt, lines: [], rss: [], cpu: { worker: [], machine: [] }, peakMb: 0, exitCode: null };
   const pid = child.pid!;
   let stopped = false;
   const stop = () => {
@@ -184,7 +246,14 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerRun> {
   const sampler = setInterval(() => {
     const proc = readProc(pid);
     if (proc) {
-      run.rss.push({ at: Date.now(), mb: proc.rssMb });
+      const at = Date.now();
+      run.rss.push({ at, mb: proc.rssMb });
+      run.cpu.worker!.push({ at, seconds: proc.cpuSeconds });
+      run.cpu.machine!.push({ at, seconds: machineBusySeconds() });
+      for (const [name, watched] of Object.entries(options.watch ?? {})) {
+        const seconds = processCpuSeconds(watched);
+        if (seconds !== undefined) (run.cpu[name] ??= []).push({ at, seconds });
+      }
       run.peakMb = Math.max(run.peakMb, proc.hwmMb);
     }
   }, 100);

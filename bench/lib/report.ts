@@ -13,6 +13,9 @@ export function renderMarkdown(r: Results, svgName: string): string {
   const c = e.chunksPerSecond;
   const fp = r.footprint;
   const footprintCell = 'nodeModulesMb' in fp ? `${fp.nodeModulesMb} MB node_modules + ${fp.distMb} MB dist` : 'error' in fp ? `not measured: ${fp.error}` : fp.skipped;
+  const allocator = Object.entries(r.e2e.imageEnv).map(([k, v]) => `${k}=${v}`).join(' ') || 'allocator settings (none)';
+  const cpuIn = r.e2e.cpu.secondsInWindow;
+  const cpuCell = (name: string) => (cpuIn[name] ? `${name} ${fmt(cpuIn[name].median, 1)}` : undefined);
   const lines = [
     `Run ${r.date.slice(0, 16).replace('T', ' ')} UTC with \`${r.command}\` in ${fmt(r.seconds, 0)} s on ${r.machine.cpus} × ${r.machine.cpuModel ?? 'CPU'} ` +
       `(${r.machine.memoryGb} GiB; load average ${r.machine.loadAverageStart[0]} at start, ${r.machine.loadAverageEnd[0]} at end), ` +
@@ -35,7 +38,7 @@ export function renderMarkdown(r: Results, svgName: string): string {
     `| 3 | end to end, chunks/s; pipeline efficiency | ${pm(r.e2e.chunksPerSecond)} | embed only, same chunks ${pm(r.e2e.embedOnlyChunksPerSecond)} | ${x(r.e2e.efficiency)} | ≥ 0.85 | ${ok(t['pipeline efficiency']?.met)} |`,
     `| 4 | cold start: process start → /readyz 200 | ${pm(r.coldStart.readySeconds, 2)} s | | | ≤ 1.0 s | ${ok(t['cold start to ready (s)']?.met)} |`,
     `| 4 | cold start: process start → first file indexed | ${pm(r.coldStart.firstFileSeconds, 2)} s | | | | |`,
-    `| 5 | worker RSS during (3): steady / peak | ${fmt(r.e2e.rssMb.steady.median, 0)} MB / ${fmt(r.e2e.rssMb.peak.median, 0)} MB | | | steady ≤ 400 MB | ${ok(t['steady RSS (MB)']?.met)} |`,
+    `| 5 | worker RSS during (3): steady / peak, with the image's ${allocator} | ${pm(r.e2e.rssMb.steady, 0)} MB / ${fmt(r.e2e.rssMb.peak.median, 0)} MB | glibc's default: ${pm(r.e2e.glibcDefault.rssMb.steady, 0)} MB / ${fmt(r.e2e.glibcDefault.rssMb.peak.median, 0)} MB | throughput ${x(r.e2e.glibcDefault.imageVsDefaultThroughput)} of the default's | steady ≤ 400 MB | ${ok(t['steady RSS (MB)']?.met)} |`,
     `| 6 | pruned production footprint | ${footprintCell} | | | ≤ 250 MB | ${ok(t['pruned footprint (MB)']?.met)} |`,
     `| 7 | PDF text extraction, pages/s (${r.pdf.files} PDFs, ${r.pdf.pages} pages) | pdfjs ${pm(r.pdf.pagesPerSecond.node, 0)} | pypdf ${pm(r.pdf.pagesPerSecond.pypdf, 0)} | ${x(r.pdf.nodeVsPypdf)} | | |`,
     `| – | GPU (EMBEDDING_DEVICE=cuda) | ${r.gpu.note} | | | | |`,
@@ -61,6 +64,13 @@ export function renderMarkdown(r: Results, svgName: string): string {
         .map(([k, v]) => `${k} ${fmt(v, 1)}`)
         .join(', ') +
       `. ${r.e2e.files} files (${Object.entries(r.e2e.formats).map(([k, v]) => `${v} ${k}`).join(', ')}), ${r.e2e.chunks} chunks, WORKER_CONCURRENCY ${r.e2e.concurrency}.`,
+    '',
+    `**End to end, where the CPU went** (CPU seconds from the worker's ready line to its last file, medians over ${r.e2e.rounds} rounds; ` +
+      `${r.e2e.cpu.cores} cores give ${fmt(cpuIn.available?.median ?? Number.NaN, 1)}): ` +
+      [cpuCell('machine')?.replace('machine', 'machine busy'), cpuCell('worker'), cpuCell('elasticsearch'), cpuCell('moto')].filter(Boolean).join(', ') +
+      ` — the cores were ${fmt(100 * r.e2e.cpu.machineBusyShare.median, 0)} % busy. Embedding the same chunks alone takes ${pm(r.e2e.embedOnlyCpuSeconds, 1)} CPU s, ` +
+      `${fmt(100 * r.e2e.cpu.embeddingShareOfBusy.median, 0)} % (${fmt(100 * r.e2e.cpu.embeddingShareOfBusy.min, 0)}–${fmt(100 * r.e2e.cpu.embeddingShareOfBusy.max, 0)}) of the busy time: ` +
+      `with the cores saturated, that share bounds pipeline efficiency (measured ${fmt(r.e2e.efficiency.median, 2)}).`,
     '',
     '**Cold start, where the time goes** (each in a fresh process, model files in the page cache; the index exists, as when KEDA scales up from zero): ' +
       `node boot ${fmt(r.coldStart.breakdown.nodeBootSeconds.median, 2)} s; createEmbedder fp32 ${fmt(r.coldStart.breakdown.createEmbedderFp32Seconds.median, 2)} s, ` +
