@@ -9,6 +9,7 @@ import path from 'node:path';
 import { env, pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
 import type { Logger } from '../observe/logger.js';
 import { ModelFileCache } from './model-files.js';
+import { meanPoolNormalized } from './pooling.js';
 
 export type EmbeddingDevice = 'cpu' | 'cuda' | 'auto';
 export type EmbeddingDtype = 'fp32' | 'fp16' | 'q8';
@@ -42,6 +43,17 @@ export interface Embedder {
   countTokens(text: string): number;
   embed(texts: readonly string[], kind: TextKind): Promise<Float32Array[]>;
   dispose(): Promise<void>;
+}
+
+/** The tokenizer's output as the model takes it (transformers.js Tensors). */
+interface ModelInputs {
+  readonly attention_mask: { readonly data: BigInt64Array };
+}
+
+interface ModelOutput {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+  dispose(): void;
 }
 
 export class EmbedderStartupError extends Error {
@@ -117,15 +129,15 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     if (texts.length === 0) return [];
     const prefix = kind === 'passage' ? passagePrefix : queryPrefix;
     const inputs = prefix === '' ? [...texts] : texts.map((text) => prefix + text);
-    const output = await extractor(inputs, { pooling: 'mean', normalize: true });
+    // What the feature-extraction pipeline does, with pooling of our own (pooling.ts says why).
+    const encoded = tokenizer(inputs, { padding: true, truncation: true }) as ModelInputs;
+    const outputs = (await extractor.model(encoded)) as Record<string, ModelOutput>;
     try {
-      const [rows, width] = output.dims as [number, number];
-      const data = output.data as Float32Array;
-      const vectors: Float32Array[] = [];
-      for (let row = 0; row < rows; row++) vectors.push(data.slice(row * width, (row + 1) * width));
-      return vectors;
+      const hidden = outputs.last_hidden_state ?? outputs.token_embeddings;
+      if (hidden === undefined) throw new Error(`model outputs ${Object.keys(outputs).join(', ')}: no token vectors`);
+      return meanPoolNormalized({ data: hidden.data, dims: hidden.dims as [number, number, number] }, encoded.attention_mask.data);
     } finally {
-      output.dispose();
+      for (const output of Object.values(outputs)) output.dispose();
     }
   };
 
