@@ -111,7 +111,7 @@ const writeTexts = async (name: string, items: readonly BenchChunk[]) => {
 await writeTexts('race', sample);
 const raw = await loadRaw(modelDir);
 const feeds = prepareFeeds(raw, sample, batchTokens);
-const ownPooling = await loadVariant(modelDir, { ownPooling: true });
+const pipelinePooling = await loadVariant(modelDir, { pipelinePooling: true });
 const q8 = await loadStage(modelDir, 'q8');
 const oneThread = await loadVariant(modelDir, { sessionOptions: { intraOpNumThreads: 1 } });
 
@@ -125,7 +125,7 @@ const contenders: Contender[] = [
   { name: 'stage', run: (keep) => runStage(stage, sample, batchTokens, keep) },
   { name: 'peer', run: (keep) => peerRun(32, sample, keep ? peerVectors : undefined) },
   { name: 'raw', run: () => runRaw(raw, feeds, sample) },
-  { name: 'ownPooling', run: () => runStage(ownPooling, sample, batchTokens) },
+  { name: 'pipelinePooling', run: () => runStage(pipelinePooling, sample, batchTokens) },
   { name: 'q8', run: (keep) => runStage(q8, sample, batchTokens, keep) },
   { name: 'oneThread', run: () => runStage(oneThread, sample, batchTokens) },
 ];
@@ -154,7 +154,7 @@ const embed = {
   stageVsRaw: ratio(rate('stage'), rate('raw')),
   peerVsRaw: ratio(rate('peer'), rate('raw')),
   levers: {
-    ownPooling: ratio(rate('ownPooling'), rate('stage')),
+    pipelinePooling: ratio(rate('pipelinePooling'), rate('stage')),
     q8: ratio(rate('q8'), rate('stage')),
     q8VsPeer: ratio(rate('q8'), rate('peer')),
     oneThread: ratio(rate('oneThread'), rate('stage')),
@@ -163,7 +163,7 @@ const embed = {
   q8Drift: { minCosine: Math.min(...q8Drift), meanCosine: q8Drift.reduce((a, b) => a + b, 0) / q8Drift.length, median: median(q8Drift) },
   threads: { node: 'onnxruntime default (intraOpNumThreads unset)', python: `intra_op_num_threads=${peerLoad.intra_op_threads} (default)` },
 };
-await Promise.all([ownPooling.dispose(), oneThread.dispose(), q8.dispose()]);
+await Promise.all([pipelinePooling.dispose(), oneThread.dispose(), q8.dispose()]);
 log(`embed: stage/peer ${embed.stageVsPeer.median.toFixed(2)}, stage/raw ${embed.stageVsRaw.median.toFixed(2)}, min cosine vs peer ${embed.agreement.minCosine.toFixed(5)}`);
 
 // Batch-size sweep, for the plot: the stage at token budgets B×256, the peer at batches of B.

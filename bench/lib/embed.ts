@@ -7,12 +7,13 @@
 //   transformers.js gives it, fed batches that were tokenized, length-bucketed (planBatches, same
 //   budget) and turned into tensors before the clock starts: nothing but session.run is timed.
 // - variantStage: the embed stage's code path with harness-chosen levers (session options, dtype,
-//   own mean pooling), to measure a change before anyone makes it in app/src.
+//   pooling in transformers.js's pipeline), to measure a change before or after app/src makes it.
 import path from 'node:path';
 import { AutoTokenizer, env, pipeline, type FeatureExtractionPipeline, type PreTrainedTokenizer } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { EmbedBatcher, planBatches } from '../../app/src/embed/batcher.js';
 import { createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
+import { meanPoolNormalized } from '../../app/src/embed/pooling.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
 import type { BenchChunk } from './chunks.js';
 
@@ -96,8 +97,8 @@ export async function runRaw(raw: RawSession, feeds: readonly Feeds[], chunks: r
 export interface VariantOptions {
   readonly dtype?: 'fp32' | 'q8';
   readonly sessionOptions?: ort.InferenceSession.SessionOptions;
-  /** Mean-pool and normalise here (row-major, attention mask read once) instead of in transformers.js. */
-  readonly ownPooling?: boolean;
+  /** Pool and normalise inside transformers.js's pipeline, as the stage did before pooling.ts. */
+  readonly pipelinePooling?: boolean;
 }
 
 export async function loadVariant(modelDir: string, options: VariantOptions): Promise<Pick<Embedder, 'embed'> & { dispose(): Promise<void> }> {
@@ -108,7 +109,7 @@ export async function loadVariant(modelDir: string, options: VariantOptions): Pr
     ...(options.sessionOptions ? { session_options: options.sessionOptions as Record<string, unknown> } : {}),
   });
   const embed = async (texts: readonly string[]): Promise<Float32Array[]> => {
-    if (!options.ownPooling) {
+    if (options.pipelinePooling) {
       const output = await extractor([...texts], { pooling: 'mean', normalize: true });
       const [rows, width] = output.dims as [number, number];
       const data = output.data as Float32Array;
@@ -121,35 +122,9 @@ export async function loadVariant(modelDir: string, options: VariantOptions): Pr
     const outputs = (await extractor.model(inputs)) as Record<string, { data: Float32Array; dims: number[]; dispose(): void }>;
     const hidden = outputs.last_hidden_state ?? Object.values(outputs)[0]!;
     const mask = (inputs as unknown as { attention_mask: { data: BigInt64Array } }).attention_mask.data;
-    const vectors = meanPool(hidden.data, hidden.dims as [number, number, number], mask);
+    const vectors = meanPoolNormalized({ data: hidden.data, dims: hidden.dims as [number, number, number] }, mask);
     for (const value of Object.values(outputs)) value.dispose();
     return vectors;
   };
   return { embed: (texts) => embed(texts), dispose: () => extractor.dispose() };
-}
-
-/** Mean pooling over the attention mask and L2 normalisation, walking memory in order. */
-export function meanPool(hidden: Float32Array, [rows, seq, width]: [number, number, number], mask: BigInt64Array): Float32Array[] {
-  const vectors: Float32Array[] = [];
-  for (let r = 0; r < rows; r++) {
-    const sum = new Float64Array(width);
-    let count = 0;
-    for (let t = 0; t < seq; t++) {
-      if (mask[r * seq + t] === 0n) continue;
-      count++;
-      const base = (r * seq + t) * width;
-      for (let k = 0; k < width; k++) sum[k]! += hidden[base + k]!;
-    }
-    const vector = new Float32Array(width);
-    let norm = 0;
-    for (let k = 0; k < width; k++) {
-      const v = sum[k]! / Math.max(count, 1);
-      vector[k] = v;
-      norm += v * v;
-    }
-    norm = Math.sqrt(norm) || 1;
-    for (let k = 0; k < width; k++) vector[k]! /= norm;
-    vectors.push(vector);
-  }
-  return vectors;
 }

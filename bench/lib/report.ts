@@ -47,7 +47,7 @@ export function renderMarkdown(r: Results, svgName: string): string {
     '',
     '| lever | chunks/s | vs embed stage | note |',
     '|---|---|---|---|',
-    `| mean pooling + normalisation in the stage's own code instead of transformers.js | ${pm(c.ownPooling!)} | ${x(e.levers.ownPooling)} | |`,
+    `| pooling + normalisation by transformers.js's pipeline (the stage before app/src/embed/pooling.ts) | ${pm(c.pipelinePooling!)} | ${x(e.levers.pipelinePooling)} | |`,
     `| quantized model (EMBEDDING_DTYPE=q8, onnx/model_quantized.onnx) | ${pm(c.q8!)} | ${x(e.levers.q8)} | ${x(e.levers.q8VsPeer)} the fp32 peer; drift vs fp32: cosine min ${fmt(e.q8Drift.minCosine, 4)}, median ${fmt(e.q8Drift.median, 4)} |`,
     `| one intra-op thread (intraOpNumThreads 1) | ${pm(c.oneThread!)} | ${x(e.levers.oneThread)} | the default uses every core |`,
     '',
