@@ -50,8 +50,8 @@ COPY --from=build /usr/local/bin/node /usr/local/bin/node
 
 FROM runtime-${VARIANT} AS runtime
 # glibc keeps freed memory for reuse up to a threshold that grows to 32 MiB; returning anything
-# above 128 KiB to the kernel keeps a worker's steady RSS about 40 MB lower at no throughput cost
-# measured (docs/benchmarks.md, figure 5, which runs the worker with this line's setting).
+# above 128 KiB to the kernel keeps a worker's steady RSS 40–70 MB lower, at a throughput cost
+# within the benchmark machine's noise (docs/benchmarks.md, figure 5 runs the worker with this line).
 ENV MALLOC_TRIM_THRESHOLD_=131072
 ENV NODE_ENV=production \
     HTTP_PORT=8080 \
