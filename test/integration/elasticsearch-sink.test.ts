@@ -114,6 +114,19 @@ describe('ElasticsearchSink', () => {
     });
   });
 
+  test("a rejected chunk's error names the field but never quotes the document's text", async () => {
+    const path = 's3://docs/private.txt';
+    const [good] = docs(path, ['fine']);
+    assert.ok(good);
+    const bad = { ...good, id: chunkIdOf(sourceIdOf(path), 1), split_id: 1, indexed_at: 'salary of J. Doe is 123456' };
+    await assert.rejects(sink.writeFile(sourceIdOf(path), [good, bad]), (error: unknown) => {
+      assert.ok(error instanceof PermanentError);
+      assert.match(error.message, /indexed_at/);
+      assert.doesNotMatch(error.message, /salary|123456/);
+      return true;
+    });
+  });
+
   test('ping is true for the running cluster', async () => {
     assert.equal(await sink.ping(), true);
   });

@@ -58,6 +58,15 @@ export function indexMapping(dims: number, settings: Pick<ElasticsearchSettings,
   };
 }
 
+/**
+ * Elasticsearch quotes the start of a value it could not parse ("Preview of field's value: '…'").
+ * That is document text, and these messages go to logs and the dead-letter queue: cut it, and
+ * everything after it, since a quoted value may span lines.
+ */
+export function withoutFieldValues(message: string): string {
+  return message.replace(/Preview of field's value:[\s\S]*$/, '(field value withheld)');
+}
+
 function isTransientStatus(status: number): boolean {
   return status === 429 || status >= 500;
 }
@@ -67,7 +76,8 @@ export function classifyElasticsearchError(error: unknown, action: string): Erro
   if (error instanceof errors.ResponseError) {
     const status = error.statusCode ?? 0;
     if (isTransientStatus(status)) return new TransientError('elasticsearch_unavailable', `${action}: HTTP ${status}`, { cause: error });
-    return new PermanentError('index_rejected', `${action}: HTTP ${status} ${error.message}`, { cause: error });
+    // No `cause`: the response it carries may quote document text, and logs serialise causes.
+    return new PermanentError('index_rejected', `${action}: HTTP ${status} ${withoutFieldValues(error.message)}`);
   }
   if (error instanceof errors.ElasticsearchClientError) {
     return new TransientError('elasticsearch_unavailable', `${action}: ${error.name}: ${error.message}`, { cause: error });
@@ -179,7 +189,7 @@ export class ElasticsearchSink {
     for (const item of response.items) {
       const result = item.index;
       if (result?.error === undefined) continue;
-      const detail = `${result.error.type}: ${result.error.reason ?? ''} (HTTP ${result.status})`;
+      const detail = `${result.error.type}: ${withoutFieldValues(result.error.reason ?? '')} (HTTP ${result.status})`;
       if (isTransientStatus(result.status)) transient ??= detail;
       else permanent ??= detail;
     }
