@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cosineSimilarity, createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
+import { CHARS_PER_TOKEN, splitText } from '../../app/src/split/splitter.js';
 
 const modelPath = process.env.EMBEDDING_MODEL ?? '';
 const logger = silentLogger();
@@ -51,6 +52,18 @@ describe('all-MiniLM-L6-v2, fp32', () => {
       const [single] = await embedder.embed([text], 'passage');
       assert.ok(single && batch[i]);
       assert.ok(cosineSimilarity(single, batch[i]) > 0.9999, `padding changed "${text}"`);
+    }
+  });
+
+  test('a base64 blob, one [UNK] to the real tokenizer, is still cut into chunks of bounded size', () => {
+    const blob = Buffer.from('x'.repeat(300_000)).toString('base64');
+    assert.ok(embedder.countTokens(blob) <= 3, 'WordPiece sees one word of over 100 characters as one [UNK]');
+    const text = `Attachment follows. ${blob} End of attachment.`;
+    const chunks = splitText({ text }, { by: 'word', length: 150, overlap: 20, maxTokens: 256, countTokens: (t) => embedder.countTokens(t) });
+    assert.ok(chunks.length >= blob.length / (256 * CHARS_PER_TOKEN));
+    for (const chunk of chunks) {
+      assert.ok(chunk.content.length <= 256 * CHARS_PER_TOKEN, `${chunk.content.length} characters`);
+      assert.ok(chunk.tokens <= 256);
     }
   });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { splitText, type SplitOptions } from './splitter.js';
+import { CHARS_PER_TOKEN, splitText, type SplitOptions } from './splitter.js';
 
 // A stand-in tokenizer for pure splitting logic: one token per 4 characters plus [CLS] and [SEP].
 // The real tokenizer is exercised in test/integration.
@@ -78,6 +78,18 @@ describe('splitText', () => {
     const chunks = splitText({ text: blob }, options({ maxTokens: 40 }));
     assert.equal(chunks.map((c) => c.content).join(''), blob);
     for (const chunk of chunks) assert.ok(roughTokens(chunk.content) <= 40);
+  });
+
+  test('a run of characters the tokenizer counts as one token is still cut to the character cap', () => {
+    // What a WordPiece tokenizer does with a base64 blob: one [UNK] for the whole word.
+    const unkTokens = (text: string) => text.split(/\s+/).filter(Boolean).length + 2;
+    const blob = 'QUJD'.repeat(50_000);
+    const text = `header ${blob} footer`;
+    const chunks = splitText({ text }, options({ length: 150, overlap: 0, maxTokens: 64, countTokens: unkTokens }));
+    assert.equal(chunks.map((c) => c.content).join(''), text, 'nothing dropped');
+    for (const chunk of chunks) assert.ok(chunk.content.length <= 64 * CHARS_PER_TOKEN, `${chunk.content.length} characters`);
+    assert.ok(chunks.length >= Math.floor(blob.length / (64 * CHARS_PER_TOKEN)));
+    for (const chunk of chunks) assert.equal(chunk.tokens, unkTokens(chunk.content));
   });
 
   test('never cuts a surrogate pair in half', () => {

@@ -4,7 +4,10 @@
 // units repeated between neighbours, as Haystack's DocumentSplitter does, so chunk metadata means
 // the same to users of both. A token guard then measures every chunk with the model's own
 // tokenizer and cuts any that would exceed the model's maximum sequence length: the model would
-// otherwise truncate it silently and the text past the limit would never be searchable.
+// otherwise truncate it silently and the text past the limit would never be searchable. It also
+// caps a chunk's characters (CHARS_PER_TOKEN per token of the limit): a WordPiece tokenizer turns
+// any word of more than 100 characters into one [UNK] token, so a base64 blob or a minified line
+// of megabytes would otherwise pass as a chunk of a few tokens and land whole in the index.
 
 import type { PageStart } from '../convert/types.js';
 
@@ -88,9 +91,17 @@ function packUnits(units: readonly Span[], length: number, overlap: number): Spa
   return windows;
 }
 
+/**
+ * Characters a chunk may hold per token of the limit: 256 tokens allow 8192 characters, several
+ * times what real text needs (English averages 4–5 per token, CJK about 1).
+ */
+export const CHARS_PER_TOKEN = 32;
+
 /** Halves a span (at a word boundary when it has several words) until every piece fits. */
 function fitToTokens(text: string, span: Span, options: SplitOptions): MeasuredSpan[] {
-  const tokens = options.countTokens(text.slice(span.start, span.end));
+  // Too long to be a chunk whatever it counts: cut before tokenizing megabytes.
+  const tooLong = span.end - span.start > options.maxTokens * CHARS_PER_TOKEN;
+  const tokens = tooLong ? Number.POSITIVE_INFINITY : options.countTokens(text.slice(span.start, span.end));
   if (tokens <= options.maxTokens) return [{ ...span, tokens }];
   const words = unitSpans(text.slice(span.start, span.end), 'word');
   let cut: number;
@@ -102,7 +113,7 @@ function fitToTokens(text: string, span: Span, options: SplitOptions): MeasuredS
     cut = span.start + Math.floor((span.end - span.start) / 2);
     if (/[\uDC00-\uDFFF]/.test(text.charAt(cut))) cut += 1;
   }
-  if (cut <= span.start || cut >= span.end) return [{ ...span, tokens }];
+  if (cut <= span.start || cut >= span.end) return [{ ...span, tokens: options.countTokens(text.slice(span.start, span.end)) }];
   return [
     ...fitToTokens(text, { start: span.start, end: cut }, options),
     ...fitToTokens(text, { start: cut, end: span.end }, options),
