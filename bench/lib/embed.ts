@@ -12,8 +12,7 @@ import path from 'node:path';
 import { AutoTokenizer, env, pipeline, type FeatureExtractionPipeline, type PreTrainedTokenizer } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { EmbedBatcher, planBatches } from '../../app/src/embed/batcher.js';
-import { createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
-import { meanPoolNormalized } from '../../app/src/embed/pooling.js';
+import { createEmbedder, embedTexts, type Embedder } from '../../app/src/embed/embedder.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
 import type { BenchChunk } from './chunks.js';
 
@@ -118,13 +117,7 @@ export async function loadVariant(modelDir: string, options: VariantOptions): Pr
       output.dispose();
       return vectors;
     }
-    const inputs = extractor.tokenizer([...texts], { padding: true, truncation: true });
-    const outputs = (await extractor.model(inputs)) as Record<string, { data: Float32Array; dims: number[]; dispose(): void }>;
-    const hidden = outputs.last_hidden_state ?? Object.values(outputs)[0]!;
-    const mask = (inputs as unknown as { attention_mask: { data: BigInt64Array } }).attention_mask.data;
-    const vectors = meanPoolNormalized({ data: hidden.data, dims: hidden.dims as [number, number, number] }, mask);
-    for (const value of Object.values(outputs)) value.dispose();
-    return vectors;
+    return embedTexts(extractor, texts);
   };
   return { embed: (texts) => embed(texts), dispose: () => extractor.dispose() };
 }

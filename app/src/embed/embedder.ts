@@ -128,17 +128,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   const embed = async (texts: readonly string[], kind: TextKind): Promise<Float32Array[]> => {
     if (texts.length === 0) return [];
     const prefix = kind === 'passage' ? passagePrefix : queryPrefix;
-    const inputs = prefix === '' ? [...texts] : texts.map((text) => prefix + text);
-    // What the feature-extraction pipeline does, with pooling of our own (pooling.ts says why).
-    const encoded = tokenizer(inputs, { padding: true, truncation: true }) as ModelInputs;
-    const outputs = (await extractor.model(encoded)) as Record<string, ModelOutput>;
-    try {
-      const hidden = outputs.last_hidden_state ?? outputs.token_embeddings;
-      if (hidden === undefined) throw new Error(`model outputs ${Object.keys(outputs).join(', ')}: no token vectors`);
-      return meanPoolNormalized({ data: hidden.data, dims: hidden.dims as [number, number, number] }, encoded.attention_mask.data);
-    } finally {
-      for (const output of Object.values(outputs)) output.dispose();
-    }
+    return embedTexts(extractor, prefix === '' ? texts : texts.map((text) => prefix + text));
   };
 
   // Some tokenizer configs leave this out or set a huge sentinel; 512 is BERT's position limit.
@@ -158,6 +148,22 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     embed,
     dispose: () => extractor.dispose(),
   };
+}
+
+/**
+ * One model call: what the feature-extraction pipeline does (tokenize with padding and
+ * truncation, run the model), with pooling of our own (pooling.ts says why).
+ */
+export async function embedTexts(extractor: FeatureExtractionPipeline, texts: readonly string[]): Promise<Float32Array[]> {
+  const encoded = extractor.tokenizer([...texts], { padding: true, truncation: true }) as ModelInputs;
+  const outputs = (await extractor.model(encoded)) as Record<string, ModelOutput>;
+  try {
+    const hidden = outputs.last_hidden_state ?? outputs.token_embeddings;
+    if (hidden === undefined) throw new Error(`model outputs ${Object.keys(outputs).join(', ')}: no token vectors`);
+    return meanPoolNormalized({ data: hidden.data, dims: hidden.dims as [number, number, number] }, encoded.attention_mask.data);
+  } finally {
+    for (const output of Object.values(outputs)) output.dispose();
+  }
 }
 
 /** Cosine similarity of two vectors of equal length. */

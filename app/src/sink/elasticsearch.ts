@@ -63,7 +63,7 @@ export function indexMapping(dims: number, settings: Pick<ElasticsearchSettings,
  * That is document text, and these messages go to logs and the dead-letter queue: cut it, and
  * everything after it, since a quoted value may span lines.
  */
-export function withoutFieldValues(message: string): string {
+function withoutFieldValues(message: string): string {
   return message.replace(/Preview of field's value:[\s\S]*$/, '(field value withheld)');
 }
 
