@@ -3,8 +3,9 @@
 Proves against the running services:
   moto SQS:  create queue, send, receive, delete message
   moto S3:   create bucket, put and get an object
-  ES:        index with a 384-dim dense_vector (index: true, cosine), 3 docs, refresh,
-             top-level knn query ranks the nearest vector first
+  ES:        GET / names this node (cluster name, version) and HEAD / answers 200, as clients'
+             info() and ping() need; index with a 384-dim dense_vector (index: true, cosine),
+             3 docs, refresh, top-level knn query ranks the nearest vector first
 Everything it creates is removed again, also on failure.
 """
 
@@ -101,6 +102,21 @@ def es(method, path, body=None):
         return e.code, json.loads(e.read() or b"null")
 
 
+def es_root():
+    status, body = es("GET", "/")
+    check(status == 200, f"GET /: {status} {body}")
+    status, health = es("GET", "/_cluster/health")
+    check(body["cluster_name"] == health["cluster_name"],
+          f"GET / cluster_name {body['cluster_name']!r}, health says {health['cluster_name']!r}")
+    status, nodes = es("GET", "/_nodes/_local")
+    node = next(iter(nodes["nodes"].values()))
+    check(body["name"] == node["name"] and body["version"]["number"] == node["version"],
+          f"GET / says {body['name']} {body['version']['number']}, _nodes says {node['name']} {node['version']}")
+    req = urllib.request.Request(es_url + "/", method="HEAD")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        check(r.status == 200, f"HEAD /: {r.status}")
+
+
 def unit(v):
     n = math.sqrt(sum(x * x for x in v))
     return [x / n for x in v]
@@ -173,6 +189,7 @@ def main():
     try:
         step("sqs: queue created, message sent, received and deleted", sqs_roundtrip)
         step("s3: bucket created, object put and read back", s3_roundtrip)
+        step("elasticsearch: GET / names this node and HEAD / answers (clients' info() and ping())", es_root)
         step(f"elasticsearch: {DIMS}-dim dense_vector (cosine) indexed, knn ranks nearest first", es_knn)
     finally:
         step("cleanup: queue, bucket and index removed", cleanup)
