@@ -129,8 +129,9 @@ export class ElasticsearchSink {
   }
 
   /**
-   * Whether the cluster answers. Cluster health rather than `HEAD /`: the root endpoint lives in a
-   * module that minimal distributions (the integ-test zip) leave out.
+   * Whether the cluster answers. Cluster health rather than `HEAD /`: it also says red (a primary
+   * shard unassigned, so writes would fail), and it works where the root endpoint's module is
+   * left out (the bare integ-test zip; the dev stack adds the endpoint back, other nodes may not).
    */
   async ping(): Promise<boolean> {
     try {
