@@ -4,7 +4,9 @@
 # validated by kubeconform -strict against local schemas (scripts/gen-schemas). A kind without a
 # schema is an error. Also: every metric the Grafana dashboard queries is one the worker exports
 # (test/chart/dashboard_metrics.py), config changes roll the pods (checksum annotations), and the
-# values table in docs/chart.md matches values.yaml (scripts/gen-chart-docs --check).
+# values table in docs/chart.md matches values.yaml (scripts/gen-chart-docs --check); with
+# KI_CHART_COMPARE_REF=<git revision>, every values file renders byte-identically to that revision's
+# chart (test/chart/compare-rendering).
 #
 #   bash test/chart/run.sh        from the repository root (or anywhere)
 #
@@ -154,6 +156,13 @@ check "checksum rolls pods on config change" checksum_rolls
 check "dashboard metrics are exported by the worker" python3 test/chart/dashboard_metrics.py
 check "dashboard canaries" dashboard_canary
 check "values table up to date (helm-docs)" scripts/gen-chart-docs --check
+# Opt-in: the same renderings as the chart at a git revision (e.g. KI_CHART_COMPARE_REF=main on a
+# branch that must not change existing installs); skipped, and not counted, when unset.
+if [ -n "${KI_CHART_COMPARE_REF:-}" ]; then
+  check "renders as $KI_CHART_COMPARE_REF does" test/chart/compare-rendering "$KI_CHART_COMPARE_REF"
+else
+  echo "SKIP  renders as a git revision does (set KI_CHART_COMPARE_REF, e.g. main)"
+fi
 
 echo
 echo "chart checks took $((SECONDS - start))s; logs and renderings in ${out#"$KI_ROOT"/}/"
