@@ -23,6 +23,92 @@ name) or release-chart.
 {{- end }}
 
 {{/*
+The workers of this release, as template contexts for the per-worker templates (ConfigMap,
+Deployment or ScaledJob, ScaledObject, TriggerAuthentication, HPA, PDB, metrics Service,
+ServiceMonitor, bootstrap Job). Without `pipelines`: one, the root context itself, so a
+single-pipeline release renders exactly what it rendered before pipelines existed. With
+`pipelines`: one per entry, in list order, each a copy of the root context whose .Values are the
+top-level values deep-merged with the entry (keda-indexer.mergeInto) and whose .Pipeline is the
+entry's name. include returns only strings, so the list goes into .out.workers:
+  {{- $w := dict }}{{- include "keda-indexer.workers" (dict "ctx" . "out" $w) }}
+  {{- range $i, $_ := $w.workers }} … {{ end }}
+Fails on a repeated name, a name that makes object names too long, or two pipelines on one queue.
+*/}}
+{{- define "keda-indexer.workers" -}}
+{{- $root := .ctx }}
+{{- $workers := list }}
+{{- if $root.Values.pipelines }}
+{{- $names := dict }}
+{{- $queues := dict }}
+{{- $buckets := dict }}
+{{- range $i, $p := $root.Values.pipelines }}
+{{- $where := printf "pipelines[%d]" $i }}
+{{- if hasKey $names $p.name }}
+{{- fail (printf "%s.name %q is already the name of %s: every pipeline needs its own name (it names its objects)" $where $p.name (get $names $p.name)) }}
+{{- end }}
+{{- $_ := set $names $p.name $where }}
+{{- $values := deepCopy $root.Values }}
+{{- include "keda-indexer.mergeInto" (dict "dst" $values "src" (omit (deepCopy $p) "name")) }}
+{{- $ctx := dict }}
+{{- range $k, $v := $root }}{{ $_ := set $ctx $k $v }}{{ end }}
+{{- $_ := set $ctx "Values" $values }}
+{{- $_ := set $ctx "Pipeline" $p.name }}
+{{- $_ := set $ctx "Root" $root }}
+{{- $name := include "keda-indexer.workerName" $ctx }}
+{{- if gt (len $name) 53 }}
+{{- fail (printf "%s.name %q makes the worker's name %q %d characters long; at most 53 fit (63, the DNS label limit, minus \"-bootstrap\"): shorten the pipeline's name, or set fullnameOverride" $where $p.name $name (len $name)) }}
+{{- end }}
+{{- with (include "keda-indexer.sqsQueueUrl" $ctx) }}
+{{- if hasKey $queues . }}
+{{- fail (printf "%s (%q) reads the same queue as %s, %s: they would take each other's messages. Give each pipeline its own config.sqsQueueUrl (or, with the emulator, its own bootstrap.queueName)" $where $p.name (get $queues .) .) }}
+{{- end }}
+{{- $_ := set $queues . (printf "%s (%q)" $where $p.name) }}
+{{- end }}
+{{- if $values.bootstrap.enabled }}
+{{- with $values.config.s3Bucket }}
+{{- if hasKey $buckets . }}
+{{- fail (printf "%s (%q) uses bucket %q like %s, and bootstrap.enabled is true: bootstrap keeps one keda-indexer notification per bucket, so each pipeline's Job would replace the other's. Give each pipeline its own config.s3Bucket, or set bootstrap.enabled=false and manage the notifications yourself" $where $p.name . (get $buckets .)) }}
+{{- end }}
+{{- $_ := set $buckets . (printf "%s (%q)" $where $p.name) }}
+{{- end }}
+{{- end }}
+{{- $workers = append $workers $ctx }}
+{{- end }}
+{{- else }}
+{{- $workers = list $root }}
+{{- end }}
+{{- $_ := set .out "workers" $workers }}
+{{- end }}
+
+{{/*
+Deep merge of .src into .dst, in place: a map merges key by key, anything else (a scalar, a list,
+null, an empty map) replaces the value at the same path. Unlike sprig's mergeOverwrite it lets a
+pipeline set a value to 0, false, "", [] or {} (gpu.count: 0, nodeSelector: {}, tolerations: []).
+*/}}
+{{- define "keda-indexer.mergeInto" -}}
+{{- $dst := .dst }}
+{{- range $k, $v := .src }}
+{{- $cur := get $dst $k }}
+{{- if and (kindIs "map" $v) (kindIs "map" $cur) (not (empty $v)) }}
+{{- include "keda-indexer.mergeInto" (dict "dst" $cur "src" $v) }}
+{{- else }}
+{{- $_ := set $dst $k $v }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Name of a worker's objects: the full name, or <full name>-<pipeline> in a pipeline's context.
+*/}}
+{{- define "keda-indexer.workerName" -}}
+{{- with (get . "Pipeline") }}
+{{- printf "%s-%s" (include "keda-indexer.fullname" $) . }}
+{{- else }}
+{{- include "keda-indexer.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{/*
 chart label value: name-version.
 */}}
 {{- define "keda-indexer.chart" -}}
@@ -40,13 +126,19 @@ version) here would make the Deployment selector immutable-field errors on upgra
 {{/*
 Selector labels of one component (worker, emulator, elasticsearch, bootstrap): name, instance
 and component, all stable across releases. The component keeps the worker's selector (and its
-PDB, NetworkPolicy and metrics Service) off the emulator's and Elasticsearch's pods.
+PDB, NetworkPolicy and metrics Service) off the emulator's and Elasticsearch's pods. In a
+pipeline's context (keda-indexer.workers) keda-indexer.dev/pipeline: <name> follows, so each
+pipeline's Deployment, PDB and Service select only its own pods; without pipelines nothing is
+added and the selectors stay what they always were.
 Call: include "keda-indexer.componentSelectorLabels" (dict "ctx" . "component" "emulator")
 */}}
 {{- define "keda-indexer.componentSelectorLabels" -}}
 app.kubernetes.io/name: {{ include "keda-indexer.name" .ctx }}
 app.kubernetes.io/instance: {{ .ctx.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
+{{- with (get .ctx "Pipeline") }}
+keda-indexer.dev/pipeline: {{ . }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -264,61 +356,63 @@ whose output depends on them (each includes it, so each test suite sees the fail
 {{- define "keda-indexer.validate" -}}
 {{- $v := .Values }}
 {{- $keda := $v.keda }}
+{{- $where := "" }}
+{{- with (get . "Pipeline") }}{{ $where = printf "pipeline %q: " . }}{{ end }}
 {{- if not (has $v.mode (list "deployment" "job")) }}
-{{- fail (printf "mode must be deployment or job, not %q" $v.mode) }}
+{{- fail (printf "%smode must be deployment or job, not %q" $where $v.mode) }}
 {{- end }}
 {{- if and (eq $v.mode "job") (not $keda.enabled) }}
-{{- fail "mode=job renders a KEDA ScaledJob: it needs keda.enabled=true (or use mode=deployment with replicaCount)" }}
+{{- fail (print $where "mode=job renders a KEDA ScaledJob: it needs keda.enabled=true (or use mode=deployment with replicaCount)") }}
 {{- end }}
 {{- if and $keda.enabled $v.autoscaling.enabled }}
-{{- fail "keda.enabled and autoscaling.enabled are both true: KEDA already drives an HPA for the worker, and two autoscalers on one Deployment fight. Turn one off (autoscaling is the fallback for clusters without KEDA)" }}
+{{- fail (print $where "keda.enabled and autoscaling.enabled are both true: KEDA already drives an HPA for the worker, and two autoscalers on one Deployment fight. Turn one off (autoscaling is the fallback for clusters without KEDA)") }}
 {{- end }}
 {{- if and (not $keda.enabled) (not (empty $keda.advanced)) }}
-{{- fail "keda.advanced (the HPA behaviour KEDA applies) is set but keda.enabled is false: nothing would use it. Use autoscaling.behavior for the plain HPA, or enable KEDA" }}
+{{- fail (print $where "keda.advanced (the HPA behaviour KEDA applies) is set but keda.enabled is false: nothing would use it. Use autoscaling.behavior for the plain HPA, or enable KEDA") }}
 {{- end }}
 {{- if and (eq $v.mode "job") $v.autoscaling.enabled }}
-{{- fail "autoscaling.enabled needs mode=deployment: an HPA cannot scale a ScaledJob" }}
+{{- fail (print $where "autoscaling.enabled needs mode=deployment: an HPA cannot scale a ScaledJob") }}
 {{- end }}
 {{- $min := int $keda.minReplicaCount }}
 {{- $max := int $keda.maxReplicaCount }}
 {{- if gt $min $max }}
-{{- fail (printf "keda.minReplicaCount (%d) must not exceed keda.maxReplicaCount (%d)" $min $max) }}
+{{- fail (printf "%skeda.minReplicaCount (%d) must not exceed keda.maxReplicaCount (%d)" $where $min $max) }}
 {{- end }}
 {{- if not (kindIs "invalid" $keda.idleReplicaCount) }}
 {{- if ge (int $keda.idleReplicaCount) $min }}
-{{- fail (printf "keda.idleReplicaCount (%d) must be below keda.minReplicaCount (%d): KEDA rejects idleReplicaCount >= minReplicaCount (to scale to zero when idle, leave idleReplicaCount empty and set minReplicaCount 0)" (int $keda.idleReplicaCount) $min) }}
+{{- fail (printf "%skeda.idleReplicaCount (%d) must be below keda.minReplicaCount (%d): KEDA rejects idleReplicaCount >= minReplicaCount (to scale to zero when idle, leave idleReplicaCount empty and set minReplicaCount 0)" $where (int $keda.idleReplicaCount) $min) }}
 {{- end }}
 {{- end }}
 {{- with $keda.fallback }}
 {{- if eq $v.mode "job" }}
-{{- fail "keda.fallback applies to ScaledObjects only; ScaledJob (mode=job) has no fallback" }}
+{{- fail (print $where "keda.fallback applies to ScaledObjects only; ScaledJob (mode=job) has no fallback") }}
 {{- end }}
 {{- if or (not (hasKey . "failureThreshold")) (not (hasKey . "replicas")) }}
-{{- fail "keda.fallback needs both failureThreshold and replicas" }}
+{{- fail (print $where "keda.fallback needs both failureThreshold and replicas") }}
 {{- end }}
 {{- if gt (int .replicas) $max }}
-{{- fail (printf "keda.fallback.replicas (%d) must not exceed keda.maxReplicaCount (%d)" (int .replicas) $max) }}
+{{- fail (printf "%skeda.fallback.replicas (%d) must not exceed keda.maxReplicaCount (%d)" $where (int .replicas) $max) }}
 {{- end }}
 {{- end }}
 {{- $grace := int (include "keda-indexer.terminationGracePeriodSeconds" .) }}
 {{- if le $grace (int $v.worker.drainDeadlineSeconds) }}
-{{- fail (printf "worker.terminationGracePeriodSeconds (%d) must be above worker.drainDeadlineSeconds (%d): Kubernetes would kill the pod while it drains" $grace (int $v.worker.drainDeadlineSeconds)) }}
+{{- fail (printf "%sworker.terminationGracePeriodSeconds (%d) must be above worker.drainDeadlineSeconds (%d): Kubernetes would kill the pod while it drains" $where $grace (int $v.worker.drainDeadlineSeconds)) }}
 {{- end }}
 {{- if and (eq $v.model.source "copy") (not $v.model.copy.image) }}
-{{- fail "model.source=copy needs model.copy.image (an image holding the model folder)" }}
+{{- fail (print $where "model.source=copy needs model.copy.image (an image holding the model folder)") }}
 {{- end }}
 {{- if and (eq $v.model.source "pvc") (not $v.model.pvc.existingClaim) }}
-{{- fail "model.source=pvc needs model.pvc.existingClaim (a claim holding the model folder)" }}
+{{- fail (print $where "model.source=pvc needs model.pvc.existingClaim (a claim holding the model folder)") }}
 {{- end }}
 {{- $creds := $v.aws.credentials }}
 {{- if and (not $creds.existingSecret) (ne (empty $creds.accessKeyId) (empty $creds.secretAccessKey)) }}
-{{- fail "aws.credentials.accessKeyId and aws.credentials.secretAccessKey go together (emulators only; real keys belong in aws.credentials.existingSecret)" }}
+{{- fail (print $where "aws.credentials.accessKeyId and aws.credentials.secretAccessKey go together (emulators only; real keys belong in aws.credentials.existingSecret)") }}
 {{- end }}
 {{- if and $keda.enabled (eq $keda.authentication.mode "secret") (not (include "keda-indexer.awsSecretName" .)) }}
-{{- fail "keda.authentication.mode=secret needs aws.credentials.existingSecret (or, for an emulator, aws.credentials.accessKeyId and secretAccessKey)" }}
+{{- fail (print $where "keda.authentication.mode=secret needs aws.credentials.existingSecret (or, for an emulator, aws.credentials.accessKeyId and secretAccessKey)") }}
 {{- end }}
 {{- if and $v.bootstrap.enabled (not $v.config.s3Bucket) }}
-{{- fail "bootstrap.enabled needs config.s3Bucket (the bucket to create and connect to the queue)" }}
+{{- fail (print $where "bootstrap.enabled needs config.s3Bucket (the bucket to create and connect to the queue)") }}
 {{- end }}
 {{- end }}
 
@@ -341,7 +435,7 @@ metadata value as a string: all are quoted.
 - type: aws-sqs-queue
   {{- if ne .Values.keda.authentication.mode "none" }}
   authenticationRef:
-    name: {{ include "keda-indexer.fullname" . }}
+    name: {{ include "keda-indexer.workerName" . }}
   {{- end }}
   metadata:
     queueURL: {{ include "keda-indexer.sqsQueueUrl" . | quote }}
@@ -353,4 +447,56 @@ metadata value as a string: all are quoted.
     activationQueueLength: {{ $trigger.activationQueueLength | toString | quote }}
     scaleOnInFlight: {{ $trigger.scaleOnInFlight | toString | quote }}
     scaleOnDelayed: {{ $trigger.scaleOnDelayed | toString | quote }}
+{{- end }}
+
+{{/*
+A worker's ConfigMap: every plain-text setting, as its environment (secrets come from Secrets, see
+_pod.tpl: secretEnv). templates/configmap.yaml renders it once per worker and the pod template
+hashes it (checksum/config). Its text, plus a final newline, is what templates/configmap.yaml
+rendered before pipelines existed, so a single-pipeline release keeps its checksum.
+*/}}
+{{- define "keda-indexer.configmap" -}}
+{{- include "keda-indexer.validate" . }}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "keda-indexer.workerName" . }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "keda-indexer.labels" . | nindent 4 }}
+data:
+  AWS_REGION: {{ .Values.config.awsRegion | quote }}
+  {{- with (include "keda-indexer.awsEndpointUrl" .) }}
+  AWS_ENDPOINT_URL: {{ . | quote }}
+  {{- end }}
+  SQS_QUEUE_URL: {{ include "keda-indexer.sqsQueueUrl" . | quote }}
+  {{- with .Values.config.sqsDeadLetterQueueUrl }}
+  SQS_DEAD_LETTER_QUEUE_URL: {{ . | quote }}
+  {{- end }}
+  SQS_VISIBILITY_TIMEOUT_SECONDS: {{ .Values.config.sqsVisibilityTimeoutSeconds | toString | quote }}
+  S3_BUCKET: {{ .Values.config.s3Bucket | quote }}
+  {{- with .Values.config.s3Prefix }}
+  S3_PREFIX: {{ . | quote }}
+  {{- end }}
+  WORKER_CONCURRENCY: {{ .Values.worker.concurrency | toString | quote }}
+  WORKER_DRAIN_DEADLINE_SECONDS: {{ .Values.worker.drainDeadlineSeconds | toString | quote }}
+  ELASTICSEARCH_URL: {{ include "keda-indexer.elasticsearchUrl" . | quote }}
+  ELASTICSEARCH_INDEX: {{ .Values.elasticsearch.index | quote }}
+  {{- with .Values.elasticsearch.username }}
+  ELASTICSEARCH_USERNAME: {{ . | quote }}
+  {{- end }}
+  {{- if .Values.elasticsearch.caCert.existingSecret }}
+  ELASTICSEARCH_CA_CERT: {{ printf "%s/%s" (include "keda-indexer.caCertDir" .) .Values.elasticsearch.caCert.key | quote }}
+  {{- end }}
+  EMBEDDING_MODEL: {{ include "keda-indexer.embeddingModel" . | quote }}
+  EMBEDDING_DEVICE: {{ include "keda-indexer.embeddingDevice" . | quote }}
+  EMBEDDING_DTYPE: {{ .Values.embedding.dtype | quote }}
+  {{- with (include "keda-indexer.embeddingThreads" .) }}
+  EMBEDDING_THREADS: {{ . | quote }}
+  {{- end }}
+  HTTP_PORT: {{ .Values.config.httpPort | toString | quote }}
+  LOG_LEVEL: {{ .Values.config.logLevel | quote }}
+  {{- range $name, $value := .Values.config.extra }}
+  {{ $name }}: {{ $value | toString | quote }}
+  {{- end }}
 {{- end }}

@@ -1,15 +1,18 @@
 {{/*
 The worker's pod template (metadata + spec), shared by the Deployment (mode deployment) and the
-ScaledJob (mode job). Call with (dict "ctx" . "args" (list "worker") "job" false).
+ScaledJob (mode job). Call with (dict "ctx" . "args" (list "worker") "job" false), where . is a
+worker's context (keda-indexer.workers).
 */}}
 {{- define "keda-indexer.podTemplate" -}}
 {{- $ := .ctx }}
 {{- $v := $.Values }}
 metadata:
   annotations:
-    checksum/config: {{ include (print $.Template.BasePath "/configmap.yaml") $ | sha256sum }}
+    {{- /* This worker's ConfigMap, as templates/configmap.yaml renders it (with its final newline);
+    the AWS Secret is the release's, hashed from the root context (a pipeline's adds its label). */}}
+    checksum/config: {{ printf "%s\n" (include "keda-indexer.configmap" $) | sha256sum }}
     {{- if and (not $v.aws.credentials.existingSecret) $v.aws.credentials.accessKeyId }}
-    checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") $ | sha256sum }}
+    checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") (get $ "Root" | default $) | sha256sum }}
     {{- end }}
     {{- with $v.podAnnotations }}
     {{- toYaml . | nindent 4 }}
@@ -60,7 +63,7 @@ spec:
           protocol: TCP
       envFrom:
         - configMapRef:
-            name: {{ include "keda-indexer.fullname" $ }}
+            name: {{ include "keda-indexer.workerName" $ }}
       {{- with (include "keda-indexer.secretEnv" $ | trim) }}
       env:
         {{- . | nindent 8 }}
