@@ -110,6 +110,41 @@ checksum_rolls() {
   [ "$base" = "$pod" ] || { echo "a pod-only change moved the config checksum"; return 1; }
 }
 
+# pipeline_checksums VALUES_FILE -> "name=checksum" per worker of test/chart/values/pipelines.yaml
+# (or a changed copy): the checksum/config of each Deployment's and ScaledJob's pod template
+pipeline_checksums() {
+  local label
+  label="pipelines-$(basename "$1" .yaml)"
+  render "$label" -f "$1" --show-only templates/deployment.yaml --show-only templates/scaledjob.yaml \
+    >/dev/null || return 1
+  awk '/^---/ { name = "" } !name && /^  name: / { name = $2 }
+    /^ *checksum\/config: / { print name "=" $2 }' "$out/rendered-$label.yaml"
+}
+
+# With pipelines, each worker's checksum follows its own ConfigMap: a change to one pipeline's
+# settings rolls that pipeline's pods only, and a pod-only change rolls none.
+pipeline_checksums_roll() {
+  local values=test/chart/values/pipelines.yaml base config pod
+  # contracts: concurrency 8 -> 9 (its ConfigMap); memory limit 12Gi -> 16Gi (its pod only)
+  sed 's/^      concurrency: 8$/      concurrency: 9/' "$values" >"$out/pipelines-config.yaml"
+  sed 's/^        memory: 12Gi$/        memory: 16Gi/' "$values" >"$out/pipelines-pod.yaml"
+  ! cmp -s "$values" "$out/pipelines-config.yaml" && ! cmp -s "$values" "$out/pipelines-pod.yaml" ||
+    { echo "the sed edits no longer match $values"; return 1; }
+  base="$(pipeline_checksums "$values")" && config="$(pipeline_checksums "$out/pipelines-config.yaml")" &&
+    pod="$(pipeline_checksums "$out/pipelines-pod.yaml")" || return 1
+  printf 'base:\n%s\nconfig:\n%s\npod:\n%s\n' "$base" "$config" "$pod"
+  local get='s/^keda-indexer-\([a-z]*\)=\(.*\)$/\1 \2/p'
+  declare -A b c p
+  while read -r n v; do b[$n]=$v; done < <(sed -n "$get" <<<"$base")
+  while read -r n v; do c[$n]=$v; done < <(sed -n "$get" <<<"$config")
+  while read -r n v; do p[$n]=$v; done < <(sed -n "$get" <<<"$pod")
+  [ -n "${b[contracts]:-}" ] && [ -n "${b[tickets]:-}" ] || { echo "a pipeline has no checksum"; return 1; }
+  [ "${b[contracts]}" != "${b[tickets]}" ] || { echo "both pipelines carry one checksum"; return 1; }
+  [ "${b[contracts]}" != "${c[contracts]}" ] || { echo "contracts' config change kept its checksum"; return 1; }
+  [ "${b[tickets]}" = "${c[tickets]}" ] || { echo "contracts' config change moved tickets' checksum"; return 1; }
+  [ "${b[contracts]}" = "${p[contracts]}" ] || { echo "a pod-only change moved contracts' checksum"; return 1; }
+}
+
 # The dashboard check must be able to fail: a dashboard querying a metric the worker does not
 # export, and one querying an unlisted histogram series, must each be rejected.
 dashboard_canary() {
@@ -153,6 +188,7 @@ for f in values-local.yaml values-prod.yaml "${ci_values[@]}" "${test_values[@]}
   check "kubeconform -f $f" render_and_validate "$(basename "$f" .yaml)" -f "$f"
 done
 check "checksum rolls pods on config change" checksum_rolls
+check "checksum rolls only the changed pipeline's pods" pipeline_checksums_roll
 check "dashboard metrics are exported by the worker" python3 test/chart/dashboard_metrics.py
 check "dashboard canaries" dashboard_canary
 check "values table up to date (helm-docs)" scripts/gen-chart-docs --check
