@@ -258,7 +258,7 @@ export const schema: Schema<Settings> = {
       env: 'ELASTICSEARCH_CLOUD_ID',
     },
     index: {
-      doc: 'Index the chunks are written to (created with an explicit mapping if absent).',
+      doc: 'Index the chunks are written to (created with an explicit mapping if absent). Each file also has a record in <index>-files that orders concurrent writers (docs/operations.md); credentials need write access to both.',
       format: String,
       default: 'documents',
       env: 'ELASTICSEARCH_INDEX',
