@@ -45,6 +45,7 @@ export async function expectedOutcomes(files: readonly CorpusFile[], settings: S
         overlap: settings.split.overlap,
         maxTokens: Math.min(settings.split.maxTokens, embedder.modelMaxTokens),
         countTokens: (text) => embedder.countTokens(text),
+        withinPages: settings.split.withinPages,
       });
       expected.set(
         file.key,

@@ -48,6 +48,7 @@ export class FileIndexer {
       overlap: settings.split.overlap,
       maxTokens: Math.min(settings.split.maxTokens, embedder.modelMaxTokens),
       countTokens: (text) => embedder.countTokens(text),
+      withinPages: settings.split.withinPages,
     };
     this.limits = {
       maxPages: settings.convert.maxPages,
@@ -93,6 +94,7 @@ export class FileIndexer {
         split_id: chunk.splitId,
         split_idx_start: chunk.splitIdxStart,
         ...(chunk.pageNumber === undefined ? {} : { page_number: chunk.pageNumber }),
+        ...(chunk.pageEnd === undefined ? {} : { page_end: chunk.pageEnd }),
         content_type: converted.contentType,
         indexed_at: indexedAt,
       };

@@ -11,7 +11,10 @@ export interface ChunkDocument {
   readonly source_id: string;
   readonly split_id: number;
   readonly split_idx_start: number;
+  /** First page the chunk covers (Haystack's meaning: the page it starts on). */
   readonly page_number?: number;
+  /** Last page the chunk covers; with page_number, the range to cite. */
+  readonly page_end?: number;
   readonly content_type: string;
   readonly indexed_at: string;
 }

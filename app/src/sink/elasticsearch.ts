@@ -57,6 +57,7 @@ export function indexMapping(dims: number, settings: Pick<ElasticsearchSettings,
       split_id: { type: 'integer' as const },
       split_idx_start: { type: 'integer' as const },
       page_number: { type: 'integer' as const },
+      page_end: { type: 'integer' as const },
       content_type: { type: 'keyword' as const },
       indexed_at: { type: 'date' as const },
     },
@@ -135,6 +136,12 @@ export class ElasticsearchSink implements ChunkSink {
             );
           }
         }
+        // Fields added since an index was created (page_end) are added to its mapping; adding a
+        // field never changes the meaning of documents already there.
+        const missing = Object.entries(indexMapping(dims, this.settings).properties).filter(
+          ([field]) => Object.values(mapping).some((entry) => entry.mappings.properties?.[field] === undefined),
+        );
+        if (missing.length > 0) await this.client.indices.putMapping({ index, properties: Object.fromEntries(missing) });
         return 'exists';
       }
       await this.client.indices.create({ index, mappings: indexMapping(dims, this.settings) });
