@@ -24,6 +24,8 @@ interface InFlight {
   /** Set when the stop deadline passed and the message was handed back: never ack it after. */
   abandoned: boolean;
   readonly done: Promise<void>;
+  /** The lease extension in flight, if any: a release must land after it, or it re-hides the message. */
+  extending?: Promise<void>;
 }
 
 type WorkerSettings = Pick<Settings, 'sqs' | 'worker' | 'fetch'>;
@@ -192,15 +194,23 @@ export class Worker {
       'drain deadline passed: releasing unfinished messages',
     );
     for (const entry of unfinished) entry.abandoned = true;
+    // The work itself goes on until the process exits; its lease heartbeat must not undo the
+    // release, so wait for extensions already sent (no new one starts once abandoned).
+    await Promise.all(unfinished.map((entry) => entry.extending ?? Promise.resolve()));
     await this.releaseNow(unfinished.map((entry) => entry.message));
     this.settledListener?.();
   }
 
-  private leaseFor(message: QueueMessage): () => void {
+  private leaseFor(entry: InFlight): () => void {
+    const { message } = entry;
     const visibility = this.settings.sqs.visibilityTimeoutSeconds;
     const timer = setInterval(
       () => {
-        this.queue.setVisibility(message, visibility).catch((error: unknown) => {
+        if (entry.abandoned) {
+          clearInterval(timer);
+          return;
+        }
+        entry.extending = this.queue.setVisibility(message, visibility).catch((error: unknown) => {
           this.logger.warn({ err: error, messageId: message.messageId }, 'lease extension failed');
         });
       },
@@ -214,7 +224,7 @@ export class Worker {
   private async handle(entry: InFlight): Promise<void> {
     const { message } = entry;
     const started = performance.now();
-    const endLease = this.leaseFor(message);
+    const endLease = this.leaseFor(entry);
     const log = this.logger.child({ messageId: message.messageId, receiveCount: message.receiveCount });
     try {
       const parsed = parseBody(message.body);
