@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { recordsIndexOf } from '../../app/src/sink/file-records.js';
 import { CLI } from '../support/cli.js';
 import { es, queueDepth, sqs, uniqueName } from '../support/stack.js';
 
@@ -24,7 +25,7 @@ function cli(args: string[], env: Record<string, string> = {}) {
 
 describe('bootstrap → upload → worker → search → doctor', () => {
   after(async () => {
-    await es.indices.delete({ index, ignore_unavailable: true });
+    await es.indices.delete({ index: [index, recordsIndexOf(index)], ignore_unavailable: true });
   });
 
   test('bootstrap creates everything, and a second run changes nothing', async () => {

@@ -23,6 +23,7 @@ interface JsonHit {
   content: string;
   file_path: string;
   page_number?: number;
+  page_end?: number;
 }
 
 describe('index and search on the local store', () => {
@@ -53,8 +54,10 @@ describe('index and search on the local store', () => {
     const [first, second] = hits;
     assert.ok(first && second, 'two hits');
     assert.equal(first.file_path, path.join(docs, 'atlas.pdf'));
-    assert.equal(first.page_number, 1);
+    // The Andes are on page 2; split within pages (the default), the chunk is page 2 alone.
+    assert.deepEqual([first.page_number, first.page_end], [2, 2]);
     assert.match(first.content, /Andes/);
+    assert.doesNotMatch(first.content, /Maps of the world/);
     assert.ok(first.score >= second.score);
   });
 
@@ -62,6 +65,18 @@ describe('index and search on the local store', () => {
     const result = cli('search', 'icy bodies with tails', '--k', '1');
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^1\. docs\/sub\/comets\.md {2}\(score 0\.\d{3}\)\n {3}Comets/m);
+  });
+
+  test('with SPLIT_WITHIN_PAGES=false a chunk runs across pages and search shows its page range', async () => {
+    const folder = path.join(work, 'across');
+    spawnSync('mkdir', ['-p', folder]);
+    writeFileSync(path.join(folder, 'atlas.pdf'), await makePdf(['Maps of the world', 'The Andes run along the western edge of South America.']));
+    const across = { ...env, LOCAL_STORE_PATH: path.join(work, 'across-store'), SPLIT_WITHIN_PAGES: 'false' };
+    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { env: across, encoding: 'utf8', cwd: work });
+    assert.equal(run('index', folder).status, 0);
+    const [hit] = JSON.parse(run('search', 'which mountains are in South America', '--k', '1', '--json').stdout) as JsonHit[];
+    assert.deepEqual([hit?.page_number, hit?.page_end], [1, 2]);
+    assert.match(run('search', 'which mountains are in South America', '--k', '1').stdout, /^1\. across\/atlas\.pdf, pages 1–2 {2}\(score/m);
   });
 
   test('re-running skips unchanged files, re-indexes edited ones and removes deleted ones', () => {

@@ -5,11 +5,13 @@ import { loadConfig } from '../../app/src/config/config.js';
 import { PermanentError } from '../../app/src/failure.js';
 import { chunkIdOf, sourceIdOf, type ChunkDocument } from '../../app/src/sink/document.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../../app/src/sink/elasticsearch.js';
+import { FileRecords } from '../../app/src/sink/file-records.js';
 
 const settings = loadConfig().elasticsearch;
 const index = `test-sink-${process.pid}-${Date.now()}`;
 const client = createElasticsearchClient(settings);
 const sink = new ElasticsearchSink(client, { ...settings, index });
+const records = new FileRecords(client, sink.recordsIndex);
 const DIMS = 8;
 
 function unit(axis: number, tilt = 0): number[] {
@@ -51,6 +53,7 @@ describe('ElasticsearchSink', () => {
   });
   after(async () => {
     await client.indices.delete({ index, ignore_unavailable: true });
+    await client.indices.delete({ index: sink.recordsIndex, ignore_unavailable: true });
     await client.close();
   });
 
@@ -70,8 +73,8 @@ describe('ElasticsearchSink', () => {
 
   test('chunks are written, found by kNN, and re-writing does not duplicate them', async () => {
     const path = 's3://docs/a.txt';
-    await sink.writeFile(sourceIdOf(path), docs(path, ['alpha', 'beta', 'gamma']));
-    await sink.writeFile(sourceIdOf(path), docs(path, ['alpha', 'beta', 'gamma']));
+    await sink.writeFile(await sink.claim(path), docs(path, ['alpha', 'beta', 'gamma']));
+    await sink.writeFile(await sink.claim(path), docs(path, ['alpha', 'beta', 'gamma']));
     assert.deepEqual(await chunksOf(path), ['alpha', 'beta', 'gamma']);
     const result = await client.search<ChunkDocument>({
       index,
@@ -85,8 +88,8 @@ describe('ElasticsearchSink', () => {
 
   test('an edited, shorter file leaves no stale chunks', async () => {
     const path = 's3://docs/edited.txt';
-    await sink.writeFile(sourceIdOf(path), docs(path, ['one', 'two', 'three', 'four']));
-    const result = await sink.writeFile(sourceIdOf(path), docs(path, ['uno', 'dos']));
+    await sink.writeFile(await sink.claim(path), docs(path, ['one', 'two', 'three', 'four']));
+    const result = await sink.writeFile(await sink.claim(path), docs(path, ['uno', 'dos']));
     assert.equal(result.staleDeleted, 2);
     assert.deepEqual(await chunksOf(path), ['uno', 'dos']);
   });
@@ -94,10 +97,10 @@ describe('ElasticsearchSink', () => {
   test('removing a file deletes all its chunks and only its chunks', async () => {
     const gone = 's3://docs/gone.txt';
     const kept = 's3://docs/kept.txt';
-    await sink.writeFile(sourceIdOf(gone), docs(gone, ['x', 'y']));
-    await sink.writeFile(sourceIdOf(kept), docs(kept, ['z']));
+    await sink.writeFile(await sink.claim(gone), docs(gone, ['x', 'y']));
+    await sink.writeFile(await sink.claim(kept), docs(kept, ['z']));
     await sink.refresh();
-    assert.equal(await sink.removeFile(sourceIdOf(gone)), 2);
+    assert.deepEqual(await sink.removeFile(await sink.claim(gone)), { removed: 2, superseded: false });
     assert.deepEqual(await chunksOf(gone), []);
     assert.deepEqual(await chunksOf(kept), ['z']);
   });
@@ -107,7 +110,7 @@ describe('ElasticsearchSink', () => {
     const [good] = docs(path, ['fine']);
     assert.ok(good);
     const bad = { ...good, id: chunkIdOf(sourceIdOf(path), 1), split_id: 1, embedding: [1, 2, 3] };
-    await assert.rejects(sink.writeFile(sourceIdOf(path), [good, bad]), (error: unknown) => {
+    await assert.rejects(sink.writeFile(await sink.claim(path), [good, bad]), (error: unknown) => {
       assert.ok(error instanceof PermanentError);
       assert.equal(error.reason, 'index_rejected');
       return true;
@@ -119,11 +122,69 @@ describe('ElasticsearchSink', () => {
     const [good] = docs(path, ['fine']);
     assert.ok(good);
     const bad = { ...good, id: chunkIdOf(sourceIdOf(path), 1), split_id: 1, indexed_at: 'salary of J. Doe is 123456' };
-    await assert.rejects(sink.writeFile(sourceIdOf(path), [good, bad]), (error: unknown) => {
+    await assert.rejects(sink.writeFile(await sink.claim(path), [good, bad]), (error: unknown) => {
       assert.ok(error instanceof PermanentError);
       assert.match(error.message, /indexed_at/);
       assert.doesNotMatch(error.message, /salary|123456/);
       return true;
+    });
+  });
+
+  // The latest version wins (docs/operations.md): claims taken in one order, writes landing in
+  // another, as with two workers of which the first is slow.
+  describe('claims order the writers of a file', () => {
+    test('an earlier claim that writes last is superseded and the later content stays', async () => {
+      const path = 's3://docs/race-edit.txt';
+      const first = await sink.claim(path);
+      const second = await sink.claim(path);
+      assert.ok(second.generation > first.generation);
+      assert.deepEqual(await sink.writeFile(second, docs(path, ['v2 a', 'v2 b'])), { written: 2, staleDeleted: 0, superseded: false });
+      const late = await sink.writeFile(first, docs(path, ['v1 a', 'v1 b', 'v1 c', 'v1 d']));
+      assert.equal(late.superseded, true);
+      assert.deepEqual(await chunksOf(path), ['v2 a', 'v2 b'], 'the later claim keeps its chunks, the surplus of the earlier one is gone');
+      assert.equal((await records.read(path))?.chunks, 2);
+    });
+
+    test('an earlier claim that writes first is overwritten by the later one, surplus included', async () => {
+      const path = 's3://docs/race-order.txt';
+      const first = await sink.claim(path);
+      const second = await sink.claim(path);
+      assert.equal((await sink.writeFile(first, docs(path, ['v1 a', 'v1 b', 'v1 c']))).superseded, true, 'completion sees the later claim');
+      assert.equal((await sink.writeFile(second, docs(path, ['v2 a']))).superseded, false);
+      assert.deepEqual(await chunksOf(path), ['v2 a']);
+    });
+
+    test('a write of a file removed under a later claim leaves no chunks', async () => {
+      const path = 's3://docs/race-remove.txt';
+      await sink.writeFile(await sink.claim(path), docs(path, ['old a', 'old b']));
+      const slow = await sink.claim(path);
+      const removal = await sink.claim(path);
+      assert.deepEqual(await sink.removeFile(removal), { removed: 2, superseded: false });
+      assert.equal((await sink.writeFile(slow, docs(path, ['slow a', 'slow b', 'slow c']))).superseded, true);
+      assert.deepEqual(await chunksOf(path), []);
+      assert.equal((await records.read(path))?.state, 'absent');
+    });
+
+    test('a removal under an earlier claim cannot delete what a later claim wrote', async () => {
+      const path = 's3://docs/race-recreate.txt';
+      const removal = await sink.claim(path);
+      const recreate = await sink.claim(path);
+      await sink.writeFile(recreate, docs(path, ['new a', 'new b']));
+      assert.deepEqual(await sink.removeFile(removal), { removed: 0, superseded: true });
+      assert.deepEqual(await chunksOf(path), ['new a', 'new b']);
+      assert.equal((await records.read(path))?.state, 'indexed');
+    });
+
+    test('chunks written before file records existed are overwritten by the first claim', async () => {
+      const path = 's3://docs/legacy.txt';
+      // As the worker wrote them before claims: internal versions, bumped by each rewrite.
+      for (let round = 0; round < 3; round++) {
+        for (const doc of docs(path, ['legacy a', 'legacy b', 'legacy c'])) await client.index({ index, id: doc.id, document: doc });
+      }
+      assert.equal((await records.read(path)), undefined);
+      const result = await sink.writeFile(await sink.claim(path), docs(path, ['fresh']));
+      assert.deepEqual(result, { written: 1, staleDeleted: 2, superseded: false });
+      assert.deepEqual(await chunksOf(path), ['fresh']);
     });
   });
 

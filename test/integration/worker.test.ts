@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
 import type { ChunkDocument } from '../../app/src/sink/document.js';
+import { recordsIndexOf } from '../../app/src/sink/file-records.js';
 import { makeDocx, makePdf } from '../fixtures/documents.js';
 import {
   chunksByFile,
@@ -96,7 +97,7 @@ describe('worker', () => {
   });
   after(async () => {
     await embedder.dispose();
-    await es.indices.delete({ index, ignore_unavailable: true });
+    await es.indices.delete({ index: [index, recordsIndexOf(index)], ignore_unavailable: true });
   });
 
   test('--drain exits 0 on an empty queue', async () => {

@@ -1,8 +1,11 @@
 // The accountant: compares what was uploaded with what ended up in Elasticsearch and in the
 // dead-letter queue. Every file must be indexed exactly once — with exactly the chunks the
 // project's own convert and split stages make of it, no more and no fewer — or be in the DLQ with
-// the reason expected for it. Anything else is lost, duplicated or unexplained.
+// the reason expected for it. Anything else is lost, duplicated or unexplained. Where files were
+// edited while being indexed, it also compares the chunks' text with what the file in the bucket
+// makes (stale text: an older version's chunks survived).
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Settings } from '../../app/src/config/config.js';
 import { convert } from '../../app/src/convert/index.js';
@@ -13,7 +16,16 @@ import { splitText } from '../../app/src/split/splitter.js';
 import { es, takeDeadLetters } from '../support/stack.js';
 import type { CorpusFile } from './corpus.js';
 
-export type Expected = { readonly outcome: 'indexed'; readonly chunks: number } | { readonly outcome: 'dead-lettered'; readonly reason: string };
+export type Expected =
+  | { readonly outcome: 'indexed'; readonly chunks: number; /** Of the chunks' texts in order. */ readonly textHash?: string }
+  | { readonly outcome: 'dead-lettered'; readonly reason: string };
+
+/** One hash over a file's chunk texts in split order. */
+export function textHashOf(contents: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const content of contents) hash.update(content).update('\u0000');
+  return hash.digest('hex');
+}
 
 /** What each file should become, computed with the worker's own stages and settings. */
 export async function expectedOutcomes(files: readonly CorpusFile[], settings: Settings, embedder: Embedder): Promise<Map<string, Expected>> {
@@ -33,8 +45,14 @@ export async function expectedOutcomes(files: readonly CorpusFile[], settings: S
         overlap: settings.split.overlap,
         maxTokens: Math.min(settings.split.maxTokens, embedder.modelMaxTokens),
         countTokens: (text) => embedder.countTokens(text),
+        withinPages: settings.split.withinPages,
       });
-      expected.set(file.key, chunks.length === 0 ? { outcome: 'dead-lettered', reason: 'no_text' } : { outcome: 'indexed', chunks: chunks.length });
+      expected.set(
+        file.key,
+        chunks.length === 0
+          ? { outcome: 'dead-lettered', reason: 'no_text' }
+          : { outcome: 'indexed', chunks: chunks.length, textHash: textHashOf(chunks.map((chunk) => chunk.content)) },
+      );
     } catch (error) {
       if (!isPermanent(error)) throw error;
       expected.set(file.key, { outcome: 'dead-lettered', reason: error.reason });
@@ -52,22 +70,25 @@ export interface Tally {
   readonly duplicatedChunks: number;
   readonly wrongChunkCounts: string[];
   readonly unexplainedDeadLetters: string[];
+  /** Files whose chunks hold other text than the object in the bucket makes (when compared). */
+  readonly staleText?: string[];
 }
 
 interface ChunkRow {
   readonly file_path: string;
   readonly split_id: number;
+  readonly content?: string;
 }
 
-/** All chunks of the bucket, by file, read with a point-in-time scroll so none is missed. */
-async function chunksOfBucket(index: string, bucket: string): Promise<Map<string, number[]>> {
+/** All chunks of the bucket, by file, read with a scroll so none is missed. */
+async function chunksOfBucket(index: string, bucket: string, withContent: boolean): Promise<Map<string, ChunkRow[]>> {
   await es.indices.refresh({ index });
-  const byFile = new Map<string, number[]>();
+  const byFile = new Map<string, ChunkRow[]>();
   let response = await es.search<ChunkRow>({
     index,
     scroll: '1m',
     size: 5000,
-    _source: ['file_path', 'split_id'],
+    _source: withContent ? ['file_path', 'split_id', 'content'] : ['file_path', 'split_id'],
     query: { prefix: { file_path: `s3://${bucket}/` } },
   });
   for (;;) {
@@ -77,7 +98,7 @@ async function chunksOfBucket(index: string, bucket: string): Promise<Map<string
       const row = hit._source;
       if (row === undefined) continue;
       const list = byFile.get(row.file_path) ?? [];
-      list.push(row.split_id);
+      list.push(row);
       byFile.set(row.file_path, list);
     }
     if (response._scroll_id === undefined) break;
@@ -96,9 +117,11 @@ export async function account(options: {
   readonly expected: ReadonlyMap<string, Expected>;
   /** Messages that name no file (malformed bodies) and the reason each must be dead-lettered with. */
   readonly expectedBodies?: ReadonlyMap<string, string>;
+  /** Also compare each indexed file's chunk texts with `textHash` (files edited during the run). */
+  readonly compareText?: boolean;
 }): Promise<Tally> {
   const { bucket, expected } = options;
-  const chunks = await chunksOfBucket(options.index, bucket);
+  const chunks = await chunksOfBucket(options.index, bucket, options.compareText === true);
   const letters = await takeDeadLetters(options.deadLetterUrl);
   const lettersByKey = new Map<string, string[]>();
   const unexplained: string[] = [];
@@ -135,8 +158,10 @@ export async function account(options: {
   let deadLettered = 0;
   const lost: string[] = [];
   const wrongCounts: string[] = [];
+  const staleText: string[] = [];
   for (const [key, expectation] of expected) {
-    const ids = chunks.get(s3FilePath(bucket, key)) ?? [];
+    const rows = chunks.get(s3FilePath(bucket, key)) ?? [];
+    const ids = rows.map((row) => row.split_id);
     const letterCount = lettersByKey.get(key)?.length ?? 0;
     duplicated += ids.length - new Set(ids).size;
     if (expectation.outcome === 'indexed') {
@@ -149,6 +174,10 @@ export async function account(options: {
       const unique = new Set(ids).size;
       if (unique !== expectation.chunks || Math.max(...ids) !== expectation.chunks - 1) {
         wrongCounts.push(`${key}: ${unique} chunks, expected ${expectation.chunks}`);
+      }
+      if (options.compareText === true) {
+        const indexedText = textHashOf([...rows].sort((a, b) => a.split_id - b.split_id).map((row) => row.content ?? ''));
+        if (indexedText !== expectation.textHash) staleText.push(key);
       }
     } else {
       if (letterCount === 0) lost.push(`${key} (expected in the DLQ as ${expectation.reason})`);
@@ -165,7 +194,10 @@ export async function account(options: {
   }
   for (const filePath of chunks.keys()) {
     const key = filePath.slice(`s3://${bucket}/`.length);
-    if (!expected.has(key)) unexplained.push(`${key} indexed but never uploaded`);
+    if (expected.has(key)) continue;
+    // Where files come and go during the run, chunks of a key absent from the bucket are stale.
+    if (options.compareText === true) staleText.push(`${key} (not in the bucket)`);
+    else unexplained.push(`${key} indexed but never uploaded`);
   }
 
   const tally: Tally = {
@@ -177,11 +209,14 @@ export async function account(options: {
     duplicatedChunks: duplicated,
     wrongChunkCounts: wrongCounts,
     unexplainedDeadLetters: unexplained,
+    ...(options.compareText === true ? { staleText } : {}),
   };
   process.stdout.write(
     `# accountant [${options.scenario}]: uploaded ${tally.uploaded} | indexed ${tally.indexed} (${tally.chunks} chunks) | ` +
       `dead-lettered ${tally.deadLettered} | lost ${lost.length} | duplicated chunks ${duplicated} | ` +
-      `wrong chunk counts ${wrongCounts.length} | unexplained DLQ ${unexplained.length}\n`,
+      `wrong chunk counts ${wrongCounts.length} | unexplained DLQ ${unexplained.length}` +
+      (options.compareText === true ? ` | stale text ${staleText.length}` : '') +
+      '\n',
   );
   return tally;
 }
@@ -192,5 +227,6 @@ export function assertBalanced(tally: Tally): void {
   assert.equal(tally.duplicatedChunks, 0, 'duplicated chunks');
   assert.deepEqual(tally.wrongChunkCounts, [], 'files with the wrong number of chunks');
   assert.deepEqual(tally.unexplainedDeadLetters, [], 'unexplained dead letters');
+  assert.deepEqual(tally.staleText ?? [], [], 'files whose chunks are not the text of the object in the bucket');
   assert.equal(tally.indexed + tally.deadLettered, tally.uploaded);
 }

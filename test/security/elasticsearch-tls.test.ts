@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@elastic/elasticsearch';
+import { recordsIndexOf } from '../../app/src/sink/file-records.js';
 import { CLI } from '../support/cli.js';
 
 function required(name: string, hint: string): string {
@@ -85,7 +86,7 @@ describe('Elasticsearch over TLS with a CA certificate', () => {
   });
 
   after(async () => {
-    await admin.indices.delete({ index: indices, ignore_unavailable: true }).catch(() => undefined);
+    await admin.indices.delete({ index: indices.flatMap((name) => [name, recordsIndexOf(name)]), ignore_unavailable: true }).catch(() => undefined);
     await admin.close();
     rmSync(work, { recursive: true, force: true });
   });

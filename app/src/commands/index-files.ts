@@ -165,8 +165,10 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
     const progress = new Progress(io, toIndex.length);
     await mapConcurrent(toIndex, settings.worker.concurrency, async (file) => {
       try {
+        // Claimed before reading, as the worker does: another writer of the same path then orders after.
+        const claim = await indexer.claim(file.path);
         const bytes = await readFile(file.path);
-        const result = await indexer.index({ bytes, fileName: path.basename(file.path), filePath: file.path });
+        const result = await indexer.index({ bytes, fileName: path.basename(file.path), filePath: file.path }, claim);
         store?.recordStat(file.path, file);
         counts.indexed++;
         counts.chunks += result.chunks;
@@ -188,7 +190,7 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
       for (const filePath of store.filePaths()) {
         if (isUnder(filePath, roots) && !present.has(filePath)) {
           const entry = store.fileEntry(filePath);
-          if (entry) await store.removeFile(entry.sourceId);
+          if (entry) await store.removeFile(await store.claim(filePath));
           counts.removed++;
           io.err.write(`removed   ${filePath}\n`);
         }

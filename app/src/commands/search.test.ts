@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatHits, fuseByRank } from './search.js';
+import { formatHits, fuseByRank, pageLabel } from './search.js';
 
-const source = (id: string, page?: number) => ({
+const source = (id: string, page?: number, pageEnd?: number) => ({
   id,
   source: {
     id,
@@ -14,6 +14,7 @@ const source = (id: string, page?: number) => ({
     content_type: 'application/pdf',
     indexed_at: '',
     ...(page === undefined ? {} : { page_number: page }),
+    ...(pageEnd === undefined ? {} : { page_end: pageEnd }),
   },
 });
 
@@ -29,4 +30,15 @@ test('formatHits shows rank, file, page, score and a one-line snippet', () => {
   const text = formatHits(fuseByRank([[source('x', 4)]], 1));
   assert.match(text, /^1\. s3:\/\/docs\/x\.pdf, page 4 {2}\(score 0\.016\)\n {3}content of x\n$/);
   assert.equal(formatHits([]), 'No results.\n');
+});
+
+test('formatHits names the page range of a chunk that runs across pages; --json carries page_end', () => {
+  const [hit] = fuseByRank([[source('y', 3, 5)]], 1);
+  assert.ok(hit);
+  assert.deepEqual([hit.page_number, hit.page_end], [3, 5]);
+  assert.match(formatHits([hit]), /^1\. s3:\/\/docs\/y\.pdf, pages 3–5 {2}\(/);
+  const [single] = fuseByRank([[source('z', 4, 4)]], 1);
+  assert.ok(single);
+  assert.match(formatHits([single]), /, page 4 {2}\(/);
+  assert.equal(pageLabel({}), '');
 });

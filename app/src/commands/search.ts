@@ -14,7 +14,10 @@ export interface SearchHit {
   readonly score: number;
   readonly content: string;
   readonly file_path: string;
+  /** First page of the chunk (Haystack's page_number). */
   readonly page_number?: number;
+  /** Last page of the chunk: a citation names pages page_number–page_end. */
+  readonly page_end?: number;
   readonly split_id: number;
   readonly source_id: string;
 }
@@ -34,6 +37,7 @@ function toHit(score: number, source: HitSource): SearchHit {
     content: source.content,
     file_path: source.file_path,
     ...(source.page_number === undefined ? {} : { page_number: source.page_number }),
+    ...(source.page_end === undefined ? {} : { page_end: source.page_end }),
     split_id: source.split_id,
     source_id: source.source_id,
   };
@@ -58,7 +62,7 @@ export function fuseByRank(lists: readonly (readonly { id: string; source: HitSo
     .map(({ score, source }) => toHit(score, source));
 }
 
-const SOURCE_FIELDS = ['content', 'file_path', 'page_number', 'split_id', 'source_id'];
+const SOURCE_FIELDS = ['content', 'file_path', 'page_number', 'page_end', 'split_id', 'source_id'];
 
 async function searchElasticsearch(client: Client, index: string, query: string, vector: Float32Array, options: SearchOptions): Promise<SearchHit[]> {
   const candidates = Math.max(options.k, 10);
@@ -80,12 +84,20 @@ function snippet(text: string, width = 220): string {
   return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
 }
 
+/** "page 3", or "pages 3–5" for a chunk that runs across pages; "" without pages. */
+export function pageLabel(hit: Pick<SearchHit, 'page_number' | 'page_end'>): string {
+  if (hit.page_number === undefined) return '';
+  const last = hit.page_end ?? hit.page_number;
+  return last > hit.page_number ? `pages ${hit.page_number}–${last}` : `page ${hit.page_number}`;
+}
+
 export function formatHits(hits: readonly SearchHit[], cwd = process.cwd()): string {
   if (hits.length === 0) return 'No results.\n';
   return hits
     .map((hit, i) => {
       const file = hit.file_path.startsWith('s3://') ? hit.file_path : path.relative(cwd, hit.file_path) || hit.file_path;
-      const page = hit.page_number === undefined ? '' : `, page ${hit.page_number}`;
+      const label = pageLabel(hit);
+      const page = label === '' ? '' : `, ${label}`;
       return `${i + 1}. ${file}${page}  (score ${hit.score.toFixed(3)})\n   ${snippet(hit.content)}\n`;
     })
     .join('\n');

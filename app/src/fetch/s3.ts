@@ -6,6 +6,9 @@ import { PermanentError, TransientError } from '../failure.js';
 export interface FetchedObject {
   readonly bytes: Uint8Array;
   readonly etag?: string;
+  readonly versionId?: string;
+  /** ISO 8601. */
+  readonly lastModified?: string;
   readonly contentType?: string;
 }
 
@@ -63,6 +66,8 @@ export async function fetchObject(s3: S3Client, request: FetchRequest): Promise<
     return {
       bytes: new Uint8Array(Buffer.concat(parts, received)),
       ...(response.ETag === undefined ? {} : { etag: response.ETag }),
+      ...(response.VersionId === undefined ? {} : { versionId: response.VersionId }),
+      ...(response.LastModified === undefined ? {} : { lastModified: response.LastModified.toISOString() }),
       ...(response.ContentType === undefined ? {} : { contentType: response.ContentType }),
     };
   } catch (error) {

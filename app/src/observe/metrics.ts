@@ -9,6 +9,8 @@ export interface WorkerMetrics {
   readonly messagesReceived: Counter;
   readonly filesIndexed: Counter;
   readonly filesRemoved: Counter;
+  /** A later claim of the same file won; that writer's chunks stay (docs/operations.md). */
+  readonly filesSuperseded: Counter;
   /** Transient failures; the message is released and retried. */
   readonly filesRetried: Counter<'reason'>;
   readonly deadLettered: Counter<'reason'>;
@@ -28,7 +30,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Worke
     registry,
     messagesReceived: new Counter({ name: 'keda_indexer_messages_received_total', help: 'Queue messages received.', registers }),
     filesIndexed: new Counter({ name: 'keda_indexer_files_indexed_total', help: 'Files whose chunks were all written.', registers }),
-    filesRemoved: new Counter({ name: 'keda_indexer_files_removed_total', help: 'Files whose chunks were removed (ObjectRemoved).', registers }),
+    filesRemoved: new Counter({ name: 'keda_indexer_files_removed_total', help: 'Files whose chunks were removed because their object is gone.', registers }),
+    filesSuperseded: new Counter({
+      name: 'keda_indexer_files_superseded_total',
+      help: 'Files whose write lost to a later claim of the same file (edited or removed meanwhile); the later version stays.',
+      registers,
+    }),
     filesRetried: new Counter({
       name: 'keda_indexer_files_retried_total',
       help: 'Transient failures: the message was released for a later retry.',

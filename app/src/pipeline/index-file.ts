@@ -4,15 +4,11 @@ import { convert, type ConvertLimits } from '../convert/index.js';
 import type { EmbedBatcher } from '../embed/batcher.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Settings } from '../config/config.js';
-import { chunkIdOf, sourceIdOf, type ChunkDocument } from '../sink/document.js';
+import { chunkIdOf, type ChunkDocument, type ChunkSink, type ObjectIdentity, type RemoveResult, type WriteClaim } from '../sink/document.js';
 import { PermanentError } from '../failure.js';
 import { splitText, type SplitOptions } from '../split/splitter.js';
 
-/** Where chunks go: Elasticsearch, or the embedded local store. */
-export interface ChunkSink {
-  writeFile(sourceId: string, documents: readonly ChunkDocument[]): Promise<{ written: number; staleDeleted: number }>;
-  removeFile(sourceId: string): Promise<number>;
-}
+export type { ChunkSink } from '../sink/document.js';
 
 export interface IndexedFile {
   readonly sourceId: string;
@@ -20,6 +16,8 @@ export interface IndexedFile {
   readonly tokens: number;
   readonly contentType: string;
   readonly staleDeleted: number;
+  /** A later claim of the file won while this one was at work: its chunks stay, not these. */
+  readonly superseded: boolean;
   /** Seconds per stage. */
   readonly seconds: { convert: number; split: number; embed: number; write: number };
 }
@@ -30,6 +28,8 @@ export interface FileToIndex {
   readonly fileName: string;
   /** `s3://bucket/key` or an absolute local path: the file's identity in the index. */
   readonly filePath: string;
+  /** The object the bytes came from, recorded with the chunks. */
+  readonly object?: ObjectIdentity;
 }
 
 export class FileIndexer {
@@ -48,6 +48,7 @@ export class FileIndexer {
       overlap: settings.split.overlap,
       maxTokens: Math.min(settings.split.maxTokens, embedder.modelMaxTokens),
       countTokens: (text) => embedder.countTokens(text),
+      withinPages: settings.split.withinPages,
     };
     this.limits = {
       maxPages: settings.convert.maxPages,
@@ -56,7 +57,16 @@ export class FileIndexer {
     };
   }
 
-  async index(file: FileToIndex): Promise<IndexedFile> {
+  /**
+   * Claims a file before its bytes are read: the claim orders this write against other writers of
+   * the same file, so it must come first (docs/operations.md, "The latest version wins").
+   */
+  claim(filePath: string): Promise<WriteClaim> {
+    return this.sink.claim(filePath);
+  }
+
+  async index(file: FileToIndex, claim: WriteClaim): Promise<IndexedFile> {
+    if (claim.filePath !== file.filePath) throw new Error(`claim for ${claim.filePath} used for ${file.filePath}`);
     const clock = stopwatch();
     const converted = await convert(file.bytes, file.fileName, this.limits);
     const convertSeconds = clock.lap();
@@ -68,7 +78,7 @@ export class FileIndexer {
     const vectors = await this.batcher.embedPassages(chunks.map((chunk) => ({ text: chunk.content, tokens: chunk.tokens })));
     const embedSeconds = clock.lap();
 
-    const sourceId = sourceIdOf(file.filePath);
+    const { sourceId } = claim;
     const indexedAt = new Date().toISOString();
     let tokens = 0;
     const documents = chunks.map((chunk, i): ChunkDocument => {
@@ -84,11 +94,12 @@ export class FileIndexer {
         split_id: chunk.splitId,
         split_idx_start: chunk.splitIdxStart,
         ...(chunk.pageNumber === undefined ? {} : { page_number: chunk.pageNumber }),
+        ...(chunk.pageEnd === undefined ? {} : { page_end: chunk.pageEnd }),
         content_type: converted.contentType,
         indexed_at: indexedAt,
       };
     });
-    const { staleDeleted } = await this.sink.writeFile(sourceId, documents);
+    const { staleDeleted, superseded } = await this.sink.writeFile(claim, documents, file.object);
     const writeSeconds = clock.lap();
     return {
       sourceId,
@@ -96,12 +107,14 @@ export class FileIndexer {
       tokens,
       contentType: converted.contentType,
       staleDeleted,
+      superseded,
       seconds: { convert: convertSeconds, split: splitSeconds, embed: embedSeconds, write: writeSeconds },
     };
   }
 
-  async remove(filePath: string): Promise<number> {
-    return this.sink.removeFile(sourceIdOf(filePath));
+  /** Removes the claimed file's chunks: its object is gone. */
+  async remove(claim: WriteClaim, object?: ObjectIdentity): Promise<RemoveResult> {
+    return this.sink.removeFile(claim, object);
   }
 }
 

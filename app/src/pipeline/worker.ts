@@ -267,50 +267,77 @@ export class Worker {
     }
   }
 
+  /**
+   * Brings the index in line with the object as S3 has it now. The claim comes before the
+   * download, so a later claim always reads the object later, and a later claim always wins: the
+   * last write of a file is made from its last version (docs/operations.md).
+   */
   private async processEvent(event: FileEvent, log: Logger): Promise<void> {
     const filePath = s3FilePath(event.bucket, event.key);
-    const fileLog = log.child({ bucket: event.bucket, key: event.key });
-    if (event.action === 'remove') {
-      const removed = await this.indexer.remove(filePath);
-      this.metrics.filesRemoved.inc();
-      fileLog.info({ outcome: 'removed', chunksRemoved: removed }, 'file removed from the index');
+    const fileLog = log.child({ bucket: event.bucket, key: event.key, action: event.action });
+    const claim = await this.indexer.claim(filePath);
+    const fetchStarted = performance.now();
+    let object;
+    try {
+      object = await fetchObject(this.s3, {
+        bucket: event.bucket,
+        key: event.key,
+        maxBytes: this.settings.fetch.maxBytes,
+        // A stalled download must not hold the message forever; its lease would be extended on.
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+      });
+    } catch (error) {
+      if (!isPermanent(error) || error.reason !== 'missing_object') throw error;
+      // Gone: whatever the message said, the file's chunks go too.
+      const { removed, superseded } = await this.indexer.remove(claim);
+      if (superseded) this.metrics.filesSuperseded.inc();
+      else this.metrics.filesRemoved.inc();
+      fileLog.info(
+        { outcome: superseded ? 'superseded' : 'removed', chunksRemoved: removed },
+        event.action === 'remove' ? 'file removed from the index' : 'object gone before download; its chunks removed',
+      );
+      // A request ({"bucket","key"}) named an object that does not exist: say so in the DLQ. A
+      // notification of a file deleted since is normal; its ObjectRemoved said the rest.
+      if (event.origin === 'request') throw error;
       return;
     }
-    const fetchStarted = performance.now();
-    const object = await fetchObject(this.s3, {
-      bucket: event.bucket,
-      key: event.key,
-      maxBytes: this.settings.fetch.maxBytes,
-      // A stalled download must not hold the message forever; its lease would be extended on.
-      signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
-    });
     const fetchSeconds = (performance.now() - fetchStarted) / 1000;
-    const result = await this.indexer.index({
-      bytes: object.bytes,
-      fileName: path.posix.basename(event.key),
-      filePath,
-    });
+    const result = await this.indexer.index(
+      {
+        bytes: object.bytes,
+        fileName: path.posix.basename(event.key),
+        filePath,
+        object: {
+          ...(object.etag === undefined ? {} : { etag: object.etag }),
+          ...(object.versionId === undefined ? {} : { versionId: object.versionId }),
+          ...(object.lastModified === undefined ? {} : { lastModified: object.lastModified }),
+        },
+      },
+      claim,
+    );
     const { metrics } = this;
     metrics.stageSeconds.observe({ stage: 'fetch' }, fetchSeconds);
     for (const [stage, seconds] of Object.entries(result.seconds)) {
       metrics.stageSeconds.observe({ stage: stage }, seconds);
     }
-    metrics.filesIndexed.inc();
     metrics.chunksEmbedded.inc(result.chunks);
     metrics.tokensEmbedded.inc(result.tokens);
+    const details = {
+      bytes: object.bytes.byteLength,
+      contentType: result.contentType,
+      chunks: result.chunks,
+      tokens: result.tokens,
+      staleDeleted: result.staleDeleted,
+      seconds: { fetch: fetchSeconds, ...result.seconds },
+    };
+    if (result.superseded) {
+      metrics.filesSuperseded.inc();
+      fileLog.info({ outcome: 'superseded', ...details }, 'file changed meanwhile; the later version stays');
+      return;
+    }
+    metrics.filesIndexed.inc();
     metrics.lastSuccess.setToCurrentTime();
-    fileLog.info(
-      {
-        outcome: 'indexed',
-        bytes: object.bytes.byteLength,
-        contentType: result.contentType,
-        chunks: result.chunks,
-        tokens: result.tokens,
-        staleDeleted: result.staleDeleted,
-        seconds: { fetch: fetchSeconds, ...result.seconds },
-      },
-      'file indexed',
-    );
+    fileLog.info({ outcome: 'indexed', ...details }, 'file indexed');
   }
 
   private async deadLetter(message: QueueMessage, reason: string, error: string, log: Logger): Promise<void> {

@@ -11,7 +11,10 @@ export interface ChunkDocument {
   readonly source_id: string;
   readonly split_id: number;
   readonly split_idx_start: number;
+  /** First page the chunk covers (Haystack's meaning: the page it starts on). */
   readonly page_number?: number;
+  /** Last page the chunk covers; with page_number, the range to cite. */
+  readonly page_end?: number;
   readonly content_type: string;
   readonly indexed_at: string;
 }
@@ -24,6 +27,47 @@ export function sourceIdOf(filePath: string): string {
 /** Deterministic per chunk: re-indexing overwrites instead of duplicating. */
 export function chunkIdOf(sourceId: string, splitId: number): string {
   return `${sourceId}-${splitId}`;
+}
+
+/**
+ * The right to write one file's chunks, taken before the file is read. Claims of a file are
+ * ordered (`generation` only grows), and a later claim always wins over an earlier one: see
+ * docs/operations.md, "The latest version wins".
+ */
+export interface WriteClaim {
+  readonly sourceId: string;
+  readonly filePath: string;
+  /** Grows with every claim of the file; the chunks' external version in Elasticsearch. */
+  readonly generation: number;
+  /** Sequence number and primary term of the claim on the file's record, for its completion. */
+  readonly seqNo: number;
+  readonly primaryTerm: number;
+}
+
+/** Which object the chunks were made from, kept on the file's record (for people and tools). */
+export interface ObjectIdentity {
+  readonly etag?: string;
+  readonly versionId?: string;
+  readonly lastModified?: string;
+}
+
+export interface WriteResult {
+  readonly written: number;
+  readonly staleDeleted: number;
+  /** A later claim of the same file came first: its chunks are the ones that stay. */
+  readonly superseded: boolean;
+}
+
+export interface RemoveResult {
+  readonly removed: number;
+  readonly superseded: boolean;
+}
+
+/** Where chunks go: Elasticsearch, or the embedded local store. */
+export interface ChunkSink {
+  claim(filePath: string): Promise<WriteClaim>;
+  writeFile(claim: WriteClaim, documents: readonly ChunkDocument[], object?: ObjectIdentity): Promise<WriteResult>;
+  removeFile(claim: WriteClaim, object?: ObjectIdentity): Promise<RemoveResult>;
 }
 
 export function s3FilePath(bucket: string, key: string): string {

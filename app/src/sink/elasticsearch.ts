@@ -1,13 +1,18 @@
 // The Elasticsearch sink: creates the index with an explicit mapping, writes a file's chunks with
 // deterministic ids (bulk, sized in bytes, every item checked), then deletes the file's chunks
-// beyond the new count so an edited file leaves nothing stale. Removal deletes by source_id.
+// beyond the new count so an edited file leaves nothing stale. Removal deletes by probing ids.
+//
+// Every write is fenced by a claim on the file's record (file-records.ts): chunks carry the
+// claim's generation as their external version, so a writer holding an older claim can neither
+// overwrite nor delete what a newer one wrote, and it cleans up after itself when it finds out.
 import { readFileSync } from 'node:fs';
 import { Client, errors } from '@elastic/elasticsearch';
 
 type ClientOptions = ConstructorParameters<typeof Client>[0];
 import type { Settings } from '../config/config.js';
 import { PermanentError, TransientError } from '../failure.js';
-import { chunkIdOf, type ChunkDocument } from './document.js';
+import { chunkIdOf, type ChunkDocument, type ChunkSink, type ObjectIdentity, type RemoveResult, type WriteClaim, type WriteResult } from './document.js';
+import { FileRecords, recordsIndexOf } from './file-records.js';
 
 export type ElasticsearchSettings = Settings['elasticsearch'];
 
@@ -52,6 +57,7 @@ export function indexMapping(dims: number, settings: Pick<ElasticsearchSettings,
       split_id: { type: 'integer' as const },
       split_idx_start: { type: 'integer' as const },
       page_number: { type: 'integer' as const },
+      page_end: { type: 'integer' as const },
       content_type: { type: 'keyword' as const },
       indexed_at: { type: 'date' as const },
     },
@@ -85,23 +91,38 @@ export function classifyElasticsearchError(error: unknown, action: string): Erro
   return error instanceof Error ? error : new Error(String(error));
 }
 
-export interface WriteResult {
-  readonly written: number;
-  readonly staleDeleted: number;
-}
+export type { WriteResult } from './document.js';
 
-export class ElasticsearchSink {
+/** Elasticsearch's answer to a write whose external version is lower than the stored one. */
+const VERSION_CONFLICT = 409;
+
+export class ElasticsearchSink implements ChunkSink {
+  private readonly records: FileRecords;
+
   constructor(
     private readonly client: Client,
     private readonly settings: ElasticsearchSettings,
-  ) {}
+  ) {
+    this.records = new FileRecords(client, recordsIndexOf(settings.index));
+  }
 
   get index(): string {
     return this.settings.index;
   }
 
+  /** The index of per-file records (claims and what was last written), next to the chunks. */
+  get recordsIndex(): string {
+    return this.records.index;
+  }
+
   /** Creates the index if absent; an existing index must have the model's dimensions. */
   async ensureIndex(dims: number): Promise<'created' | 'exists'> {
+    const outcome = await this.ensureChunkIndex(dims);
+    await this.records.ensureIndex();
+    return outcome;
+  }
+
+  private async ensureChunkIndex(dims: number): Promise<'created' | 'exists'> {
     const index = this.settings.index;
     try {
       if (await this.client.indices.exists({ index })) {
@@ -115,6 +136,12 @@ export class ElasticsearchSink {
             );
           }
         }
+        // Fields added since an index was created (page_end) are added to its mapping; adding a
+        // field never changes the meaning of documents already there.
+        const missing = Object.entries(indexMapping(dims, this.settings).properties).filter(
+          ([field]) => Object.values(mapping).some((entry) => entry.mappings.properties?.[field] === undefined),
+        );
+        if (missing.length > 0) await this.client.indices.putMapping({ index, properties: Object.fromEntries(missing) });
         return 'exists';
       }
       await this.client.indices.create({ index, mappings: indexMapping(dims, this.settings) });
@@ -122,7 +149,7 @@ export class ElasticsearchSink {
     } catch (error) {
       if (error instanceof SinkStartupError) throw error;
       if (error instanceof errors.ResponseError && error.body !== undefined && JSON.stringify(error.body).includes('resource_already_exists_exception')) {
-        return this.ensureIndex(dims); // another worker created it first
+        return this.ensureChunkIndex(dims); // another worker created it first
       }
       throw classifyElasticsearchError(error, `ensure index ${index}`);
     }
@@ -142,16 +169,39 @@ export class ElasticsearchSink {
     }
   }
 
-  /** Writes every chunk of one file, then removes that file's chunks past the new count. */
-  async writeFile(sourceId: string, documents: readonly ChunkDocument[]): Promise<WriteResult> {
-    for (const batch of this.bulkBatches(documents)) await this.bulkIndex(batch);
-    const staleDeleted = await this.deleteChunks(sourceId, documents.length);
-    return { written: documents.length, staleDeleted };
+  /** Takes the file's next claim; call it before reading the file (docs/operations.md). */
+  claim(filePath: string): Promise<WriteClaim> {
+    return this.records.claim(filePath);
   }
 
-  /** Deletes all chunks of a file (ObjectRemoved). */
-  async removeFile(sourceId: string): Promise<number> {
-    return this.deleteChunks(sourceId, 0);
+  /**
+   * Writes every chunk of one file under `claim`, removes that file's chunks past the new count,
+   * then completes the claim on the file's record. If a later claim came first, the chunks this
+   * call wrote that the later claim did not overwrite are deleted again, and it says so.
+   */
+  async writeFile(claim: WriteClaim, documents: readonly ChunkDocument[], object: ObjectIdentity = {}): Promise<WriteResult> {
+    let superseded = false;
+    for (const batch of this.bulkBatches(documents)) {
+      if (await this.bulkIndex(batch, claim.generation)) {
+        superseded = true;
+        break;
+      }
+    }
+    let staleDeleted = 0;
+    if (!superseded) staleDeleted = await this.deleteChunks(claim, documents.length);
+    superseded ||= !(await this.records.complete(claim, { state: 'indexed', chunks: documents.length, object }));
+    if (superseded) {
+      await this.deleteOwnChunks(claim, documents.length);
+      return { written: 0, staleDeleted, superseded };
+    }
+    return { written: documents.length, staleDeleted, superseded };
+  }
+
+  /** Deletes all chunks of a file (the object is gone) and records the removal. */
+  async removeFile(claim: WriteClaim, object: ObjectIdentity = {}): Promise<RemoveResult> {
+    const removed = await this.deleteChunks(claim, 0);
+    const completed = await this.records.complete(claim, { state: 'absent', chunks: 0, object });
+    return { removed, superseded: !completed };
   }
 
   async refresh(): Promise<void> {
@@ -175,53 +225,94 @@ export class ElasticsearchSink {
     if (batch.length > 0) yield batch;
   }
 
-  private async bulkIndex(batch: readonly { doc: ChunkDocument }[]): Promise<void> {
-    const operations = batch.flatMap(({ doc }) => [{ index: { _index: this.settings.index, _id: doc.id } }, doc]);
+  /** Writes one batch with `generation` as external version; true when a later claim's chunk was in the way. */
+  private async bulkIndex(batch: readonly { doc: ChunkDocument }[], generation: number): Promise<boolean> {
+    const operations = batch.flatMap(({ doc }) => [
+      // external_gte, not external: the client's own retry of a bulk may resend items that landed.
+      { index: { _index: this.settings.index, _id: doc.id, version: generation, version_type: 'external_gte' as const } },
+      doc,
+    ]);
     let response;
     try {
       response = await this.client.bulk({ operations, refresh: false });
     } catch (error) {
       throw classifyElasticsearchError(error, 'bulk write');
     }
-    if (!response.errors) return;
+    if (!response.errors) return false;
     // Checked item by item: one rejected chunk means the file is not fully written.
     let transient: string | undefined;
     let permanent: string | undefined;
+    let conflict = false;
     for (const item of response.items) {
       const result = item.index;
       if (result?.error === undefined) continue;
+      if (result.status === VERSION_CONFLICT) {
+        conflict = true;
+        continue;
+      }
       const detail = `${result.error.type}: ${withoutFieldValues(result.error.reason ?? '')} (HTTP ${result.status})`;
       if (isTransientStatus(result.status)) transient ??= detail;
       else permanent ??= detail;
     }
     if (transient !== undefined) throw new TransientError('elasticsearch_unavailable', `bulk write: ${transient}`);
     if (permanent !== undefined) throw new PermanentError('index_rejected', `bulk write: ${permanent}`);
+    return conflict;
   }
 
   /**
-   * Deletes the chunks of `sourceId` numbered `fromSplitId` and up. Chunk ids are deterministic,
-   * so they are probed with realtime multi-get in windows instead of a search or delete-by-query:
-   * multi-get sees writes that are not refreshed yet (a file edited twice within a second), and
-   * delete-by-query lives in the reindex module that minimal distributions leave out. Probing
-   * stops at the first window with no chunk in it; a file's chunks are numbered without gaps.
+   * Deletes chunk ids [0, count) of a superseded claim, where they still hold this claim's chunks
+   * or older ones: a delete at the claim's generation cannot touch what a later claim wrote.
    */
-  private async deleteChunks(sourceId: string, fromSplitId: number): Promise<number> {
+  private async deleteOwnChunks(claim: WriteClaim, count: number): Promise<void> {
+    const window = 256;
+    for (let first = 0; first < count; first += window) {
+      const ids = Array.from({ length: Math.min(window, count - first) }, (_, i) => chunkIdOf(claim.sourceId, first + i));
+      await this.bulkDelete(ids, claim.generation, 'delete superseded chunks');
+    }
+  }
+
+  /** Deletes ids at `generation`; absent ids and ids a later claim holds are left alone. */
+  private async bulkDelete(ids: readonly string[], generation: number, action: string): Promise<number> {
+    let response;
+    try {
+      response = await this.client.bulk({
+        operations: ids.map((_id) => ({ delete: { _index: this.settings.index, _id, version: generation, version_type: 'external_gte' as const } })),
+      });
+    } catch (error) {
+      throw classifyElasticsearchError(error, action);
+    }
+    let deleted = 0;
+    for (const item of response.items) {
+      const result = item.delete;
+      if (result === undefined) continue;
+      if (result.error === undefined) {
+        if (result.result === 'deleted') deleted++;
+        continue;
+      }
+      if (result.status === 404 || result.status === VERSION_CONFLICT) continue;
+      throw new TransientError('elasticsearch_unavailable', `${action}: ${result.error.type} (HTTP ${result.status})`);
+    }
+    return deleted;
+  }
+
+  /**
+   * Deletes the chunks of the claimed file numbered `fromSplitId` and up. Chunk ids are
+   * deterministic, so they are probed with realtime multi-get in windows instead of a search or
+   * delete-by-query: multi-get sees writes that are not refreshed yet (a file edited twice within
+   * a second), and delete-by-query lives in the reindex module that minimal distributions leave
+   * out. Probing stops at the first window with no chunk in it; a file's chunks are numbered
+   * without gaps. Deletes carry the claim's generation, so a later claim's chunks stay.
+   */
+  private async deleteChunks(claim: WriteClaim, fromSplitId: number): Promise<number> {
     const window = 64;
     let deleted = 0;
     try {
       for (let first = fromSplitId; ; first += window) {
-        const ids = Array.from({ length: window }, (_, i) => chunkIdOf(sourceId, first + i));
+        const ids = Array.from({ length: window }, (_, i) => chunkIdOf(claim.sourceId, first + i));
         const found = await this.client.mget({ index: this.settings.index, ids, _source: false, realtime: true });
         const existing = found.docs.flatMap((doc) => ('found' in doc && doc.found ? [doc._id] : []));
         if (existing.length === 0) return deleted;
-        const response = await this.client.bulk({
-          operations: existing.map((_id) => ({ delete: { _index: this.settings.index, _id } })),
-        });
-        const failed = response.items.find((item) => item.delete?.error !== undefined && item.delete.status !== 404);
-        if (failed?.delete?.error) {
-          throw new TransientError('elasticsearch_unavailable', `delete stale chunks: ${failed.delete.error.type} (HTTP ${failed.delete.status})`);
-        }
-        deleted += existing.length;
+        deleted += await this.bulkDelete(existing, claim.generation, 'delete stale chunks');
       }
     } catch (error) {
       if (error instanceof TransientError) throw error;

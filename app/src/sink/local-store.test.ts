@@ -30,8 +30,10 @@ describe('LocalStore', () => {
   test('finds the nearest chunks, survives a reopen, and keeps file stats', async () => {
     const dir = folder();
     const store = await LocalStore.open(dir, 'model-a', DIMS);
-    await store.writeFile(sourceIdOf('/a.txt'), docs('/a.txt', [axis(0), axis(1)]), { size: 10, mtimeMs: 1 });
-    await store.writeFile(sourceIdOf('/b.txt'), docs('/b.txt', [axis(2)]), { size: 20, mtimeMs: 2 });
+    await store.writeFile(await store.claim('/a.txt'), docs('/a.txt', [axis(0), axis(1)]));
+    store.recordStat('/a.txt', { size: 10, mtimeMs: 1 });
+    await store.writeFile(await store.claim('/b.txt'), docs('/b.txt', [axis(2)]));
+    store.recordStat('/b.txt', { size: 20, mtimeMs: 2 });
     await store.save();
 
     const reopened = await LocalStore.open(dir, 'model-a', DIMS);
@@ -45,11 +47,11 @@ describe('LocalStore', () => {
   test('re-writing a file replaces its chunks; removing it drops them', async () => {
     const dir = folder();
     const store = await LocalStore.open(dir, 'm', DIMS);
-    await store.writeFile(sourceIdOf('/a.txt'), docs('/a.txt', [axis(0), axis(1), axis(2)]));
-    const result = await store.writeFile(sourceIdOf('/a.txt'), docs('/a.txt', [axis(3)]));
-    assert.deepEqual(result, { written: 1, staleDeleted: 2 });
+    await store.writeFile(await store.claim('/a.txt'), docs('/a.txt', [axis(0), axis(1), axis(2)]));
+    const result = await store.writeFile(await store.claim('/a.txt'), docs('/a.txt', [axis(3)]));
+    assert.deepEqual(result, { written: 1, staleDeleted: 2, superseded: false });
     assert.equal(store.chunkCount, 1);
-    assert.equal(await store.removeFile(sourceIdOf('/a.txt')), 1);
+    assert.deepEqual(await store.removeFile(await store.claim('/a.txt')), { removed: 1, superseded: false });
     assert.deepEqual(store.filePaths(), []);
     await store.save();
     assert.equal((await LocalStore.open(dir, 'm', DIMS)).chunkCount, 0);
@@ -58,7 +60,7 @@ describe('LocalStore', () => {
   test('a save leaves exactly one generation of data files', async () => {
     const dir = folder();
     const store = await LocalStore.open(dir, 'm', DIMS);
-    await store.writeFile(sourceIdOf('/a.txt'), docs('/a.txt', [axis(0)]));
+    await store.writeFile(await store.claim('/a.txt'), docs('/a.txt', [axis(0)]));
     await store.save();
     await store.save();
     assert.deepEqual(readdirSync(dir).sort(), ['chunks-2.jsonl', 'manifest.json', 'vectors-2.f32']);

@@ -9,7 +9,7 @@
 // chunks) it answers in milliseconds and never misses a neighbour.
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ChunkDocument } from './document.js';
+import { sourceIdOf, type ChunkDocument, type ChunkSink, type RemoveResult, type WriteClaim, type WriteResult } from './document.js';
 
 export interface LocalFileEntry {
   readonly sourceId: string;
@@ -39,7 +39,7 @@ export class LocalStoreError extends Error {
 
 const MANIFEST = 'manifest.json';
 
-export class LocalStore {
+export class LocalStore implements ChunkSink {
   /** Chunks and vectors per source_id, in split order. */
   private readonly bySource = new Map<string, { chunks: StoredChunk[]; vectors: Float32Array[] }>();
   private readonly files: Map<string, LocalFileEntry>;
@@ -95,8 +95,14 @@ export class LocalStore {
     return count;
   }
 
+  /** One process owns the store (it is saved whole), so claims need no ordering here. */
+  claim(filePath: string): Promise<WriteClaim> {
+    return Promise.resolve({ sourceId: sourceIdOf(filePath), filePath, generation: 0, seqNo: 0, primaryTerm: 0 });
+  }
+
   /** Records a file's chunks, replacing what the file had before. */
-  writeFile(sourceId: string, documents: readonly ChunkDocument[], stat?: { size: number; mtimeMs: number }): Promise<{ written: number; staleDeleted: number }> {
+  writeFile(claim: WriteClaim, documents: readonly ChunkDocument[]): Promise<WriteResult> {
+    const { sourceId } = claim;
     const previous = this.bySource.get(sourceId)?.chunks.length ?? 0;
     const chunks: StoredChunk[] = [];
     const vectors: Float32Array[] = [];
@@ -108,9 +114,9 @@ export class LocalStore {
     this.bySource.set(sourceId, { chunks, vectors });
     const filePath = documents[0]?.file_path;
     if (filePath !== undefined) {
-      this.files.set(filePath, { sourceId, size: stat?.size ?? 0, mtimeMs: stat?.mtimeMs ?? 0, chunks: chunks.length });
+      this.files.set(filePath, { sourceId, size: 0, mtimeMs: 0, chunks: chunks.length });
     }
-    return Promise.resolve({ written: chunks.length, staleDeleted: Math.max(0, previous - chunks.length) });
+    return Promise.resolve({ written: chunks.length, staleDeleted: Math.max(0, previous - chunks.length), superseded: false });
   }
 
   /** Sets the size and mtime a file was indexed at, for change detection on the next run. */
@@ -119,13 +125,14 @@ export class LocalStore {
     if (entry !== undefined) this.files.set(filePath, { ...entry, size: stat.size, mtimeMs: stat.mtimeMs });
   }
 
-  removeFile(sourceId: string): Promise<number> {
+  removeFile(claim: WriteClaim): Promise<RemoveResult> {
+    const { sourceId } = claim;
     const removed = this.bySource.get(sourceId)?.chunks.length ?? 0;
     this.bySource.delete(sourceId);
     for (const [filePath, entry] of this.files) {
       if (entry.sourceId === sourceId) this.files.delete(filePath);
     }
-    return Promise.resolve(removed);
+    return Promise.resolve({ removed, superseded: false });
   }
 
   /** Exact k nearest chunks by cosine similarity (vectors are normalised: a dot product). */

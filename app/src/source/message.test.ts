@@ -31,7 +31,7 @@ describe('parseBody', () => {
   test('ObjectCreated notification becomes an upsert with decoded key, etag and size', () => {
     assert.deepEqual(parseBody(s3Notification('ObjectCreated:Put', 'reports/q1+2024%2Bfinal.pdf')), {
       kind: 'files',
-      events: [{ action: 'upsert', bucket: 'docs', key: 'reports/q1 2024+final.pdf', etag: 'abc123', size: 42 }],
+      events: [{ action: 'upsert', origin: 'notification', bucket: 'docs', key: 'reports/q1 2024+final.pdf', etag: 'abc123', size: 42 }],
     });
   });
 
@@ -80,7 +80,7 @@ describe('parseBody', () => {
   test('{"bucket","key"} bodies take the key literally', () => {
     assert.deepEqual(parseBody('{"bucket":"docs","key":"a+b %41.txt"}'), {
       kind: 'files',
-      events: [{ action: 'upsert', bucket: 'docs', key: 'a+b %41.txt' }],
+      events: [{ action: 'upsert', origin: 'request', bucket: 'docs', key: 'a+b %41.txt' }],
     });
   });
 

@@ -9,7 +9,13 @@
 
 /** One file the message is about. */
 export interface FileEvent {
+  /**
+   * What happened to the object. A hint only: the worker indexes the object as S3 has it when the
+   * message is processed, or removes its chunks when it is gone (docs/operations.md).
+   */
   readonly action: 'upsert' | 'remove';
+  /** An S3 notification, or a {"bucket","key"} request (which names an object that must exist). */
+  readonly origin: 'notification' | 'request';
   readonly bucket: string;
   /** Object key, decoded. */
   readonly key: string;
@@ -84,6 +90,7 @@ function parseRecord(record: Json, index: number): FileEvent | string {
   const size = s3.object.size;
   return {
     action,
+    origin: 'notification',
     bucket,
     key,
     ...(typeof etag === 'string' && etag.length > 0 ? { etag } : {}),
@@ -116,7 +123,7 @@ function parseNotification(body: { [key: string]: Json }): ParsedMessage {
     if (typeof key !== 'string') return invalid('"key" must be a string');
     const keyProblem = checkKey(key);
     if (keyProblem !== undefined) return invalid(keyProblem);
-    return { kind: 'files', events: [{ action: 'upsert', bucket, key }] };
+    return { kind: 'files', events: [{ action: 'upsert', origin: 'request', bucket, key }] };
   }
 
   return invalid('unrecognised message: expected an S3 notification, an SNS envelope or {"bucket","key"}');

@@ -61,6 +61,54 @@ describe('splitText', () => {
     assert.deepEqual(chunks.map((c) => c.pageNumber), [1, 2, 5]);
   });
 
+  describe('page ranges', () => {
+    // Three short pages, separated as the PDF converter separates them.
+    const text = 'one two three\n\nfour five\n\nsix seven eight nine';
+    const pages = [
+      { page: 1, offset: 0 },
+      { page: 2, offset: text.indexOf('four') },
+      { page: 3, offset: text.indexOf('six') },
+    ];
+
+    test('a chunk that runs across pages records its first and last page', () => {
+      const chunks = splitText({ text, pages }, options({ length: 6, overlap: 0 }));
+      assert.deepEqual(
+        chunks.map((c) => [c.content.trim().split(/\s+/)[0], c.pageNumber, c.pageEnd]),
+        [
+          ['one', 1, 3],
+          ['seven', 3, 3],
+        ],
+      );
+    });
+
+    test('trailing whitespace before the next page does not count as that page', () => {
+      const chunks = splitText({ text, pages }, options({ length: 3, overlap: 0 }));
+      const [first] = chunks;
+      assert.ok(first);
+      assert.equal(first.content, 'one two three\n\n');
+      assert.deepEqual([first.pageNumber, first.pageEnd], [1, 1]);
+    });
+
+    test('withinPages never lets a chunk cross a page boundary', () => {
+      const chunks = splitText({ text, pages }, options({ length: 6, overlap: 1, withinPages: true }));
+      assert.deepEqual(
+        chunks.map((c) => [c.content.trim(), c.pageNumber, c.pageEnd]),
+        [
+          ['one two three', 1, 1],
+          ['four five', 2, 2],
+          ['six seven eight nine', 3, 3],
+        ],
+      );
+      assert.deepEqual(chunks.map((c) => c.splitId), [0, 1, 2], 'ids run on across pages');
+      for (const chunk of chunks) assert.equal(text.slice(chunk.splitIdxStart).startsWith(chunk.content), true);
+    });
+
+    test('withinPages changes nothing for text without pages', () => {
+      const plain = 'one two three four five six seven';
+      assert.deepEqual(splitText({ text: plain }, options({ withinPages: true })), splitText({ text: plain }, options()));
+    });
+  });
+
   test('no chunk exceeds maxTokens, and no text is dropped by the guard', () => {
     const text = Array.from({ length: 400 }, (_, i) => `word${i}`).join(' ');
     const chunks = splitText({ text }, options({ length: 200, overlap: 0, maxTokens: 64 }));

@@ -27,7 +27,10 @@ export interface Chunk {
   readonly splitIdxStart: number;
   /** Tokens the model will see for this chunk (special tokens included), measured once here. */
   readonly tokens: number;
+  /** First page the chunk covers (paged formats). */
   readonly pageNumber?: number;
+  /** Last page the chunk covers: equal to pageNumber unless the chunk runs across pages. */
+  readonly pageEnd?: number;
 }
 
 export interface SplitOptions {
@@ -40,6 +43,11 @@ export interface SplitOptions {
   readonly maxTokens: number;
   /** Token count of a text as the model sees it, special tokens included. */
   readonly countTokens: (text: string) => number;
+  /**
+   * Paged formats: split each page on its own, so no chunk runs across a page boundary and a
+   * chunk's page is the page of every fact in it. Off: units are packed across pages.
+   */
+  readonly withinPages?: boolean;
 }
 
 interface Span {
@@ -150,23 +158,40 @@ export function validateSplitOptions(options: SplitOptions): void {
   }
 }
 
+/** The parts of the text to split on their own: each page, or the whole text. */
+function regions(input: SplitInput, withinPages: boolean): Span[] {
+  const { text, pages } = input;
+  if (!withinPages || pages === undefined || pages.length === 0) return [{ start: 0, end: text.length }];
+  return pages.map((page, i) => ({ start: page.offset, end: pages[i + 1]?.offset ?? text.length }));
+}
+
 export function splitText(input: SplitInput, options: SplitOptions): Chunk[] {
   validateSplitOptions(options);
   const { text } = input;
-  const windows = packUnits(unitSpans(text, options.by), options.length, options.overlap);
   const chunks: Chunk[] = [];
-  for (const window of windows) {
-    for (const span of fitToTokens(text, window, options)) {
-      const content = text.slice(span.start, span.end);
-      if (content.trim().length === 0) continue;
-      const pageNumber = input.pages === undefined ? undefined : pageAt(input.pages, span.start);
-      chunks.push({
-        content,
-        splitId: chunks.length,
-        splitIdxStart: span.start,
-        tokens: span.tokens,
-        ...(pageNumber === undefined ? {} : { pageNumber }),
-      });
+  for (const region of regions(input, options.withinPages === true)) {
+    const units = unitSpans(text.slice(region.start, region.end), options.by).map((unit) => ({
+      start: unit.start + region.start,
+      end: unit.end + region.start,
+    }));
+    for (const window of packUnits(units, options.length, options.overlap)) {
+      for (const span of fitToTokens(text, window, options)) {
+        const content = text.slice(span.start, span.end);
+        const visible = content.trimEnd().length;
+        if (content.trim().length === 0) continue;
+        // The last page is that of the last visible character: trailing whitespace may be the
+        // separator before the next page.
+        const pageNumber = input.pages === undefined ? undefined : pageAt(input.pages, span.start);
+        const pageEnd = input.pages === undefined ? undefined : pageAt(input.pages, span.start + visible - 1);
+        chunks.push({
+          content,
+          splitId: chunks.length,
+          splitIdxStart: span.start,
+          tokens: span.tokens,
+          ...(pageNumber === undefined ? {} : { pageNumber }),
+          ...(pageEnd === undefined ? {} : { pageEnd }),
+        });
+      }
     }
   }
   return chunks;
