@@ -16,7 +16,7 @@ after(async () => {
   if (scenario) await dropScenario(scenario);
 });
 
-test(`load: ${FILES} mixed files and three multi-megabyte ones, two workers`, { timeout: 15 * 60_000 }, async () => {
+test(`load: ${FILES} mixed files and three multi-megabyte ones, two workers`, { timeout: 25 * 60_000 }, async () => {
   // Two workers share this machine's two cores: one onnxruntime thread each, as the chart sets
   // EMBEDDING_THREADS to a pod's CPUs (two processes each using every core run 20–30% slower).
   scenario = await createScenario('load', { notify: true, env: { WORKER_CONCURRENCY: '4', EMBEDDING_THREADS: '1' } });
@@ -28,7 +28,7 @@ test(`load: ${FILES} mixed files and three multi-megabyte ones, two workers`, { 
 
   const started = Date.now();
   const workers = [startWorker(scenario), startWorker(scenario)];
-  await upload(scenario, corpus);
+  await upload(scenario, corpus, 8, { maxBacklog: 50 });
   const rss: number[] = [];
   const sampler = setInterval(() => {
     for (const worker of workers) {
@@ -37,7 +37,7 @@ test(`load: ${FILES} mixed files and three multi-megabyte ones, two workers`, { 
     }
   }, 1000);
   try {
-    await settle(scenario, 12 * 60_000);
+    await settle(scenario, 22 * 60_000);
   } finally {
     clearInterval(sampler);
   }
