@@ -7,7 +7,7 @@
 //
 // The tests share one cluster and run in order: admission, then one prod-like release that scales
 // 0 → 1 → N, is placed on GPU nodes, upgraded, rolled back, falls back, drains and returns to 0;
-// then the webhook, uninstall and ScaledJob mode.
+// then the webhook, uninstall, ScaledJob mode and two pipelines of one release.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { PurgeQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteQueueCommand, PurgeQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { parseAllDocuments } from 'yaml';
 import { CLI } from '../support/cli.js';
 import { es, queueDepth, sqs, uniqueName } from '../support/stack.js';
@@ -227,12 +227,12 @@ describe('the chart on a real control plane with KEDA', { concurrency: false }, 
   });
 
   after(async () => {
-    for (const [release, ns] of [['ki-local', 'ki-local'], [prodRelease, prodNs], ['ki-job', 'ki-job']] as const) {
+    for (const [release, ns] of [['ki-local', 'ki-local'], [prodRelease, prodNs], ['ki-job', 'ki-job'], ['ki-pipes', 'ki-pipes']] as const) {
       await run('helm', ['uninstall', release, '-n', ns, '--wait', '--timeout', '60s']);
     }
     await es.indices.delete({ index, ignore_unavailable: true });
     await relay.close();
-    await run('kubectl', ['delete', 'namespace', 'ki-local', prodNs, 'ki-job', '--ignore-not-found', '--timeout=90s']);
+    await run('kubectl', ['delete', 'namespace', 'ki-local', prodNs, 'ki-job', 'ki-pipes', '--ignore-not-found', '--timeout=90s']);
     if (work !== '') await rm(work, { recursive: true, force: true });
   });
 
@@ -507,5 +507,97 @@ describe('the chart on a real control plane with KEDA', { concurrency: false }, 
     await sqs.send(new PurgeQueueCommand({ QueueUrl: jobQueueUrl }));
     await helm(['uninstall', 'ki-job', '-n', 'ki-job', '--wait', '--timeout', '60s']);
     await waitFor('no ScaledJob, Job or Secret of the release left', 60_000, async () => ((await leftovers('ki-job')) === '' ? true : undefined), 'ki-job');
+  });
+
+  test('two pipelines in one release scale independently, each on its own node pool', async () => {
+    // "contracts" keeps values-prod's GPU profile; "tickets" runs on CPU. Each has its own queue,
+    // index alias and ScaledObject; messages on one queue must move only that pipeline.
+    const ns = 'ki-pipes';
+    const pool = { contracts: { max: GPU_NODES, messages: 3 * GPU_NODES * 5 }, tickets: { max: 2, messages: 2 * 5 } };
+    const queues: Record<keyof typeof pool, string> = { contracts: '', tickets: '' };
+    for (const name of Object.keys(pool) as (keyof typeof pool)[]) {
+      const made = await sqs.send(new CreateQueueCommand({ QueueName: uniqueName(`cluster-${name}`) }));
+      queues[name] = made.QueueUrl ?? '';
+    }
+    const scaling = (max: number) => ({ maxReplicaCount: max, trigger: { queueLength: 5, awsEndpoint } });
+    const values = {
+      pipelines: [
+        { name: 'contracts', config: { sqsQueueUrl: queues.contracts }, elasticsearch: { index: `${index}-contracts` }, keda: scaling(pool.contracts.max) },
+        {
+          name: 'tickets',
+          config: { sqsQueueUrl: queues.tickets },
+          elasticsearch: { index: `${index}-tickets` },
+          keda: scaling(pool.tickets.max),
+          gpu: { count: 0 },
+          nodeSelector: {},
+          tolerations: [],
+        },
+      ],
+    };
+    await writeFile(join(work, 'pipelines.yaml'), JSON.stringify(values));
+    await prepareNamespace(ns);
+    await helm([
+      'install', 'ki-pipes', chart, '-n', ns, '-f', join(root, 'values-prod.yaml'), '-f', join(work, 'prod-override.yaml'),
+      '-f', join(work, 'pipelines.yaml'), '--wait', '--timeout', '120s',
+    ]);
+    const objects = await assertAdmitted('ki-pipes', ns);
+    const names = { contracts: 'ki-pipes-keda-indexer-contracts', tickets: 'ki-pipes-keda-indexer-tickets' };
+    for (const name of Object.values(names)) {
+      for (const kind of ['Deployment', 'ScaledObject', 'TriggerAuthentication', 'ConfigMap']) {
+        assert.ok(objects.includes(`${kind}/${name}`), `no ${kind}/${name} in ${objects.join(', ')}`);
+      }
+      await waitFor(`${name} Ready at 0 replicas`, 90_000, async () => {
+        const ready = await scaledObjectCondition(ns, name, 'Ready');
+        return ready?.status === 'True' && (await replicas(ns, name)) === 0 ? true : undefined;
+      }, ns);
+    }
+    const watches = { contracts: watchReplicas(ns, names.contracts), tickets: watchReplicas(ns, names.tickets) };
+    const send = async (name: keyof typeof pool) => {
+      for (let i = 0; i < pool[name].messages; i++) {
+        await sqs.send(new SendMessageCommand({ QueueUrl: queues[name], MessageBody: JSON.stringify({ bucket, key: `${name}/${i}.txt` }) }));
+      }
+    };
+    const workerPods = async (name: string) => {
+      const list = await kubectlJson<List<PodJson>>(['get', 'pods', '-n', ns, '-l', `app.kubernetes.io/component=worker,keda-indexer.dev/pipeline=${name}`]);
+      return list.items.filter((p) => !('deletionTimestamp' in p.metadata));
+    };
+    try {
+      await send('contracts');
+      await waitFor(`contracts at ${pool.contracts.max}`, 120_000, async () => ((await replicas(ns, names.contracts)) === pool.contracts.max ? true : undefined), ns);
+      await sleep(2 * POLLING_INTERVAL * 1000);
+      assert.deepEqual(watches.tickets.changes.map((c) => c.replicas), [0], 'tickets moved on contracts\' messages');
+      const gpuPods = await waitFor('contracts pods Running', 60_000, async () => {
+        const pods = await workerPods('contracts');
+        return pods.length === pool.contracts.max && pods.every((p) => p.status.phase === 'Running') ? pods : undefined;
+      }, ns);
+      for (const pod of gpuPods) assert.match(pod.spec.nodeName ?? '', /^gpu-/, `${pod.metadata.name} on ${pod.spec.nodeName}`);
+
+      await send('tickets');
+      await waitFor(`tickets at ${pool.tickets.max}`, 120_000, async () => ((await replicas(ns, names.tickets)) === pool.tickets.max ? true : undefined), ns);
+      const cpuPods = await waitFor('tickets pods Running', 60_000, async () => {
+        const pods = await workerPods('tickets');
+        return pods.length === pool.tickets.max && pods.every((p) => p.status.phase === 'Running') ? pods : undefined;
+      }, ns);
+      for (const pod of cpuPods) {
+        assert.match(pod.spec.nodeName ?? '', /^cpu-/, `${pod.metadata.name} on ${pod.spec.nodeName}`);
+        const requests = JSON.stringify(pod.spec.containers.map((c) => c.resources ?? {}));
+        assert.doesNotMatch(requests, /nvidia\.com\/gpu/, `${pod.metadata.name} asks for a GPU: ${requests}`);
+      }
+      assert.equal(await replicas(ns, names.contracts), pool.contracts.max, 'contracts moved on tickets\' messages');
+
+      // One queue emptied: only its pipeline returns to 0 after the cooldown.
+      await sqs.send(new PurgeQueueCommand({ QueueUrl: queues.contracts }));
+      await waitFor('contracts back to 0', (COOLDOWN + 90) * 1000, async () => ((await replicas(ns, names.contracts)) === 0 ? true : undefined), ns);
+      assert.equal(await replicas(ns, names.tickets), pool.tickets.max, 'tickets scaled in when only contracts\' queue emptied');
+      const sequence = (name: keyof typeof pool) => watches[name].changes.map((c) => c.replicas).join(' → ');
+      console.log(`# pipelines: contracts ${sequence('contracts')} on gpu-*, tickets ${sequence('tickets')} on cpu-*`);
+    } finally {
+      watches.contracts.stop();
+      watches.tickets.stop();
+      // Deleted, not purged: SQS allows one purge a minute, and contracts' queue was just purged.
+      for (const url of Object.values(queues)) await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
+    }
+    await helm(['uninstall', 'ki-pipes', '-n', ns, '--wait', '--timeout', '60s']);
+    await waitFor('nothing of the release left', 60_000, async () => ((await leftovers(ns)) === '' ? true : undefined), ns);
   });
 });

@@ -62,7 +62,7 @@ export interface DeploymentJson {
 
 export interface PodJson {
   readonly metadata: ObjectMeta;
-  readonly spec: { nodeName?: string; containers: { name: string; args?: string[] }[] };
+  readonly spec: { nodeName?: string; containers: { name: string; args?: string[]; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[] };
   readonly status: { phase: string; conditions?: Condition[] };
 }
 
