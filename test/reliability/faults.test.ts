@@ -81,7 +81,10 @@ describe('faults', () => {
     const inFlight = Number(/"inFlight":(\d+)[^\n]*stopping/.exec(worker.output())?.[1] ?? 0);
     process.stdout.write(`# sigterm: ${inFlight} message(s) in flight at SIGTERM; exited 0 after ${exitSeconds.toFixed(1)} s (deadline 3 s)\n`);
     assert.ok(inFlight > 0, 'SIGTERM arrived mid-batch');
-    assert.ok(exitSeconds < 3 + 2, `exited ${exitSeconds} s after SIGTERM`);
+    // The bound tells "stopped at the deadline" from "finished the long files first" (tens of
+    // seconds); the slack covers releasing the messages and process exit on a busy machine, which
+    // took 5.8 s in a run beside other test suites (4.8 s alone).
+    assert.ok(exitSeconds < 3 + 6, `exited ${exitSeconds} s after SIGTERM`);
     assert.equal((await queueDepth(scenario.queueUrl)).inFlight, 0, 'nothing left invisible: unfinished messages were released');
     const replacement = startWorker(scenario);
     await settle(scenario, 5 * 60_000);
