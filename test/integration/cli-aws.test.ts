@@ -5,9 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { recordsIndexOf } from '../../app/src/sink/file-records.js';
 import { CLI } from '../support/cli.js';
 import { es, queueDepth, sqs, uniqueName } from '../support/stack.js';
+import { deleteIndexFamily } from '../support/indices.js';
 
 const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
 const queueName = uniqueName('journey');
@@ -25,7 +25,7 @@ function cli(args: string[], env: Record<string, string> = {}) {
 
 describe('bootstrap → upload → worker → search → doctor', () => {
   after(async () => {
-    await es.indices.delete({ index: [index, recordsIndexOf(index)], ignore_unavailable: true });
+    await deleteIndexFamily(es, index);
   });
 
   test('bootstrap creates everything, and a second run changes nothing', async () => {
