@@ -231,7 +231,7 @@ const reindex = program
 ELASTICSEARCH_INDEX is an alias over physical indices <alias>-v<N>-<model>, each recording its
 model in the mapping _meta; search embeds queries with the model of the index the alias points at.
 
-The flow (docs/operations.md, "Change the embedding model"):
+Examples: the whole flow (docs/operations.md, "Change the embedding model")
   keda-indexer reindex create --model Xenova/e5-small-v2   # next version, not behind the alias
   # run a second pipeline with the printed settings and its own queue; fill that queue:
   SQS_QUEUE_URL=<its queue> keda-indexer backfill s3://docs/
