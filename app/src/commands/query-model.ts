@@ -34,9 +34,10 @@ export function queryModelFor(settings: Settings, index: string, recorded: Model
   const dtype = (DTYPES.includes(recorded.dtype) ? recorded.dtype : configured.dtype) as EmbeddingDtype;
   const choice = (model: string): QueryModelChoice => ({ model, dtype, passagePrefix: recorded.passage_prefix, queryPrefix: recorded.query_prefix });
   if (modelSlug(configured.model) === recorded.name) return choice(configured.model);
-  if (!path.isAbsolute(recorded.source) || existsSync(recorded.source)) {
-    if (path.isAbsolute(recorded.source) || !path.isAbsolute(configured.model)) return choice(recorded.source);
-  }
+  // The recorded location: a folder that exists here, or a hub id where this machine uses hub ids
+  // (with a local EMBEDDING_MODEL folder the hub is likely out of reach: look beside it instead).
+  const recordedUsable = path.isAbsolute(recorded.source) ? existsSync(recorded.source) : !path.isAbsolute(configured.model);
+  if (recordedUsable) return choice(recorded.source);
   if (path.isAbsolute(configured.model)) {
     const sibling = path.join(path.dirname(path.resolve(configured.model)), recorded.name);
     if (existsSync(sibling)) return choice(sibling);
