@@ -52,7 +52,10 @@ Examples:
   ELASTICSEARCH_URL=https://es.internal:9200 keda-indexer worker --drain
 
 Serves /healthz, /readyz and /metrics on HTTP_PORT (default 8080). SIGTERM stops receiving,
-finishes work in flight within WORKER_DRAIN_DEADLINE_SECONDS and releases the rest.`,
+finishes work in flight within WORKER_DRAIN_DEADLINE_SECONDS and releases the rest.
+Writes to the index behind the ELASTICSEARCH_INDEX alias (creating <alias>-v1-<model> and the
+alias when nothing exists); stops the same way, exit 0, when \`keda-indexer reindex flip\` moves
+the alias away from that index.`,
   )
   .action(
     action('worker', async (options: { drain?: boolean }) => {
