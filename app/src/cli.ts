@@ -52,7 +52,10 @@ Examples:
   ELASTICSEARCH_URL=https://es.internal:9200 keda-indexer worker --drain
 
 Serves /healthz, /readyz and /metrics on HTTP_PORT (default 8080). SIGTERM stops receiving,
-finishes work in flight within WORKER_DRAIN_DEADLINE_SECONDS and releases the rest.`,
+finishes work in flight within WORKER_DRAIN_DEADLINE_SECONDS and releases the rest.
+Writes to the index behind the ELASTICSEARCH_INDEX alias (creating <alias>-v1-<model> and the
+alias when nothing exists); stops the same way, exit 0, when \`keda-indexer reindex flip\` moves
+the alias away from that index.`,
   )
   .action(
     action('worker', async (options: { drain?: boolean }) => {
@@ -219,6 +222,153 @@ Example:
     action('doctor', async () => {
       const { runDoctor } = await import('./commands/doctor.js');
       return runDoctor(() => settingsFor(globalOptions()), process.stdout);
+    }),
+  );
+
+const reindex = program
+  .command('reindex')
+  .description('change the embedding model without downtime: a new index beside the live one, then an atomic alias flip')
+  .addHelpText(
+    'after',
+    `
+ELASTICSEARCH_INDEX is an alias over physical indices <alias>-v<N>-<model>, each recording its
+model in the mapping _meta; search embeds queries with the model of the index the alias points at.
+
+Examples: the whole flow (docs/operations.md, "Change the embedding model")
+  keda-indexer reindex create --model Xenova/e5-small-v2   # next version, not behind the alias
+  # run a second pipeline with the printed settings and its own queue; fill that queue:
+  SQS_QUEUE_URL=<its queue> keda-indexer backfill s3://docs/
+  keda-indexer reindex verify                              # every file present, chunk counts sane
+  keda-indexer reindex flip                                # atomic; the old index is kept
+  keda-indexer reindex flip --rollback                     # back to the old index
+  keda-indexer reindex delete                              # drop the old index when sure
+
+Exit codes: 0 done; 1 failed or refused (verify found missing files, flip refused, Elasticsearch
+error); 2 usage error (bad option, setting missing).`,
+  );
+
+reindex
+  .command('status')
+  .description('show where the alias points and every version of the index with its model and counts')
+  .addHelpText('after', '\nExample:\n  ELASTICSEARCH_INDEX=documents keda-indexer reindex status')
+  .action(
+    action('reindex status', async () => {
+      const { runReindexStatus } = await import('./commands/reindex.js');
+      return runReindexStatus(settingsFor(globalOptions()), process.stdout);
+    }),
+  );
+
+reindex
+  .command('create')
+  .description('create the next version of the index for another model (the alias stays where it is)')
+  .requiredOption('--model <id-or-path>', 'Hugging Face id, or absolute path of a local model folder (scripts/fetch-model --model NAME)')
+  .option('--dims <n>', 'vector dimensions (default: measured by loading the model)')
+  .option('--dtype <dtype>', 'weights the new pipeline loads: fp32, fp16 or q8 (default: EMBEDDING_DTYPE, or the folder\'s keda-indexer.json)')
+  .option('--passage-prefix <text>', 'put before every chunk (default: the model\'s known prefix, e.g. "passage: " for e5)')
+  .option('--query-prefix <text>', 'put before every query (default: the model\'s known prefix, e.g. "query: " for e5)')
+  .addHelpText(
+    'after',
+    `
+Prints the settings of the second pipeline that fills the new index.
+
+Examples:
+  keda-indexer reindex create --model Xenova/e5-small-v2
+  keda-indexer reindex create --model "$(scripts/fetch-model --model e5-small-v2)"
+  keda-indexer reindex create --model BAAI/bge-small-en-v1.5 --dims 384 \\
+    --query-prefix "Represent this sentence for searching relevant passages: "`,
+  )
+  .action(
+    action('reindex create', async (options: { model: string; dims?: string; dtype?: string; passagePrefix?: string; queryPrefix?: string }) => {
+      const { runReindexCreate } = await import('./commands/reindex.js');
+      const { UserError, ExitCode } = await import('./commands/common.js');
+      if (options.dtype !== undefined && !['fp32', 'fp16', 'q8'].includes(options.dtype)) {
+        throw new UserError(`--dtype must be fp32, fp16 or q8, not ${options.dtype}`, ExitCode.usage);
+      }
+      return runReindexCreate(
+        settingsFor(globalOptions()),
+        {
+          model: options.model,
+          ...(options.dims === undefined ? {} : { dims: Number(options.dims) }),
+          ...(options.dtype === undefined ? {} : { dtype: options.dtype as 'fp32' | 'fp16' | 'q8' }),
+          ...(options.passagePrefix === undefined ? {} : { passagePrefix: options.passagePrefix }),
+          ...(options.queryPrefix === undefined ? {} : { queryPrefix: options.queryPrefix }),
+        },
+        process.stdout,
+      );
+    }),
+  );
+
+reindex
+  .command('verify')
+  .description('check that every file of the live index is in the new one, with a sane chunk count')
+  .option('--from <index>', 'the index to compare against (default: the one the alias points at)')
+  .option('--to <index>', 'the new index (default: the newest version the alias does not point at)')
+  .option('--max-chunk-ratio <n>', 'a file\'s chunk count may change by this factor at most', '4')
+  .addHelpText(
+    'after',
+    `
+Lists every missing file and every file whose chunk count changed more than the ratio; exit 1 if
+there is any.
+
+Examples:
+  keda-indexer reindex verify
+  keda-indexer reindex verify --to documents-v2-e5-small-v2`,
+  )
+  .action(
+    action('reindex verify', async (options: { from?: string; to?: string; maxChunkRatio: string }) => {
+      const { runReindexVerify } = await import('./commands/reindex.js');
+      return runReindexVerify(
+        settingsFor(globalOptions()),
+        { ...(options.from === undefined ? {} : { from: options.from }), ...(options.to === undefined ? {} : { to: options.to }), maxChunkRatio: Number(options.maxChunkRatio) },
+        process.stdout,
+      );
+    }),
+  );
+
+reindex
+  .command('flip')
+  .description('point the alias at the new index in one atomic step (verifies first); the old index is kept')
+  .option('--to <index>', 'the index to point at (default: the newest version the alias does not point at)')
+  .option('--rollback', 'point back at the previous version')
+  .option('--replace-index', 'ELASTICSEARCH_INDEX is a concrete index (made before aliases): delete it and put the alias in its place, atomically')
+  .option('--force', 'flip without verifying')
+  .option('--max-chunk-ratio <n>', 'as for verify', '4')
+  .addHelpText(
+    'after',
+    `
+Search follows at once; workers still writing to the old index stop within ~10 s.
+
+Examples:
+  keda-indexer reindex flip
+  keda-indexer reindex flip --rollback
+  keda-indexer reindex flip --replace-index   # first change of an index made before aliases`,
+  )
+  .action(
+    action('reindex flip', async (options: { to?: string; rollback?: boolean; replaceIndex?: boolean; force?: boolean; maxChunkRatio: string }) => {
+      const { runReindexFlip } = await import('./commands/reindex.js');
+      return runReindexFlip(
+        settingsFor(globalOptions()),
+        {
+          ...(options.to === undefined ? {} : { to: options.to }),
+          rollback: options.rollback === true,
+          replaceIndex: options.replaceIndex === true,
+          force: options.force === true,
+          maxChunkRatio: Number(options.maxChunkRatio),
+        },
+        process.stdout,
+      );
+    }),
+  );
+
+reindex
+  .command('delete')
+  .description('delete an old version of the index and its file records (never the one the alias points at)')
+  .option('--index <index>', 'the version to delete (default: the newest one older than the live one)')
+  .addHelpText('after', '\nExamples:\n  keda-indexer reindex delete\n  keda-indexer reindex delete --index documents-v1-all-minilm-l6-v2')
+  .action(
+    action('reindex delete', async (options: { index?: string }) => {
+      const { runReindexDelete } = await import('./commands/reindex.js');
+      return runReindexDelete(settingsFor(globalOptions()), options.index === undefined ? {} : { index: options.index }, process.stdout);
     }),
   );
 

@@ -12,6 +12,7 @@ import { loadConfig } from '../../app/src/config/config.js';
 import { createElasticsearchClient } from '../../app/src/sink/elasticsearch.js';
 import { makeDocx, makePdf } from '../../test/fixtures/documents.js';
 import type { Document } from './corpus.js';
+import { deleteIndexFamily } from '../../test/support/indices.js';
 
 export const settings = loadConfig();
 const s3 = createS3Client(settings.aws);
@@ -116,9 +117,10 @@ export function imageAllocatorEnv(root: string): Record<string, string> {
   return Object.fromEntries([...dockerfile.matchAll(/^ENV (MALLOC_\w+)=(\S+)\s*$/gm)].map((m) => [m[1]!, m[2]!]));
 }
 
+/** Deletes an index the worker wrote through ELASTICSEARCH_INDEX: its alias's physical indices and records too. */
 export async function deleteIndex(index: string): Promise<void> {
   const es = createElasticsearchClient(settings.elasticsearch);
-  await es.indices.delete({ index, ignore_unavailable: true }).catch(() => undefined);
+  await deleteIndexFamily(es, index).catch(() => undefined);
   await es.close();
 }
 

@@ -27,3 +27,19 @@ test('an unknown command is a usage error, not a crash', () => {
   assert.notEqual(result.status, 0);
   assert.match(result.stderr, /unknown command 'frobnicate'/);
 });
+
+test('reindex and each of its subcommands have --help with examples', () => {
+  for (const sub of ['', 'status', 'create', 'verify', 'flip', 'delete']) {
+    const args = sub === '' ? ['reindex', '--help'] : ['reindex', sub, '--help'];
+    const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    assert.equal(result.status, 0, `${args.join(' ')} exited ${String(result.status)}`);
+    assert.match(result.stdout, new RegExp(`Usage: keda-indexer reindex${sub === '' ? '' : ` ${sub}`}`));
+    assert.match(result.stdout, /Examples?:/);
+  }
+});
+
+test('reindex create without --model is a usage error', () => {
+  const result = spawnSync(process.execPath, [cli, 'reindex', 'create'], { encoding: 'utf8' });
+  assert.notEqual(result.status, 0);
+  assert.match(result.stderr, /--model/);
+});

@@ -37,6 +37,7 @@ import {
   waitFor,
   watchReplicas,
 } from './kube.js';
+import { deleteIndexFamily } from '../support/indices.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const chart = join(root, 'chart');
@@ -230,7 +231,7 @@ describe('the chart on a real control plane with KEDA', { concurrency: false }, 
     for (const [release, ns] of [['ki-local', 'ki-local'], [prodRelease, prodNs], ['ki-job', 'ki-job'], ['ki-pipes', 'ki-pipes']] as const) {
       await run('helm', ['uninstall', release, '-n', ns, '--wait', '--timeout', '60s']);
     }
-    await es.indices.delete({ index, ignore_unavailable: true });
+    await deleteIndexFamily(es, index);
     await relay.close();
     await run('kubectl', ['delete', 'namespace', 'ki-local', prodNs, 'ki-job', 'ki-pipes', '--ignore-not-found', '--timeout=90s']);
     if (work !== '') await rm(work, { recursive: true, force: true });

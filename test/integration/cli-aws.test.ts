@@ -5,9 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { recordsIndexOf } from '../../app/src/sink/file-records.js';
 import { CLI } from '../support/cli.js';
 import { es, queueDepth, sqs, uniqueName } from '../support/stack.js';
+import { deleteIndexFamily } from '../support/indices.js';
 
 const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
 const queueName = uniqueName('journey');
@@ -25,21 +25,22 @@ function cli(args: string[], env: Record<string, string> = {}) {
 
 describe('bootstrap → upload → worker → search → doctor', () => {
   after(async () => {
-    await es.indices.delete({ index: [index, recordsIndexOf(index)], ignore_unavailable: true });
+    await deleteIndexFamily(es, index);
   });
 
   test('bootstrap creates everything, and a second run changes nothing', async () => {
     const first = cli(['bootstrap', '--queue-name', queueName]);
     assert.equal(first.status, 0, first.stderr);
     assert.match(first.stdout, new RegExp(`bucket +s3://${bucket} \\(created\\)`));
-    assert.match(first.stdout, /index +\S+ \(created, 384 dims\)/);
+    // ELASTICSEARCH_INDEX is an alias over its first version, made for the model.
+    assert.match(first.stdout, new RegExp(`index +${index} → ${index}-v1-all-minilm-l6-v2 \\(created, 384 dims\\)`));
     queueUrl = /export SQS_QUEUE_URL=(\S+)/.exec(first.stdout)?.[1] ?? '';
     assert.notEqual(queueUrl, '');
 
     const second = cli(['bootstrap', '--queue-name', queueName, '--dims', '384']);
     assert.equal(second.status, 0, second.stderr);
     assert.match(second.stdout, /\(exists\)/);
-    assert.match(second.stdout, /index +\S+ \(exists, 384 dims\)/);
+    assert.match(second.stdout, new RegExp(`index +${index} → ${index}-v1-all-minilm-l6-v2 \\(exists, 384 dims\\)`));
 
     const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }));
     const redrive = JSON.parse(attributes.Attributes?.RedrivePolicy ?? '{}') as { maxReceiveCount?: number; deadLetterTargetArn?: string };
@@ -51,7 +52,7 @@ describe('bootstrap → upload → worker → search → doctor', () => {
     const result = cli(['doctor']);
     assert.equal(result.status, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /✓ bucket +s3:\/\/\S+, notifies the queue/);
-    assert.match(result.stdout, /✓ index +\S+: 384 dims, matches the model/);
+    assert.match(result.stdout, new RegExp(`✓ index +${index} → ${index}-v1-all-minilm-l6-v2: 384 dims, matches the model`));
   });
 
   test('upload relies on the bucket notification, and the worker indexes what S3 announced', async () => {

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { cosineSimilarity, createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
 import { CHARS_PER_TOKEN, splitText } from '../../app/src/split/splitter.js';
+import { e5Model } from '../support/models.js';
 
 const modelPath = process.env.EMBEDDING_MODEL ?? '';
 const logger = silentLogger();
@@ -117,4 +118,52 @@ test('prefixes are applied per kind (e5/bge style)', async () => {
   } finally {
     await embedder.dispose();
   }
+});
+
+describe('e5-small-v2 (q8, from its Maven Central jar)', () => {
+  let embedder: Embedder;
+  before(async () => {
+    // dtype fp32 as configured by default: the folder holds only q8, and its keda-indexer.json says so.
+    embedder = await createEmbedder({ model: e5Model(), device: 'cpu', dtype: 'fp32', logger });
+  });
+  after(async () => {
+    await embedder.dispose();
+  });
+
+  test('loads the q8 weights with the passage and query prefixes of its profile, 384 unit-length dims', async () => {
+    assert.equal(embedder.dtype, 'q8');
+    assert.equal(embedder.passagePrefix, 'passage: ');
+    assert.equal(embedder.queryPrefix, 'query: ');
+    assert.equal(embedder.dimensions, 384);
+    assert.equal(embedder.modelMaxTokens, 512);
+    const [vector] = await embedder.embed(['A single sentence.'], 'passage');
+    assert.ok(vector);
+    const norm = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
+    assert.ok(Math.abs(norm - 1) < 1e-4, `norm ${norm}`);
+  });
+
+  test('the prefix is part of what the model sees, and of the token count', async () => {
+    // [CLS] passage : hello world [SEP]
+    assert.equal(embedder.countTokens('hello world'), 6);
+    const [asPassage] = await embedder.embed(['hello world'], 'passage');
+    const [asQuery] = await embedder.embed(['hello world'], 'query');
+    assert.ok(asPassage && asQuery);
+    assert.ok(cosineSimilarity(asPassage, asQuery) < 0.999, 'query and passage prefixes give different vectors');
+  });
+
+  test("the model card's query is closer to its answer than to an unrelated passage", async () => {
+    const [query] = await embedder.embed(['how much protein should a female eat'], 'query');
+    const [answer, unrelated] = await embedder.embed(
+      [
+        "As a general guideline, the CDC's average requirement of protein for women ages 19 to 70 is 46 grams per day.",
+        'Definition of summit for English Language Learners: the highest point of a mountain.',
+      ],
+      'passage',
+    );
+    assert.ok(query && answer && unrelated);
+    const good = cosineSimilarity(query, answer);
+    const bad = cosineSimilarity(query, unrelated);
+    // Measured here: 0.925 and 0.744 (e5 cosines sit high; the gap is what ranks).
+    assert.ok(good > 0.88 && good - bad > 0.1, `answer ${good}, unrelated ${bad}`);
+  });
 });

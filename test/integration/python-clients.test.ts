@@ -25,6 +25,7 @@ import {
   settings,
   uniqueName,
 } from '../support/stack.js';
+import { deleteIndexFamily } from '../support/indices.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const examples = path.join(root, 'examples');
@@ -116,7 +117,7 @@ describe('Python clients read what the worker wrote to the dev stack', () => {
   });
 
   after(async () => {
-    await es.indices.delete({ index, ignore_unavailable: true });
+    await deleteIndexFamily(es, index);
   });
 
   test('the official client 9.x: info and ping answer for this node, kNN puts the right file first', async () => {

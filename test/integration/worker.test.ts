@@ -6,7 +6,6 @@ import { after, before, describe, test } from 'node:test';
 import { createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
 import type { ChunkDocument } from '../../app/src/sink/document.js';
-import { recordsIndexOf } from '../../app/src/sink/file-records.js';
 import { makeDocx, makePdf } from '../fixtures/documents.js';
 import {
   chunksByFile,
@@ -25,6 +24,7 @@ import {
   waitFor,
   type TestQueue,
 } from '../support/stack.js';
+import { deleteIndexFamily } from '../support/indices.js';
 
 const bucket = uniqueName('worker-docs');
 const index = uniqueName('worker-index');
@@ -97,7 +97,7 @@ describe('worker', () => {
   });
   after(async () => {
     await embedder.dispose();
-    await es.indices.delete({ index: [index, recordsIndexOf(index)], ignore_unavailable: true });
+    await deleteIndexFamily(es, index);
   });
 
   test('--drain exits 0 on an empty queue', async () => {

@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ensureBucket, ensureNotification, ensureQueues } from '../../app/src/setup/aws-resources.js';
-import { recordsIndexOf } from '../../app/src/sink/file-records.js';
 import { es, queueDepth, s3, sendBody, settings, sqs, startCli, uniqueName, type RunningCli } from '../support/stack.js';
 import type { CorpusFile } from './corpus.js';
+import { deleteIndexFamily } from '../support/indices.js';
 
 export interface Scenario {
   readonly name: string;
@@ -50,7 +50,7 @@ export async function createScenario(name: string, options: { notify: boolean; e
 }
 
 export async function dropScenario(scenario: Scenario): Promise<void> {
-  await es.indices.delete({ index: [scenario.index, recordsIndexOf(scenario.index)], ignore_unavailable: true });
+  await deleteIndexFamily(es, scenario.index);
 }
 
 /** Uploads files, a few at a time. */

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@elastic/elasticsearch';
-import { recordsIndexOf } from '../../app/src/sink/file-records.js';
 import { CLI } from '../support/cli.js';
+import { deleteIndexFamily } from '../support/indices.js';
 
 function required(name: string, hint: string): string {
   const value = process.env[name] ?? '';
@@ -86,7 +86,7 @@ describe('Elasticsearch over TLS with a CA certificate', () => {
   });
 
   after(async () => {
-    await admin.indices.delete({ index: indices.flatMap((name) => [name, recordsIndexOf(name)]), ignore_unavailable: true }).catch(() => undefined);
+    await deleteIndexFamily(admin, indices).catch(() => undefined);
     await admin.close();
     rmSync(work, { recursive: true, force: true });
   });

@@ -4,7 +4,8 @@
 import { createS3Client, createSqsClient } from '../aws.js';
 import type { Settings } from '../config/config.js';
 import { createLogger } from '../observe/logger.js';
-import { createElasticsearchClient, ElasticsearchSink } from '../sink/elasticsearch.js';
+import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
+import { describeConfiguredModel, modelRecordOf, resolveWriteTarget } from '../sink/index-alias.js';
 import { ensureBucket, ensureNotification, ensureQueues } from '../setup/aws-resources.js';
 import { ExitCode, UserError } from './common.js';
 import { cliLogLevel, loadEmbedder, usesElasticsearch } from './runtime.js';
@@ -63,8 +64,15 @@ export async function runBootstrap(settings: Settings, options: BootstrapOptions
     }
     const client = createElasticsearchClient(settings.elasticsearch);
     try {
-      const outcome = await new ElasticsearchSink(client, settings.elasticsearch).ensureIndex(dims);
-      line(`index        ${settings.elasticsearch.index} (${outcome}, ${dims} dims)`);
+      // ELASTICSEARCH_INDEX is an alias over <alias>-v1-<model> on a fresh cluster; an existing
+      // concrete index of that name is used as it is (docs/operations.md, "Change the embedding model").
+      const target = await resolveWriteTarget(client, settings.elasticsearch, modelRecordOf(describeConfiguredModel(settings.embedding), dims));
+      const outcome = await new ElasticsearchSink(client, { ...settings.elasticsearch, index: target.index }).ensureIndex(dims);
+      const where = target.alias === undefined ? target.index : `${target.alias} → ${target.index}`;
+      line(`index        ${where} (${target.created ? 'created' : outcome}, ${dims} dims)`);
+    } catch (error) {
+      if (error instanceof SinkStartupError) throw new UserError(error.message);
+      throw error;
     } finally {
       await client.close();
     }

@@ -7,6 +7,7 @@ import { ConfigError, type Settings } from '../config/config.js';
 import type { Embedder } from '../embed/embedder.js';
 import { silentLogger } from '../observe/logger.js';
 import { createElasticsearchClient } from '../sink/elasticsearch.js';
+import { modelMismatch, modelRecordOf, readIndexMeta, resolveIndex } from '../sink/index-alias.js';
 import { notificationTargets } from '../setup/aws-resources.js';
 import { SqsQueue } from '../source/sqs.js';
 import { ExitCode } from './common.js';
@@ -131,7 +132,22 @@ export async function runDoctor(load: () => Settings, out: NodeJS.WritableStream
         const mapping = await client.indices.getMapping({ index });
         const dims = (Object.values(mapping)[0]?.mappings.properties?.embedding as { dims?: number } | undefined)?.dims;
         if (embedder === undefined) report({ name: 'index', status: 'skip', detail: `${index}: ${String(dims)} dims (model not loaded to compare)` });
-        else if (dims === embedder.dimensions) report({ name: 'index', status: 'ok', detail: `${index}: ${dims} dims, matches the model` });
+        else if (dims === embedder.dimensions) {
+          // Behind an alias, the model recorded on the physical index must be this one too.
+          const resolved = await resolveIndex(client, index);
+          const meta = resolved.kind === 'missing' ? undefined : await readIndexMeta(client, resolved.index);
+          const mismatch = meta === undefined ? undefined : modelMismatch(meta.model, modelRecordOf(embedder, embedder.dimensions));
+          const where = resolved.kind === 'alias' ? `${index} → ${resolved.index}` : index;
+          if (mismatch === undefined) report({ name: 'index', status: 'ok', detail: `${where}: ${dims} dims, matches the model` });
+          else {
+            report({
+              name: 'index',
+              status: 'fail',
+              detail: `${where} holds vectors of ${mismatch}`,
+              fix: `set EMBEDDING_MODEL to ${meta?.model.source ?? 'the model the index was built with'}, or change the model with \`keda-indexer reindex\` (docs/operations.md)`,
+            });
+          }
+        }
         else {
           report({
             name: 'index',

@@ -11,6 +11,7 @@ import { EmbedBatcher } from '../embed/batcher.js';
 import { createLogger } from '../observe/logger.js';
 import { FileIndexer, type ChunkSink } from '../pipeline/index-file.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
+import { modelRecordOf, resolveWriteTarget } from '../sink/index-alias.js';
 import { LocalStore } from '../sink/local-store.js';
 import { ExitCode, UserError } from './common.js';
 import { cliLogLevel, loadEmbedder, usesElasticsearch } from './runtime.js';
@@ -137,8 +138,10 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
   const esClient = usesElasticsearch(settings) ? createElasticsearchClient(settings.elasticsearch) : undefined;
   try {
     if (esClient) {
-      const es = new ElasticsearchSink(esClient, settings.elasticsearch);
+      let es: ElasticsearchSink;
       try {
+        const resolved = await resolveWriteTarget(esClient, settings.elasticsearch, modelRecordOf(embedder, embedder.dimensions));
+        es = new ElasticsearchSink(esClient, { ...settings.elasticsearch, index: resolved.index });
         await es.ensureIndex(embedder.dimensions);
       } catch (error) {
         if (error instanceof SinkStartupError) throw new UserError(error.message);
@@ -146,7 +149,7 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
       }
       sink = es;
       elasticsearch = es;
-      target = `Elasticsearch index ${settings.elasticsearch.index}`;
+      target = `Elasticsearch index ${es.index}`;
     } else {
       store = await LocalStore.open(path.resolve(settings.localStore.path), embedder.model, embedder.dimensions);
       sink = store;

@@ -5,9 +5,11 @@ import type { Client } from '@elastic/elasticsearch';
 import type { Settings } from '../config/config.js';
 import { createLogger } from '../observe/logger.js';
 import type { ChunkDocument } from '../sink/document.js';
-import { createElasticsearchClient } from '../sink/elasticsearch.js';
+import { classifyElasticsearchError, createElasticsearchClient } from '../sink/elasticsearch.js';
+import { readIndexMeta, resolveIndex, type IndexMeta } from '../sink/index-alias.js';
 import { LocalStore } from '../sink/local-store.js';
 import { ExitCode, UserError } from './common.js';
+import { QueryModels } from './query-model.js';
 import { cliLogLevel, loadEmbedder, usesElasticsearch } from './runtime.js';
 
 export interface SearchHit {
@@ -103,26 +105,65 @@ export function formatHits(hits: readonly SearchHit[], cwd = process.cwd()): str
     .join('\n');
 }
 
+export interface IndexSearchResult {
+  readonly hits: SearchHit[];
+  /** The physical index searched (the alias resolved once, so one query sees one index). */
+  readonly index: string;
+  /** Its recorded model; undefined for an index made without one. */
+  readonly meta?: IndexMeta;
+}
+
+/**
+ * Searches ELASTICSEARCH_INDEX: resolves the alias, reads the model recorded on the index it points
+ * at, embeds the query with that model and searches that very index (not the alias, which may
+ * move in between).
+ */
+export async function searchIndex(client: Client, settings: Settings, models: QueryModels, query: string, options: SearchOptions): Promise<IndexSearchResult> {
+  const name = settings.elasticsearch.index;
+  const resolved = await resolveIndex(client, name);
+  if (resolved.kind === 'missing') {
+    throw new UserError(`index ${name} does not exist. Fix: check ELASTICSEARCH_INDEX, or create it with \`keda-indexer bootstrap\` and index some files.`);
+  }
+  const meta = await readIndexMeta(client, resolved.index);
+  const embedder = await models.forIndex(resolved.index, meta);
+  const [vector] = await embedder.embed([query], 'query');
+  if (vector === undefined) throw new Error('the model returned no vector for the query');
+  try {
+    const hits = await searchElasticsearch(client, resolved.index, query, vector, options);
+    return { hits, index: resolved.index, ...(meta === undefined ? {} : { meta }) };
+  } catch (error) {
+    throw classifyElasticsearchError(error, `search ${resolved.index}`);
+  }
+}
+
 export async function runSearch(settings: Settings, query: string, options: SearchOptions, out: NodeJS.WritableStream): Promise<number> {
   if (query.trim() === '') throw new UserError('the query is empty', ExitCode.usage);
   if (!Number.isInteger(options.k) || options.k < 1 || options.k > 1000) throw new UserError(`--k must be an integer from 1 to 1000, got ${options.k}`, ExitCode.usage);
   const logger = createLogger({ level: cliLogLevel(settings) });
-  const store = usesElasticsearch(settings) ? undefined : await LocalStore.openExisting(path.resolve(settings.localStore.path));
-  if (store && store.model !== settings.embedding.model) {
-    throw new UserError(`the local index was built with ${store.model}, but EMBEDDING_MODEL is ${settings.embedding.model}; set it to the same model.`);
+  let hits: SearchHit[];
+  if (usesElasticsearch(settings)) {
+    const client = createElasticsearchClient(settings.elasticsearch);
+    const models = new QueryModels(settings, logger);
+    try {
+      ({ hits } = await searchIndex(client, settings, models, query, options));
+    } finally {
+      await models.dispose();
+      await client.close();
+    }
+  } else {
+    const store = await LocalStore.openExisting(path.resolve(settings.localStore.path));
+    if (store.model !== settings.embedding.model) {
+      throw new UserError(`the local index was built with ${store.model}, but EMBEDDING_MODEL is ${settings.embedding.model}; set it to the same model.`);
+    }
+    const embedder = await loadEmbedder(settings, logger);
+    try {
+      const [vector] = await embedder.embed([query], 'query');
+      if (vector === undefined) throw new Error('the model returned no vector for the query');
+      hits = store.search(vector, options.k).map((hit) => toHit(hit.score, hit.chunk));
+    } finally {
+      await embedder.dispose();
+    }
   }
-  const embedder = await loadEmbedder(settings, logger);
-  const client = store ? undefined : createElasticsearchClient(settings.elasticsearch);
-  try {
-    const [vector] = await embedder.embed([query], 'query');
-    if (vector === undefined) throw new Error('the model returned no vector for the query');
-    const hits = client
-      ? await searchElasticsearch(client, settings.elasticsearch.index, query, vector, options)
-      : (store?.search(vector, options.k) ?? []).map((hit) => toHit(hit.score, hit.chunk));
-    out.write(options.json ? `${JSON.stringify(hits, null, 2)}\n` : formatHits(hits));
-    return ExitCode.ok;
-  } finally {
-    await embedder.dispose();
-    await client?.close();
-  }
+  out.write(options.json ? `${JSON.stringify(hits, null, 2)}\n` : formatHits(hits));
+  return ExitCode.ok;
 }

@@ -1,6 +1,7 @@
 // `keda-indexer worker [--drain]`: consume the queue until SIGTERM (or, with --drain, until it
 // is empty), serving /healthz, /readyz and /metrics meanwhile.
 import type { Server } from 'node:http';
+import type { Client } from '@elastic/elasticsearch';
 import { createS3Client, createSqsClient } from '../aws.js';
 import type { Settings } from '../config/config.js';
 import { EmbedBatcher } from '../embed/batcher.js';
@@ -11,17 +12,36 @@ import { createMetrics } from '../observe/metrics.js';
 import { FileIndexer } from '../pipeline/index-file.js';
 import { Worker } from '../pipeline/worker.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
+import { modelRecordOf, resolveWriteTarget, watchAlias, type WriteTarget } from '../sink/index-alias.js';
 import { SqsQueue } from '../source/sqs.js';
 import { ExitCode, requireSetting, UserError } from './common.js';
 import { loadEmbedder, usesElasticsearch } from './runtime.js';
 
-/** Retries index creation while Elasticsearch is unreachable: a worker that starts first waits. */
-async function ensureIndexWhenReachable(sink: ElasticsearchSink, dims: number, logger: Logger, signal: AbortSignal): Promise<void> {
+/**
+ * How often a worker checks that ELASTICSEARCH_INDEX still points at the index it writes to. After
+ * `keda-indexer reindex flip` the old index's workers stop within this time (docs/operations.md).
+ */
+export const ALIAS_CHECK_MS = 10_000;
+
+/**
+ * Resolves the index to write to (creating version 1 and the alias on an empty cluster) and makes
+ * sure it is ready, retrying while Elasticsearch is unreachable: a worker that starts first waits.
+ */
+async function ensureIndexWhenReachable(
+  client: Client,
+  settings: Settings,
+  embedder: Embedder,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<{ sink: ElasticsearchSink; target: WriteTarget } | undefined> {
+  const model = modelRecordOf(embedder, embedder.dimensions);
   for (let attempt = 1; !signal.aborted; attempt++) {
     try {
-      const outcome = await sink.ensureIndex(dims);
-      logger.info({ index: sink.index, outcome, dims }, 'index ready');
-      return;
+      const target = await resolveWriteTarget(client, settings.elasticsearch, model);
+      const sink = new ElasticsearchSink(client, { ...settings.elasticsearch, index: target.index });
+      const outcome = await sink.ensureIndex(embedder.dimensions);
+      logger.info({ index: target.index, alias: target.alias, outcome, dims: embedder.dimensions }, 'index ready');
+      return { sink, target };
     } catch (error) {
       if (error instanceof SinkStartupError) throw new UserError(error.message);
       const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
@@ -29,6 +49,7 @@ async function ensureIndexWhenReachable(sink: ElasticsearchSink, dims: number, l
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
+  return undefined;
 }
 
 export async function runWorker(settings: Settings, options: { drain: boolean }): Promise<number> {
@@ -44,8 +65,10 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
   let worker: Worker | undefined;
   let embedder: Embedder | undefined;
   const esClient = createElasticsearchClient(settings.elasticsearch);
-  const sink = new ElasticsearchSink(esClient, settings.elasticsearch);
+  // Pings only; the sink that writes is made once the alias is resolved.
+  const probe = new ElasticsearchSink(esClient, settings.elasticsearch);
   let indexReady = false;
+  let aliasWatch: { stop(): void } | undefined;
 
   const onSignal = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'signal received');
@@ -61,20 +84,21 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
       settings.http.port,
       {
         live: () => worker?.live() ?? true,
-        ready: async () => embedder !== undefined && indexReady && !stop.signal.aborted && (await sink.ping()),
+        ready: async () => embedder !== undefined && indexReady && !stop.signal.aborted && (await probe.ping()),
       },
       metrics.registry,
     );
   }
   try {
     // The first Elasticsearch request (connection, TLS handshake) overlaps with loading the model.
-    const warmUp = sink.ping();
+    const warmUp = probe.ping();
     embedder = await loadEmbedder(settings, logger);
     await warmUp;
     logger.info({ model: embedder.model, device: embedder.device, dims: embedder.dimensions }, 'model loaded');
-    await ensureIndexWhenReachable(sink, embedder.dimensions, logger, stop.signal);
+    const ready = await ensureIndexWhenReachable(esClient, settings, embedder, logger, stop.signal);
+    if (ready === undefined || stop.signal.aborted) return ExitCode.ok;
+    const { sink, target } = ready;
     indexReady = true;
-    if (stop.signal.aborted) return ExitCode.ok;
 
     const batcher = new EmbedBatcher(embedder, {
       batchTokens: settings.embedding.batchTokens,
@@ -86,11 +110,25 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     const indexer = new FileIndexer(embedder, batcher, sink, settings);
     const queue = new SqsQueue(createSqsClient(settings.aws), queueUrl, settings.sqs.deadLetterQueueUrl);
     worker = new Worker(queue, createS3Client(settings.aws), indexer, settings, logger, metrics);
-    logger.info({ queueUrl, concurrency: settings.worker.concurrency, startupSeconds: (performance.now() - started) / 1000, drain: options.drain }, 'worker ready');
+    if (target.alias !== undefined) {
+      // After a flip this worker's vectors belong to an index search no longer reads: stop taking
+      // messages (they wait in the queue) and exit; a restarted worker resolves the alias again.
+      aliasWatch = watchAlias(esClient, { alias: target.alias, index: target.index }, ALIAS_CHECK_MS, {
+        onMoved: (now) => {
+          logger.warn({ alias: target.alias, from: target.index, to: now.kind === 'missing' ? null : now.index }, 'alias moved away from this index: stopping');
+          worker?.stop();
+        },
+        onError: (error: unknown) => {
+          logger.warn({ err: error }, 'could not check the alias');
+        },
+      });
+    }
+    logger.info({ queueUrl, index: target.index, alias: target.alias, concurrency: settings.worker.concurrency, startupSeconds: (performance.now() - started) / 1000, drain: options.drain }, 'worker ready');
     await worker.run({ drain: options.drain });
     logger.info('worker stopped');
     return ExitCode.ok;
   } finally {
+    aliasWatch?.stop();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     server?.close();

@@ -264,7 +264,7 @@ export const schema: Schema<Settings> = {
       env: 'ELASTICSEARCH_CLOUD_ID',
     },
     index: {
-      doc: 'Index the chunks are written to (created with an explicit mapping if absent). Each file also has a record in <index>-files that orders concurrent writers (docs/operations.md); credentials need write access to both.',
+      doc: 'Alias the chunks are written through and searched through. Absent: created over the physical index <alias>-v1-<model>, whose mapping _meta records the model (a concrete index of this name, made before aliases, is used as it is). Each file also has a record in <physical index>-files that orders concurrent writers (docs/operations.md); credentials need write access to <alias>* and alias management (docs/operations.md, "Change the embedding model").',
       format: String,
       default: 'documents',
       env: 'ELASTICSEARCH_INDEX',

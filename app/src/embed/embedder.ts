@@ -9,6 +9,7 @@ import path from 'node:path';
 import { env, pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
 import type { Logger } from '../observe/logger.js';
 import { ModelFileCache } from './model-files.js';
+import { effectiveDtype, readModelProfile } from './model-profile.js';
 import { meanPoolNormalized } from './pooling.js';
 
 export type EmbeddingDevice = 'cpu' | 'cuda' | 'auto';
@@ -23,7 +24,10 @@ export interface EmbedderOptions {
   readonly cacheDir?: string;
   /** onnxruntime intra-op threads; 0 or absent: onnxruntime's default (one per core). */
   readonly threads?: number;
-  /** Put before every passage (chunk) and every query, for models trained with prefixes (e5, bge). */
+  /**
+   * Put before every passage (chunk) and every query, for models trained with prefixes (e5, bge).
+   * Empty or absent: the local model folder's keda-indexer.json decides (model-profile.ts).
+   */
   readonly passagePrefix?: string;
   readonly queryPrefix?: string;
   readonly logger: Logger;
@@ -35,6 +39,11 @@ export interface Embedder {
   readonly model: string;
   /** The device the model actually runs on (auto resolved). */
   readonly device: 'cpu' | 'cuda';
+  /** Weights actually loaded (the folder's profile may replace the configured dtype). */
+  readonly dtype: EmbeddingDtype;
+  /** Prefixes actually applied, after settings and the folder's profile. */
+  readonly passagePrefix: string;
+  readonly queryPrefix: string;
   /** Vector length the model produces (384 for all-MiniLM-L6-v2). */
   readonly dimensions: number;
   /** Longest input the model accepts, in tokens, special tokens included. */
@@ -101,6 +110,14 @@ async function loadOnDevice(
 
 export async function createEmbedder(options: EmbedderOptions): Promise<Embedder> {
   const location = resolveModelLocation(options.model);
+  let profile;
+  try {
+    profile = readModelProfile(options.model);
+  } catch (error) {
+    throw new EmbedderStartupError(`EMBEDDING_MODEL ${options.model}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const dtype = effectiveDtype(options.model, options.dtype, profile);
+  if (dtype !== options.dtype) options.logger.info({ configured: options.dtype, loaded: dtype }, 'the model folder holds only other weights: loading those (keda-indexer.json)');
   // transformers.js keeps these in module-global state: set every one for this model.
   env.allowRemoteModels = location.localRoot === undefined;
   env.allowLocalModels = location.localRoot !== undefined;
@@ -111,7 +128,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   env.customCache = new ModelFileCache({ root: location.localRoot ?? env.cacheDir ?? '', remoteHost: env.remoteHost });
   let loaded: Awaited<ReturnType<typeof loadOnDevice>>;
   try {
-    loaded = await loadOnDevice(location.id, options);
+    loaded = await loadOnDevice(location.id, { ...options, dtype });
   } catch (error) {
     if (error instanceof EmbedderStartupError) throw error;
     throw new EmbedderStartupError(
@@ -122,8 +139,8 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   }
   const { extractor, device } = loaded;
   const { tokenizer } = extractor;
-  const passagePrefix = options.passagePrefix ?? '';
-  const queryPrefix = options.queryPrefix ?? '';
+  const passagePrefix = options.passagePrefix || (profile.passagePrefix ?? '');
+  const queryPrefix = options.queryPrefix || (profile.queryPrefix ?? '');
 
   const embed = async (texts: readonly string[], kind: TextKind): Promise<Float32Array[]> => {
     if (texts.length === 0) return [];
@@ -142,6 +159,9 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   return {
     model: options.model,
     device,
+    dtype,
+    passagePrefix,
+    queryPrefix,
     dimensions,
     modelMaxTokens,
     countTokens: (text) => tokenizer.encode(passagePrefix + text).length,
