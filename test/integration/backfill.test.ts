@@ -7,7 +7,23 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ChunkDocument } from '../../app/src/sink/document.js';
 import { recordsIndexOf } from '../../app/src/sink/file-records.js';
-import { chunksByFile, createBucket, createQueueWithDeadLetter, es, putObject, queueDepth, startCli, takeDeadLetters, uniqueName, waitFor, type TestQueue } from '../support/stack.js';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import {
+  chunksByFile,
+  createBucket,
+  createQueueWithDeadLetter,
+  es,
+  putObject,
+  queueDepth,
+  s3,
+  s3Event,
+  sendBody,
+  startCli,
+  takeDeadLetters,
+  uniqueName,
+  waitFor,
+  type TestQueue,
+} from '../support/stack.js';
 
 const bucket = uniqueName('backfill-docs');
 const index = uniqueName('backfill-index');
@@ -144,6 +160,19 @@ describe('backfill', () => {
     assert.equal(outcomes(output, 'unchanged'), 500, output.slice(-3000));
     assert.equal(outcomes(output, 'indexed'), 0);
     assert.deepEqual(await indexedAt(), before, 'a chunk was written again');
+  });
+
+  test('a duplicate S3 notification of an indexed object is free; one of a new version is indexed', async () => {
+    const document = DOCUMENTS[3] ?? assert.fail();
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: document.key }));
+    const eTag = (head.ETag ?? '').replace(/"/g, '');
+    await sendBody(queue.queueUrl, s3Event('ObjectCreated:Put', bucket, document.key, { eTag, size: 1 }));
+    let output = await drain();
+    assert.equal(outcomes(output, 'unchanged'), 1, output);
+    // A notification with another ETag is another version: indexed, whatever the record says.
+    await sendBody(queue.queueUrl, s3Event('ObjectCreated:Put', bucket, document.key, { eTag: '0123456789abcdef0123456789abcdef', size: 1 }));
+    output = await drain();
+    assert.equal(outcomes(output, 'indexed'), 1, output);
   });
 
   test('--force re-indexes unchanged objects', async () => {

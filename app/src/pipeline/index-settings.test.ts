@@ -35,3 +35,29 @@ test('ETags compare with or without the quotes S3 puts around them', () => {
   assert.ok(sameEtag('abc', 'abc'));
   assert.ok(!sameEtag('"abc"', '"abd"'));
 });
+
+test('FileIndexer.isUnchanged: same ETag and same settings on an indexed record, nothing less', async () => {
+  const { FileIndexer } = await import('./index-file.js');
+  const { loadConfig } = await import('../config/config.js');
+  const settings = loadConfig({ env: {} });
+  const embedder = { model: 'm', dimensions: 384, modelMaxTokens: 256, countTokens: (text: string) => text.length };
+  const batcher = { embedPassages: () => Promise.reject(new Error('no embedding in this test')) };
+  let recorded: { etag?: string; indexSettings?: string } | undefined;
+  const sink = {
+    claim: () => Promise.reject(new Error('no claim in this test')),
+    writeFile: () => Promise.reject(new Error('no write in this test')),
+    removeFile: () => Promise.reject(new Error('no remove in this test')),
+    indexedFrom: () => Promise.resolve(recorded),
+  };
+  const indexer = new FileIndexer(embedder, batcher, sink, settings);
+  assert.equal(await indexer.isUnchanged('s3://b/k', 'abc'), false, 'never indexed');
+  recorded = { etag: '"abc"', indexSettings: indexer.indexSettings };
+  assert.equal(await indexer.isUnchanged('s3://b/k', 'abc'), true);
+  assert.equal(await indexer.isUnchanged('s3://b/k', 'abd'), false, 'another version of the object');
+  recorded = { etag: '"abc"', indexSettings: 'another-model' };
+  assert.equal(await indexer.isUnchanged('s3://b/k', 'abc'), false, 'other index settings');
+  recorded = { etag: '"abc"' };
+  assert.equal(await indexer.isUnchanged('s3://b/k', 'abc'), false, 'indexed before fingerprints were recorded');
+  const withoutRecords = new FileIndexer(embedder, batcher, { claim: sink.claim, writeFile: sink.writeFile, removeFile: sink.removeFile }, settings);
+  assert.equal(await withoutRecords.isUnchanged('s3://b/k', 'abc'), false, 'a sink without records');
+});

@@ -208,7 +208,13 @@ export class ElasticsearchSink implements ChunkSink {
 
   /** From the file's record: what its chunks were made from, when they are all written. */
   async indexedFrom(filePath: string): Promise<ChunkProvenance | undefined> {
-    const record = await this.records.read(filePath);
+    let record;
+    try {
+      record = await this.records.read(filePath);
+    } catch (error) {
+      const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      throw new TransientError('elasticsearch_unavailable', `read file record: ${detail}`, { cause: error });
+    }
     if (record?.state !== 'indexed') return undefined;
     return {
       ...(record.etag === undefined ? {} : { etag: record.etag }),
