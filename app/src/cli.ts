@@ -3,7 +3,7 @@
 // commands/; this file only wires them into one program.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { reportError, settingsFor } from './commands/common.js';
+import { ExitCode, reportError, settingsFor } from './commands/common.js';
 
 // The AWS SDK warns on every command under Node 20 that its 2027 releases will need Node 22. The
 // README says so once (and the image runs Node 22); repeating it in every command's output would
@@ -22,7 +22,12 @@ const program = new Command()
   )
   .version(packageJson.version)
   .option('-c, --config <file>', 'JSON or YAML settings file (environment variables override it)')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Commander exits 1 on a bad command line; the documented code for usage errors is 2. Set before
+  // the subcommands are added, which inherit it. --help and --version still exit 0.
+  .exitOverride((error) => {
+    process.exit(error.exitCode === 0 ? 0 : ExitCode.usage);
+  });
 
 /** Runs a command body and exits with its code; errors become one clear line on stderr. */
 function action<A extends unknown[]>(name: string, body: (...args: A) => Promise<number>): (...args: A) => Promise<void> {
@@ -203,6 +208,66 @@ Examples:
         process.stdout,
       );
     }),
+  );
+
+program
+  .command('backfill')
+  .description('enqueue every existing object under an S3 prefix, so the worker indexes what was there before it')
+  .argument('<s3-url>', 's3://bucket/prefix (the prefix may be empty: the whole bucket)')
+  .option('--suffix <ending>', 'only keys ending so, case-insensitive; repeat for several (default: the types the worker reads, .txt .text .md .markdown .html .htm .xhtml .pdf .docx; "" for every key)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+  .option('--modified-since <time>', 'only objects last modified at or after this time (2024-05-01 or 2024-05-01T12:00:00Z)')
+  .option('--max-size <size>', 'only objects of at most this size (bytes, or with a unit: 50MB, 10MiB)')
+  .option('--start-after <key>', 'resume an interrupted run: list only keys after this one (the key the run printed)')
+  .option('--max-rate <n>', 'send at most n messages per second, so fresh uploads are not starved')
+  .option('--force', 'ask the worker to index every object again, even when its ETag and the index settings are unchanged')
+  .option('--dry-run', 'count the objects and bytes that would be enqueued; send nothing')
+  .option('--json', 'print the summary as one JSON object')
+  .addHelpText(
+    'after',
+    `
+Lists the prefix with ListObjectsV2 and sends one {"bucket","key","etag","size","origin":"backfill"}
+message per object to SQS_QUEUE_URL, ten per SendMessageBatch. The worker skips an object whose
+ETag and index settings (model, split) are those already indexed, so running a backfill again
+costs little; --force re-indexes anyway. Progress goes to stderr (a bar on a terminal, a line
+every 5 s elsewhere), the summary to stdout.
+
+Stopped (SIGINT, SIGTERM) or failed, it waits for the batches in flight and prints the key to
+resume from: every key up to it is on the queue. Run the same command with --start-after KEY.
+
+Exit codes: 0 done; 1 failed (listing or sending; the resume key is printed); 2 usage error
+(bad flag or URL, SQS_QUEUE_URL not set); 130 stopped by SIGINT; 143 stopped by SIGTERM.
+
+Examples:
+  keda-indexer backfill s3://docs/ --dry-run
+  keda-indexer backfill s3://docs/reports/2024/ --suffix .pdf --suffix .docx --max-rate 200
+  keda-indexer backfill s3://docs/ --modified-since 2024-05-01 --max-size 50MB --json
+  keda-indexer backfill s3://docs/ --start-after 'reports/2024/q3 summary.pdf'`,
+  )
+  .action(
+    action(
+      'backfill',
+      async (
+        url: string,
+        options: { suffix: string[]; modifiedSince?: string; maxSize?: string; startAfter?: string; maxRate?: string; force?: boolean; dryRun?: boolean; json?: boolean },
+      ) => {
+        const { runBackfill } = await import('./commands/backfill.js');
+        return runBackfill(
+          settingsFor(globalOptions()),
+          url,
+          {
+            suffix: options.suffix,
+            ...(options.modifiedSince === undefined ? {} : { modifiedSince: options.modifiedSince }),
+            ...(options.maxSize === undefined ? {} : { maxSize: options.maxSize }),
+            ...(options.startAfter === undefined ? {} : { startAfter: options.startAfter }),
+            ...(options.maxRate === undefined ? {} : { maxRate: options.maxRate }),
+            force: options.force === true,
+            dryRun: options.dryRun === true,
+            json: options.json === true,
+          },
+          { out: process.stdout, err: process.stderr },
+        );
+      },
+    ),
   );
 
 program

@@ -280,3 +280,100 @@ Face hub with curl (download), or from a model image (copy). Files already there
       mountPath: {{ $m.mountPath }}
 {{- end }}
 {{- end }}
+
+{{/*
+The backfill Job's spec (templates/backfill-job.yaml), a template of its own so the Job's name can
+carry its hash. The pod runs `keda-indexer backfill` with the worker's ServiceAccount, ConfigMap
+(SQS_QUEUE_URL, AWS_REGION, AWS_ENDPOINT_URL) and credentials; it loads no model.
+*/}}
+{{- define "keda-indexer.backfillJobSpec" -}}
+{{- $v := .Values }}
+{{- $b := $v.backfill }}
+{{- $bucket := $b.bucket | default $v.config.s3Bucket }}
+{{- if not $bucket }}
+{{- fail "backfill.enabled is true but neither backfill.bucket nor config.s3Bucket is set: set the bucket to list" }}
+{{- end }}
+backoffLimit: {{ $b.backoffLimit }}
+{{- with $b.activeDeadlineSeconds }}
+activeDeadlineSeconds: {{ . }}
+{{- end }}
+{{- if not (kindIs "invalid" $b.ttlSecondsAfterFinished) }}
+ttlSecondsAfterFinished: {{ $b.ttlSecondsAfterFinished }}
+{{- end }}
+template:
+  metadata:
+    annotations:
+      checksum/config: {{ printf "%s\n" (include "keda-indexer.configmap" .) | sha256sum }}
+    labels:
+      {{- include "keda-indexer.componentLabels" (dict "ctx" . "component" "backfill") | nindent 6 }}
+  spec:
+    restartPolicy: Never
+    serviceAccountName: {{ include "keda-indexer.serviceAccountName" . }}
+    automountServiceAccountToken: {{ $v.serviceAccount.automountServiceAccountToken }}
+    {{- with $v.imagePullSecrets }}
+    imagePullSecrets:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    securityContext:
+      {{- toYaml $v.podSecurityContext | nindent 6 }}
+    containers:
+      - name: backfill
+        image: {{ include "keda-indexer.image" . | quote }}
+        imagePullPolicy: {{ $v.image.pullPolicy }}
+        {{- with $v.command }}
+        command:
+          {{- toYaml . | nindent 10 }}
+        {{- end }}
+        args:
+          - backfill
+          - {{ printf "s3://%s/%s" $bucket ($b.prefix | default $v.config.s3Prefix) | quote }}
+          {{- range $b.suffixes }}
+          - --suffix
+          - {{ . | quote }}
+          {{- end }}
+          {{- with $b.modifiedSince }}
+          - --modified-since
+          - {{ . | quote }}
+          {{- end }}
+          {{- with $b.maxSize }}
+          - --max-size
+          - {{ . | toString | quote }}
+          {{- end }}
+          {{- with $b.maxRate }}
+          - --max-rate
+          - {{ . | toString | quote }}
+          {{- end }}
+          {{- with $b.startAfter }}
+          - --start-after
+          - {{ . | quote }}
+          {{- end }}
+          {{- if $b.force }}
+          - --force
+          {{- end }}
+        envFrom:
+          - configMapRef:
+              name: {{ include "keda-indexer.workerName" . }}
+        {{- with (include "keda-indexer.secretEnv" . | trim) }}
+        env:
+          {{- . | nindent 10 }}
+        {{- end }}
+        securityContext:
+          {{- toYaml $v.securityContext | nindent 10 }}
+        resources:
+          {{- toYaml $b.resources | nindent 10 }}
+        volumeMounts:
+          - name: tmp
+            mountPath: /tmp
+    volumes:
+      - name: tmp
+        emptyDir:
+          sizeLimit: 64Mi
+    {{- with $v.nodeSelector }}
+    nodeSelector:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    {{- with $v.tolerations }}
+    tolerations:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+{{- end }}

@@ -110,6 +110,28 @@ checksum_rolls() {
   [ "$base" = "$pod" ] || { echo "a pod-only change moved the config checksum"; return 1; }
 }
 
+# backfill_job_name LABEL [helm args...] -> the backfill Job's metadata.name
+backfill_job_name() {
+  render "backfill-$1" --set backfill.enabled=true --set config.s3Bucket=docs "${@:2}" \
+    --show-only templates/backfill-job.yaml >/dev/null || return 1
+  sed -n 's/^  name: //p' "$out/rendered-backfill-$1.yaml" | head -n1
+}
+
+# A Job's pod template is immutable: the backfill Job's name carries a hash of its spec, so an
+# upgrade that changes the spec (or the worker's config) makes a new Job, and one that does not
+# keeps the name (and the Job).
+backfill_job_renamed_on_change() {
+  local base again spec config
+  base="$(backfill_job_name base)" && again="$(backfill_job_name again)" &&
+    spec="$(backfill_job_name spec --set backfill.prefix=reports/)" &&
+    config="$(backfill_job_name config --set config.logLevel=debug)" || return 1
+  echo "base=$base spec=$spec config=$config"
+  [ -n "$base" ] || { echo "no backfill Job rendered"; return 1; }
+  [ "$base" = "$again" ] || { echo "the name is not deterministic"; return 1; }
+  [ "$base" != "$spec" ] || { echo "a changed prefix kept the name: the upgrade would patch an immutable Job"; return 1; }
+  [ "$base" != "$config" ] || { echo "a config change kept the name"; return 1; }
+}
+
 # pipeline_checksums VALUES_FILE -> "name=checksum" per worker of test/chart/values/pipelines.yaml
 # (or a changed copy): the checksum/config of each Deployment's and ScaledJob's pod template
 pipeline_checksums() {
@@ -189,6 +211,7 @@ for f in values-local.yaml values-prod.yaml "${ci_values[@]}" "${test_values[@]}
 done
 check "checksum rolls pods on config change" checksum_rolls
 check "checksum rolls only the changed pipeline's pods" pipeline_checksums_roll
+check "backfill Job renamed when its spec changes" backfill_job_renamed_on_change
 check "dashboard metrics are exported by the worker" python3 test/chart/dashboard_metrics.py
 check "dashboard canaries" dashboard_canary
 check "values table up to date (helm-docs)" scripts/gen-chart-docs --check

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-const commands = ['worker', 'index', 'search', 'upload', 'bootstrap', 'doctor'];
+const commands = ['worker', 'index', 'search', 'upload', 'bootstrap', 'doctor', 'redrive', 'backfill', 'reindex'];
 
 test('--help lists every command of the contract and exits 0', () => {
   const help = execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8' });
@@ -22,9 +22,9 @@ test('each command has its own --help', () => {
   }
 });
 
-test('an unknown command is a usage error, not a crash', () => {
+test('an unknown command is a usage error (exit 2), not a crash', () => {
   const result = spawnSync(process.execPath, [cli, 'frobnicate'], { encoding: 'utf8' });
-  assert.notEqual(result.status, 0);
+  assert.equal(result.status, 2);
   assert.match(result.stderr, /unknown command 'frobnicate'/);
 });
 
@@ -40,6 +40,29 @@ test('reindex and each of its subcommands have --help with examples', () => {
 
 test('reindex create without --model is a usage error', () => {
   const result = spawnSync(process.execPath, [cli, 'reindex', 'create'], { encoding: 'utf8' });
-  assert.notEqual(result.status, 0);
+  assert.equal(result.status, 2);
   assert.match(result.stderr, /--model/);
+});
+
+test('bad options and arguments exit 2 for every command, and name what is wrong', () => {
+  const cases: [string[], RegExp][] = [
+    [['search', 'q', '--frobnicate'], /unknown option '--frobnicate'/],
+    [['backfill'], /missing required argument 's3-url'/],
+    [['backfill', 'docs/reports'], /expected s3:\/\/bucket\/prefix/],
+    [['backfill', 's3://docs/', '--dry-run', '--max-size', 'huge'], /--max-size "huge" is not a size/],
+    [['backfill', 's3://docs/', '--dry-run', '--modified-since', 'last week'], /--modified-since "last week" is not a date/],
+    [['backfill', 's3://docs/', '--dry-run', '--max-rate', '0'], /--max-rate "0" must be a number/],
+    [['backfill', 's3://docs/'], /SQS_QUEUE_URL is not set/],
+  ];
+  for (const [args, message] of cases) {
+    const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, SQS_QUEUE_URL: '' } });
+    assert.equal(result.status, 2, `${args.join(' ')} exited ${String(result.status)}: ${result.stderr}`);
+    assert.match(result.stderr, message);
+  }
+});
+
+test('backfill --help documents its exit codes', () => {
+  const help = execFileSync(process.execPath, [cli, 'backfill', '--help'], { encoding: 'utf8' });
+  assert.match(help, /Exit codes: 0 done; 1 failed .*; 2 usage error/s);
+  assert.match(help, /130 stopped by SIGINT; 143 stopped by SIGTERM/);
 });

@@ -70,11 +70,11 @@ export async function sendBody(queueUrl: string, body: string): Promise<void> {
   await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
 }
 
-/** An S3 event notification as S3 sends it: key form-encoded ('+' for space). */
-export function s3Event(eventName: string, bucket: string, key: string): string {
+/** An S3 event notification as S3 sends it: key form-encoded ('+' for space), eTag unquoted. */
+export function s3Event(eventName: string, bucket: string, key: string, object: { eTag?: string; size?: number } = {}): string {
   const encodedKey = encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
   return JSON.stringify({
-    Records: [{ eventVersion: '2.1', eventSource: 'aws:s3', eventName, s3: { bucket: { name: bucket }, object: { key: encodedKey } } }],
+    Records: [{ eventVersion: '2.1', eventSource: 'aws:s3', eventName, s3: { bucket: { name: bucket }, object: { key: encodedKey, ...object } } }],
   });
 }
 

@@ -9,6 +9,8 @@ export interface WorkerMetrics {
   readonly messagesReceived: Counter;
   readonly filesIndexed: Counter;
   readonly filesRemoved: Counter;
+  /** Named by a message, but already indexed from the same object under the same settings: skipped. */
+  readonly filesUnchanged: Counter;
   /** A later claim of the same file won; that writer's chunks stay (docs/operations.md). */
   readonly filesSuperseded: Counter;
   /** Transient failures; the message is released and retried. */
@@ -31,6 +33,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Worke
     messagesReceived: new Counter({ name: 'keda_indexer_messages_received_total', help: 'Queue messages received.', registers }),
     filesIndexed: new Counter({ name: 'keda_indexer_files_indexed_total', help: 'Files whose chunks were all written.', registers }),
     filesRemoved: new Counter({ name: 'keda_indexer_files_removed_total', help: 'Files whose chunks were removed because their object is gone.', registers }),
+    filesUnchanged: new Counter({
+      name: 'keda_indexer_files_unchanged_total',
+      help: 'Files acknowledged without download or embedding: their ETag and the index settings match what is indexed.',
+      registers,
+    }),
     filesSuperseded: new Counter({
       name: 'keda_indexer_files_superseded_total',
       help: 'Files whose write lost to a later claim of the same file (edited or removed meanwhile); the later version stays.',

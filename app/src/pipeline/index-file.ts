@@ -7,6 +7,7 @@ import type { Settings } from '../config/config.js';
 import { chunkIdOf, type ChunkDocument, type ChunkSink, type ObjectIdentity, type RemoveResult, type WriteClaim } from '../sink/document.js';
 import { PermanentError } from '../failure.js';
 import { splitText, type SplitOptions } from '../split/splitter.js';
+import { indexSettingsFingerprint, sameEtag } from './index-settings.js';
 
 export type { ChunkSink } from '../sink/document.js';
 
@@ -35,12 +36,14 @@ export interface FileToIndex {
 export class FileIndexer {
   private readonly splitOptions: SplitOptions;
   private readonly limits: ConvertLimits;
+  /** Fingerprint of the model and split settings, recorded with each file's chunks. */
+  readonly indexSettings: string;
 
   constructor(
-    private readonly embedder: Pick<Embedder, 'countTokens' | 'modelMaxTokens'>,
+    private readonly embedder: Pick<Embedder, 'countTokens' | 'modelMaxTokens' | 'model' | 'dimensions'>,
     private readonly batcher: Pick<EmbedBatcher, 'embedPassages'>,
     private readonly sink: ChunkSink,
-    settings: Pick<Settings, 'split' | 'convert'>,
+    settings: Pick<Settings, 'split' | 'convert' | 'embedding'>,
   ) {
     this.splitOptions = {
       by: settings.split.by,
@@ -55,6 +58,25 @@ export class FileIndexer {
       maxMillis: settings.convert.maxSeconds * 1000,
       maxInflatedBytes: settings.convert.maxInflatedBytes,
     };
+    this.indexSettings = indexSettingsFingerprint({
+      model: embedder.model,
+      dims: embedder.dimensions,
+      dtype: settings.embedding.dtype,
+      passagePrefix: settings.embedding.passagePrefix,
+      split: settings.split,
+      maxTokens: this.splitOptions.maxTokens,
+    });
+  }
+
+  /**
+   * True when the file's chunks were all written from the object with this ETag, under the
+   * current index settings: indexing it again would write the same chunks. Asks the sink's
+   * records; false for sinks without them.
+   */
+  async isUnchanged(filePath: string, etag: string): Promise<boolean> {
+    const indexed = await this.sink.indexedFrom?.(filePath);
+    if (indexed?.etag === undefined || indexed.indexSettings !== this.indexSettings) return false;
+    return sameEtag(indexed.etag, etag);
   }
 
   /**
@@ -99,7 +121,7 @@ export class FileIndexer {
         indexed_at: indexedAt,
       };
     });
-    const { staleDeleted, superseded } = await this.sink.writeFile(claim, documents, file.object);
+    const { staleDeleted, superseded } = await this.sink.writeFile(claim, documents, { ...file.object, indexSettings: this.indexSettings });
     const writeSeconds = clock.lap();
     return {
       sourceId,

@@ -275,6 +275,13 @@ export class Worker {
   private async processEvent(event: FileEvent, log: Logger): Promise<void> {
     const filePath = s3FilePath(event.bucket, event.key);
     const fileLog = log.child({ bucket: event.bucket, key: event.key, action: event.action });
+    // Re-running a backfill, or a duplicate notification, costs one record read. No claim is
+    // taken: nothing is written, and a writer at work leaves the record "claimed", not "indexed".
+    if (event.action === 'upsert' && event.etag !== undefined && event.force !== true && (await this.indexer.isUnchanged(filePath, event.etag))) {
+      this.metrics.filesUnchanged.inc();
+      fileLog.info({ outcome: 'unchanged', origin: event.origin }, 'file unchanged since it was indexed; skipped');
+      return;
+    }
     const claim = await this.indexer.claim(filePath);
     const fetchStarted = performance.now();
     let object;

@@ -51,6 +51,12 @@ export interface ObjectIdentity {
   readonly lastModified?: string;
 }
 
+/** What a file's chunks were made from: the object, and the index settings' fingerprint. */
+export interface ChunkProvenance extends ObjectIdentity {
+  /** pipeline/index-settings.ts: model, dims and split settings, hashed. */
+  readonly indexSettings?: string;
+}
+
 export interface WriteResult {
   readonly written: number;
   readonly staleDeleted: number;
@@ -66,8 +72,10 @@ export interface RemoveResult {
 /** Where chunks go: Elasticsearch, or the embedded local store. */
 export interface ChunkSink {
   claim(filePath: string): Promise<WriteClaim>;
-  writeFile(claim: WriteClaim, documents: readonly ChunkDocument[], object?: ObjectIdentity): Promise<WriteResult>;
+  writeFile(claim: WriteClaim, documents: readonly ChunkDocument[], object?: ChunkProvenance): Promise<WriteResult>;
   removeFile(claim: WriteClaim, object?: ObjectIdentity): Promise<RemoveResult>;
+  /** What the file's chunks were last made from, when they are all written; sinks that keep no records leave it out. */
+  indexedFrom?(filePath: string): Promise<ChunkProvenance | undefined>;
 }
 
 export function s3FilePath(bucket: string, key: string): string {

@@ -11,7 +11,16 @@ import { Client, errors } from '@elastic/elasticsearch';
 type ClientOptions = ConstructorParameters<typeof Client>[0];
 import type { Settings } from '../config/config.js';
 import { PermanentError, TransientError } from '../failure.js';
-import { chunkIdOf, type ChunkDocument, type ChunkSink, type ObjectIdentity, type RemoveResult, type WriteClaim, type WriteResult } from './document.js';
+import {
+  chunkIdOf,
+  type ChunkDocument,
+  type ChunkProvenance,
+  type ChunkSink,
+  type ObjectIdentity,
+  type RemoveResult,
+  type WriteClaim,
+  type WriteResult,
+} from './document.js';
 import { FileRecords, recordsIndexOf } from './file-records.js';
 
 export type ElasticsearchSettings = Settings['elasticsearch'];
@@ -179,7 +188,7 @@ export class ElasticsearchSink implements ChunkSink {
    * then completes the claim on the file's record. If a later claim came first, the chunks this
    * call wrote that the later claim did not overwrite are deleted again, and it says so.
    */
-  async writeFile(claim: WriteClaim, documents: readonly ChunkDocument[], object: ObjectIdentity = {}): Promise<WriteResult> {
+  async writeFile(claim: WriteClaim, documents: readonly ChunkDocument[], object: ChunkProvenance = {}): Promise<WriteResult> {
     let superseded = false;
     for (const batch of this.bulkBatches(documents)) {
       if (await this.bulkIndex(batch, claim.generation)) {
@@ -195,6 +204,22 @@ export class ElasticsearchSink implements ChunkSink {
       return { written: 0, staleDeleted, superseded };
     }
     return { written: documents.length, staleDeleted, superseded };
+  }
+
+  /** From the file's record: what its chunks were made from, when they are all written. */
+  async indexedFrom(filePath: string): Promise<ChunkProvenance | undefined> {
+    let record;
+    try {
+      record = await this.records.read(filePath);
+    } catch (error) {
+      const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      throw new TransientError('elasticsearch_unavailable', `read file record: ${detail}`, { cause: error });
+    }
+    if (record?.state !== 'indexed') return undefined;
+    return {
+      ...(record.etag === undefined ? {} : { etag: record.etag }),
+      ...(record.index_settings === undefined ? {} : { indexSettings: record.index_settings }),
+    };
   }
 
   /** Deletes all chunks of a file (the object is gone) and records the removal. */

@@ -7,7 +7,7 @@
 // to end up equal to the bucket, whatever the interleaving, is in docs/operations.md.
 import { errors, type Client } from '@elastic/elasticsearch';
 import { TransientError } from '../failure.js';
-import { sourceIdOf, type ObjectIdentity, type WriteClaim } from './document.js';
+import { sourceIdOf, type ChunkProvenance, type WriteClaim } from './document.js';
 
 /** The records of chunk index `index`: `<index>-files`. */
 export function recordsIndexOf(index: string): string {
@@ -27,6 +27,8 @@ export interface FileRecord {
   readonly etag?: string;
   readonly version_id?: string;
   readonly last_modified?: string;
+  /** Fingerprint of the model and split settings the chunks were made with (indexed). */
+  readonly index_settings?: string;
   readonly updated_at: string;
 }
 
@@ -40,6 +42,7 @@ export const RECORDS_MAPPING = {
     etag: { type: 'keyword' as const },
     version_id: { type: 'keyword' as const },
     last_modified: { type: 'date' as const },
+    index_settings: { type: 'keyword' as const },
     updated_at: { type: 'date' as const },
   },
 };
@@ -118,7 +121,7 @@ export class FileRecords {
   }
 
   /** Records what `claim` wrote; false when a later claim came first (nothing is recorded then). */
-  async complete(claim: WriteClaim, outcome: { state: Exclude<FileState, 'claimed'>; chunks: number; object: ObjectIdentity }): Promise<boolean> {
+  async complete(claim: WriteClaim, outcome: { state: Exclude<FileState, 'claimed'>; chunks: number; object: ChunkProvenance }): Promise<boolean> {
     const { object } = outcome;
     const record: FileRecord = {
       file_path: claim.filePath,
@@ -128,6 +131,7 @@ export class FileRecords {
       ...(object.etag === undefined ? {} : { etag: object.etag }),
       ...(object.versionId === undefined ? {} : { version_id: object.versionId }),
       ...(object.lastModified === undefined ? {} : { last_modified: object.lastModified }),
+      ...(object.indexSettings === undefined ? {} : { index_settings: object.indexSettings }),
       updated_at: new Date().toISOString(),
     };
     try {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeS3EventKey, type FileEvent, MAX_BODY_BYTES, parseBody } from './message.js';
+import { decodeS3EventKey, type FileEvent, MAX_BODY_BYTES, parseBody, requestBody } from './message.js';
 
 function eventsOf(body: string): readonly FileEvent[] {
   const parsed = parseBody(body);
@@ -84,7 +84,24 @@ describe('parseBody', () => {
     });
   });
 
+  test('backfill requests carry etag, size, origin and force, and round-trip through requestBody', () => {
+    const body = requestBody('docs', 'a b/ü+1.txt', { etag: '"9a0364b9e99bb480dd25e1f0284c8555"', size: 12, origin: 'backfill', force: true });
+    assert.deepEqual(eventsOf(body), [
+      { action: 'upsert', origin: 'backfill', bucket: 'docs', key: 'a b/ü+1.txt', etag: '"9a0364b9e99bb480dd25e1f0284c8555"', size: 12, force: true },
+    ]);
+    // force: false is the default and is left out of the event.
+    assert.deepEqual(eventsOf(requestBody('docs', 'a.txt', { origin: 'backfill', force: false })), [
+      { action: 'upsert', origin: 'backfill', bucket: 'docs', key: 'a.txt' },
+    ]);
+    assert.equal(requestBody('docs', 'a.txt'), '{"bucket":"docs","key":"a.txt"}');
+  });
+
   const invalidBodies: [string, string, RegExp][] = [
+    ['an empty etag', '{"bucket":"docs","key":"a","etag":""}', /"etag" must be/],
+    ['a negative size', '{"bucket":"docs","key":"a","size":-1}', /"size" must be/],
+    ['a fractional size', '{"bucket":"docs","key":"a","size":1.5}', /"size" must be/],
+    ['an unknown origin', '{"bucket":"docs","key":"a","origin":"notification"}', /"origin" must be/],
+    ['a string force', '{"bucket":"docs","key":"a","force":"yes"}', /"force" must be/],
     ['not JSON', '{"bucket": ', /not JSON/],
     ['a JSON array', '[1,2]', /not an object/],
     ['a JSON string', '"hello"', /not an object/],

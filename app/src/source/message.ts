@@ -5,7 +5,9 @@
 //   - an S3 event notification: Records[] with eventName ObjectCreated:* or ObjectRemoved:*;
 //   - the same notification wrapped in an SNS envelope (Type "Notification", Message a string);
 //   - s3:TestEvent, sent by S3 when a notification is configured: acknowledged and ignored;
-//   - {"bucket": "...", "key": "..."}, sent by `keda-indexer upload` or by hand (key not encoded).
+//   - {"bucket": "...", "key": "..."}, sent by `keda-indexer upload` or by hand (key not encoded),
+//     optionally with "etag", "size", "origin": "backfill" and "force" (sent by `keda-indexer
+//     backfill`; see requestBody below).
 
 /** One file the message is about. */
 export interface FileEvent {
@@ -14,14 +16,32 @@ export interface FileEvent {
    * message is processed, or removes its chunks when it is gone (docs/operations.md).
    */
   readonly action: 'upsert' | 'remove';
-  /** An S3 notification, or a {"bucket","key"} request (which names an object that must exist). */
-  readonly origin: 'notification' | 'request';
+  /**
+   * An S3 notification; a {"bucket","key"} request (which names an object that must exist); or a
+   * request from `keda-indexer backfill` (the object was listed, but may be deleted since).
+   */
+  readonly origin: 'notification' | 'request' | 'backfill';
   readonly bucket: string;
   /** Object key, decoded. */
   readonly key: string;
   /** From the notification when present; lets the fetch stage detect a newer object. */
   readonly etag?: string;
   readonly size?: number;
+  /** Index the object even when its ETag and the index settings are those already indexed. */
+  readonly force?: boolean;
+}
+
+/** The optional fields of a {"bucket","key"} request, as `keda-indexer backfill` sends them. */
+export interface RequestFields {
+  readonly etag?: string;
+  readonly size?: number;
+  readonly origin?: 'backfill';
+  readonly force?: boolean;
+}
+
+/** The body of a {"bucket","key"} request: the writer that matches the parser below. */
+export function requestBody(bucket: string, key: string, fields: RequestFields = {}): string {
+  return JSON.stringify({ bucket, key, ...fields });
 }
 
 export type ParsedMessage =
@@ -123,7 +143,21 @@ function parseNotification(body: { [key: string]: Json }): ParsedMessage {
     if (typeof key !== 'string') return invalid('"key" must be a string');
     const keyProblem = checkKey(key);
     if (keyProblem !== undefined) return invalid(keyProblem);
-    return { kind: 'files', events: [{ action: 'upsert', origin: 'request', bucket, key }] };
+    const { etag, size, origin, force } = body;
+    if (etag !== undefined && (typeof etag !== 'string' || etag.length === 0)) return invalid('"etag" must be a non-empty string');
+    if (size !== undefined && (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)) return invalid('"size" must be a whole number of bytes');
+    if (origin !== undefined && origin !== 'request' && origin !== 'backfill') return invalid('"origin" must be "request" or "backfill"');
+    if (force !== undefined && typeof force !== 'boolean') return invalid('"force" must be true or false');
+    const event: FileEvent = {
+      action: 'upsert',
+      origin: origin ?? 'request',
+      bucket,
+      key,
+      ...(etag === undefined ? {} : { etag }),
+      ...(size === undefined ? {} : { size }),
+      ...(force === true ? { force } : {}),
+    };
+    return { kind: 'files', events: [event] };
   }
 
   return invalid('unrecognised message: expected an S3 notification, an SNS envelope or {"bucket","key"}');
