@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ChunkDocument } from '../../app/src/sink/document.js';
 import { recordsIndexOf } from '../../app/src/sink/file-records.js';
+import { resolveIndex } from '../../app/src/sink/index-alias.js';
+import { deleteIndexFamily } from '../support/indices.js';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import {
   chunksByFile,
@@ -87,7 +89,7 @@ describe('backfill', () => {
     }
   });
   after(async () => {
-    await es.indices.delete({ index: [index, recordsIndexOf(index)], ignore_unavailable: true });
+    await deleteIndexFamily(es, index);
   });
 
   test('--dry-run counts what it would enqueue, and the filters narrow it; nothing is sent', async () => {
@@ -147,8 +149,12 @@ describe('backfill', () => {
     const byFile = await chunksByFile(index);
     assert.deepEqual([...byFile.keys()].sort(), DOCUMENTS.map((d) => `s3://${bucket}/${d.key}`).sort());
     for (const [file, chunks] of byFile) assert.deepEqual(chunks.map((c) => c.split_id), [0], `${file}: ${chunks.length} chunks`);
-    await es.indices.refresh({ index: recordsIndexOf(index) });
-    assert.equal((await es.count({ index: recordsIndexOf(index) })).count, 500);
+    // The records live beside the physical index the alias points at.
+    const resolved = await resolveIndex(es, index);
+    assert.equal(resolved.kind, 'alias');
+    const records = recordsIndexOf(resolved.index);
+    await es.indices.refresh({ index: records });
+    assert.equal((await es.count({ index: records })).count, 500);
     assert.deepEqual(await takeDeadLetters(queue.deadLetterUrl), []);
   });
 
