@@ -4,7 +4,7 @@
 // build of the code before files went through in slices ("before", a git ref), rounds alternating.
 // Invoked by bench/run (which prepares the model, the dev stack and a build of app/src).
 //
-//   bench/run --memory [--quick] [--memory-before=<git ref>] [--pages=<n>]
+//   bench/run --memory [--quick] [--memory-before=<git ref>] [--pages=<n>] [--words-per-page=<n>] [--rounds=<n>]
 import { execFileSync, execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -36,8 +36,9 @@ const quick = argv.includes('--quick');
 const beforeRef = option('memory-before') ?? '5825158';
 /** The default CONVERT_MAX_PAGES, so the file is as large as the worker accepts by default. */
 const pageCount = Number(option('pages') ?? settings.convert.maxPages);
-const rounds = quick ? 1 : 2;
-const WORDS_PER_PAGE = 300;
+const rounds = Number(option('rounds') ?? (quick ? 1 : 2));
+/** About one chunk a page (SPLIT_LENGTH 150 words, within pages): 2,000 chunks, a few minutes a run here. */
+const WORDS_PER_PAGE = Number(option('words-per-page') ?? 100);
 const work = path.join(root, 'bench', '.work', 'memory');
 const cli = process.env.BENCH_CLI;
 const modelDir = process.env.BENCH_MODEL_DIR;
@@ -148,7 +149,7 @@ const results = {
   machine: { cpus: os.cpus().length, memoryGb: round(os.totalmem() / 2 ** 30, 1), loadAverage: os.loadavg().map((l) => round(l, 2)), node: process.version },
   before: { ref: beforeCommit },
   settings: { concurrency: settings.worker.concurrency, batchTokens: settings.embedding.batchTokens, sliceChunks: settings.embedding.sliceChunks, allocator: imageEnv },
-  largePdf: { pages: pageCount, megabytes: round(largePdf.bytes.byteLength / 2 ** 20, 1) },
+  largePdf: { pages: pageCount, wordsPerPage: WORDS_PER_PAGE, megabytes: round(largePdf.bytes.byteLength / 2 ** 20, 1) },
   rounds,
   scenarios: Object.fromEntries(Object.keys(runs).sort().map((key) => [key, summary(key)])),
   target: { peakMbAtMost: 600 },
@@ -160,7 +161,7 @@ const markdown = [
   `Peak RSS of one worker process (\`VmHWM\`), default settings (concurrency ${results.settings.concurrency}, ` +
     `EMBEDDING_BATCH_TOKENS ${results.settings.batchTokens}, EMBEDDING_SLICE_CHUNKS ${results.settings.sliceChunks}), ` +
     `the image's allocator settings; "before" is commit ${beforeCommit}, which held a whole file at once. ` +
-    `Large: one PDF of ${pageCount} pages (${results.largePdf.megabytes} MB). Median of ${rounds} round(s), each run in brackets; ` +
+    `Large: one PDF of ${pageCount} pages of ~${WORDS_PER_PAGE} words (${results.largePdf.megabytes} MB). Median of ${rounds} round(s), each run in brackets; ` +
     `${results.machine.cpus} cores, load ${results.machine.loadAverage.join(' / ')} at the end. Target: peak ≤ 600 MB.`,
   '',
   '| code | scenario | files | chunks | peak RSS, MB | median RSS while indexing, MB | chunks/s |',

@@ -354,33 +354,32 @@ describe('worker', () => {
     test('the worker killed mid-file while re-indexing a changed version: the retry leaves only the new version', async () => {
       const key = 'large/killed.pdf';
       const sourceId = sourceIdOf(uri(key));
-      await putObject(bucket, key, await makePdf(pagesOf('one', 300)));
+      await putObject(bucket, key, await makePdf(pagesOf('one', 400)));
       await sendBody(queue.queueUrl, JSON.stringify({ bucket, key }));
-      await sliced();
-      await assertWhole(index, key, 'one', 300);
+      await drain();
+      await assertWhole(index, key, 'one', 400);
 
-      await putObject(bucket, key, await makePdf(pagesOf('two', 300)));
+      await putObject(bucket, key, await makePdf(pagesOf('two', 400)));
       await sendBody(queue.queueUrl, JSON.stringify({ bucket, key }));
-      const worker = startCli(['worker'], workerEnv({ EMBEDDING_SLICE_CHUNKS: '16', SQS_VISIBILITY_TIMEOUT_SECONDS: '4' }));
-      const newChunks = async () => {
-        await es.indices.refresh({ index });
-        const found = await es.count({ index, query: { bool: { filter: [{ term: { source_id: sourceId } }, { match_phrase: { content: 'Version two' } }] } } });
-        return found.count;
-      };
+      // Slices of 8: fifty bulk requests, so the file is seen half written even on a fast machine.
+      const worker = startCli(['worker'], workerEnv({ EMBEDDING_SLICE_CHUNKS: '8', SQS_VISIBILITY_TIMEOUT_SECONDS: '4' }));
       let seen = 0;
       try {
-        await waitFor('the first slices of the new version', async () => {
-          seen = await newChunks();
-          return seen > 0;
-        });
+        const deadline = Date.now() + 120_000;
+        while (seen === 0 && Date.now() < deadline) {
+          await es.indices.refresh({ index });
+          const found = await es.count({ index, query: { bool: { filter: [{ term: { source_id: sourceId } }, { match_phrase: { content: 'Version two' } }] } } });
+          seen = found.count;
+          if (seen === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
       } finally {
         worker.child.kill('SIGKILL');
       }
       assert.equal(await worker.exited, 'SIGKILL');
-      assert.ok(seen < 300, `killed after ${seen} of 300 chunks: the file was not cut halfway`);
+      assert.ok(seen > 0 && seen < 400, `killed after ${seen} of 400 chunks of the new version: the file was not cut halfway`);
       await waitFor('the lease to expire', async () => (await queueDepth(queue.queueUrl)).inFlight === 0, 20_000);
       await sliced();
-      await assertWhole(index, key, 'two', 300);
+      await assertWhole(index, key, 'two', 400);
       assert.deepEqual(await takeDeadLetters(queue.deadLetterUrl), []);
     });
   });
