@@ -70,21 +70,24 @@ const pages = Array.from({ length: pageCount }, (_, page) => {
   return `Page ${page + 1}. ${words.slice(first, first + WORDS_PER_PAGE).join(' ')}`;
 });
 const largePdf: BenchFile = { key: 'memory/large.pdf', bytes: await makePdf(pages, { title: 'large' }), format: 'pdf' };
+// A quarter of it: if memory grew with the file, the two peaks would differ.
+const quarterPdf: BenchFile = { key: 'memory/quarter.pdf', bytes: await makePdf(pages.slice(0, Math.ceil(pageCount / 4)), { title: 'quarter' }), format: 'pdf' };
 const smallDocuments = [];
 {
   let estimate = 0;
   for (const document of stratifiedSample(documents, documents.length)) {
-    if (estimate >= (quick ? 150 : 600)) break;
+    if (estimate >= (quick ? 150 : 300)) break;
     smallDocuments.push(document);
     estimate += Math.ceil(countWords(document.paragraphs) / 130);
   }
 }
 const smallFiles = (await makeFiles(smallDocuments)).map((file) => ({ ...file, key: `memory/small/${file.key}` }));
 const bucket = `bench-memory-${process.pid}-${Date.now().toString(36)}`;
-await createBucket(bucket, [largePdf, ...smallFiles]);
-log(`large PDF: ${pageCount} pages, ${(largePdf.bytes.byteLength / 2 ** 20).toFixed(1)} MB; small files: ${smallFiles.length}`);
+await createBucket(bucket, [largePdf, quarterPdf, ...smallFiles]);
+log(`large PDF: ${pageCount} pages (and a quarter of it), ${(largePdf.bytes.byteLength / 2 ** 20).toFixed(1)} MB; small files: ${smallFiles.length}`);
 
 // ---------------------------------------------------------------------------------------------
+type Scenario = 'large' | 'quarter' | 'small';
 interface MemoryRun {
   peakMb: number;
   medianMb: number;
@@ -94,10 +97,10 @@ interface MemoryRun {
   chunksPerSecond: number;
 }
 const imageEnv = imageAllocatorEnv(root);
-const runOnce = async (variant: 'before' | 'after', scenario: 'large' | 'small', round: number): Promise<MemoryRun> => {
+const runOnce = async (variant: 'before' | 'after', scenario: Scenario, round: number): Promise<MemoryRun> => {
   const index = `${bucket}-${variant}-${scenario}-${round}`;
   const queueUrl = await createQueue(index);
-  const files = scenario === 'large' ? [largePdf] : smallFiles;
+  const files = scenario === 'large' ? [largePdf] : scenario === 'quarter' ? [quarterPdf] : smallFiles;
   await enqueue(queueUrl, bucket, files);
   const run = await runWorker({
     cli: variant === 'before' ? beforeCli : cli,
@@ -121,7 +124,7 @@ const runOnce = async (variant: 'before' | 'after', scenario: 'large' | 'small',
 };
 
 const runs: Record<string, MemoryRun[]> = {};
-const steps = (['large', 'small'] as const).flatMap((scenario) => (['before', 'after'] as const).map((variant) => ({ scenario, variant })));
+const steps = (['large', 'quarter', 'small'] as const).flatMap((scenario) => (['before', 'after'] as const).map((variant) => ({ scenario, variant })));
 for (let round = 0; round < rounds; round++) {
   // Alternate which variant goes first each round.
   for (const { scenario, variant } of round % 2 === 0 ? steps : [...steps].reverse()) {
@@ -161,7 +164,8 @@ const markdown = [
   `Peak RSS of one worker process (\`VmHWM\`), default settings (concurrency ${results.settings.concurrency}, ` +
     `EMBEDDING_BATCH_TOKENS ${results.settings.batchTokens}, EMBEDDING_SLICE_CHUNKS ${results.settings.sliceChunks}), ` +
     `the image's allocator settings; "before" is commit ${beforeCommit}, which held a whole file at once. ` +
-    `Large: one PDF of ${pageCount} pages of ~${WORDS_PER_PAGE} words (${results.largePdf.megabytes} MB). Median of ${rounds} round(s), each run in brackets; ` +
+    `Large: one PDF of ${pageCount} pages of ~${WORDS_PER_PAGE} words (${results.largePdf.megabytes} MB); quarter: its first ${Math.ceil(pageCount / 4)} pages; ` +
+    `small: ${smallFiles.length} files of every format. Median of ${rounds} round(s), each run in brackets; ` +
     `${results.machine.cpus} cores, load ${results.machine.loadAverage.join(' / ')} at the end. Target: peak ≤ 600 MB.`,
   '',
   '| code | scenario | files | chunks | peak RSS, MB | median RSS while indexing, MB | chunks/s |',
