@@ -182,7 +182,8 @@ function readProc(pid: number): { rssMb: number; hwmMb: number; cpuSeconds: numb
     const rss = /VmRSS:\s+(\d+)/.exec(status)?.[1];
     const hwm = /VmHWM:\s+(\d+)/.exec(status)?.[1];
     const cpuSeconds = processCpuSeconds(pid);
-    if (cpuSeconds === undefined) return undefined;
+    // An exiting process's status lacks the memory lines: no sample, rather than NaN for good.
+    if (cpuSeconds === undefined || rss === undefined || hwm === undefined) return undefined;
     return { rssMb: Number(rss) / 1024, hwmMb: Number(hwm) / 1024, cpuSeconds };
   } catch {
     return undefined;

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../app/src/config/config.js';
-import { PermanentError } from '../../app/src/failure.js';
-import { chunkIdOf, sourceIdOf, type ChunkDocument } from '../../app/src/sink/document.js';
+import { PermanentError, TransientError } from '../../app/src/failure.js';
+import { chunkIdOf, sourceIdOf, type ChunkDocument, type WriteClaim } from '../../app/src/sink/document.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../../app/src/sink/elasticsearch.js';
 import { FileRecords } from '../../app/src/sink/file-records.js';
 
@@ -41,7 +41,7 @@ async function chunksOf(filePath: string): Promise<string[]> {
     index,
     query: { term: { source_id: sourceIdOf(filePath) } },
     sort: [{ split_id: 'asc' }],
-    size: 100,
+    size: 10_000,
   });
   return result.hits.hits.map((hit) => hit._source?.content ?? '');
 }
@@ -185,6 +185,108 @@ describe('ElasticsearchSink', () => {
       const result = await sink.writeFile(await sink.claim(path), docs(path, ['fresh']));
       assert.deepEqual(result, { written: 1, staleDeleted: 2, superseded: false });
       assert.deepEqual(await chunksOf(path), ['fresh']);
+    });
+  });
+
+  // Large files go through in slices (docs/operations.md, "Large files"): all or nothing still.
+  describe('a file written in slices', () => {
+    /** `count` chunks named `${tag} n`, cut into slices of `size`, made only when asked for. */
+    async function* slicesOf(path: string, tag: string, count: number, size: number, pulled: { slices: number } = { slices: 0 }) {
+      const all = docs(path, Array.from({ length: count }, (_, i) => `${tag} ${i}`));
+      for (let first = 0; first < count; first += size) {
+        pulled.slices++;
+        yield await Promise.resolve(all.slice(first, first + size));
+      }
+    }
+
+    /** The same, but the slice starting at `failAt` fails the way `failure` says. */
+    async function* failingAt(path: string, tag: string, count: number, size: number, failAt: number, failure: 'embed' | 'rejected') {
+      for await (const slice of slicesOf(path, tag, count, size)) {
+        if (slice[0]?.split_id !== failAt) {
+          yield slice;
+          continue;
+        }
+        if (failure === 'embed') throw new Error('the model failed on this slice');
+        // A vector of the wrong size: Elasticsearch itself rejects the chunk in the bulk request.
+        yield slice.map((doc, i) => (i === 3 ? { ...doc, embedding: [1, 2, 3] } : doc));
+      }
+    }
+
+    const claimOf = (path: string): Promise<WriteClaim> => sink.claim(path);
+
+    test('every slice lands: all chunks, each once, in order; a shorter rewrite leaves only its own', async () => {
+      const path = 's3://docs/large.pdf';
+      const first = await sink.writeFileSlices(await claimOf(path), slicesOf(path, 'v1', 700, 64));
+      assert.deepEqual(first, { written: 700, staleDeleted: 0, superseded: false });
+      const v1 = await chunksOf(path);
+      assert.equal(v1.length, 700);
+      assert.deepEqual(v1, Array.from({ length: 700 }, (_, i) => `v1 ${i}`));
+      const second = await sink.writeFileSlices(await claimOf(path), slicesOf(path, 'v2', 450, 64));
+      assert.deepEqual(second, { written: 450, staleDeleted: 250, superseded: false });
+      assert.deepEqual(await chunksOf(path), Array.from({ length: 450 }, (_, i) => `v2 ${i}`));
+      assert.equal((await records.read(path))?.chunks, 450);
+    });
+
+    for (const failure of ['embed', 'rejected'] as const) {
+      test(`a ${failure === 'embed' ? 'slice that cannot be made' : 'slice Elasticsearch rejects'} halfway leaves neither old nor new chunks, and the error says why`, async () => {
+        const path = `s3://docs/halfway-${failure}.pdf`;
+        await sink.writeFileSlices(await claimOf(path), slicesOf(path, 'old', 300, 64));
+        assert.equal((await chunksOf(path)).length, 300);
+        await assert.rejects(sink.writeFileSlices(await claimOf(path), failingAt(path, 'new', 400, 64, 192, failure)), (error: unknown) => {
+          if (failure === 'embed') assert.match(String(error), /model failed/);
+          else assert.ok(error instanceof PermanentError && error.reason === 'index_rejected', String(error));
+          return true;
+        });
+        assert.deepEqual(await chunksOf(path), [], 'no mix of old and new chunks');
+        assert.equal((await records.read(path))?.state, 'claimed', 'the claim was not completed');
+        // The retry (a new claim) writes the file whole.
+        await sink.writeFileSlices(await claimOf(path), slicesOf(path, 'new', 400, 64));
+        assert.deepEqual(await chunksOf(path), Array.from({ length: 400 }, (_, i) => `new ${i}`));
+      });
+    }
+
+    test('a failure before any slice was sent leaves the old chunks as they were', async () => {
+      const path = 's3://docs/fails-first.pdf';
+      await sink.writeFileSlices(await claimOf(path), slicesOf(path, 'old', 100, 64));
+      await assert.rejects(sink.writeFileSlices(await claimOf(path), failingAt(path, 'new', 200, 64, 0, 'embed')), /model failed/);
+      assert.deepEqual(await chunksOf(path), Array.from({ length: 100 }, (_, i) => `old ${i}`));
+    });
+
+    test('when the cleanup after a failure fails too, the error is transient so the message comes back', async () => {
+      const path = 's3://docs/cleanup-fails.pdf';
+      await sink.writeFileSlices(await claimOf(path), slicesOf(path, 'old', 200, 64));
+      // A sink whose cluster stops answering right after a slice fails: its cleanup cannot run.
+      const cut = createElasticsearchClient(settings);
+      const cutSink = new ElasticsearchSink(cut, { ...settings, index });
+      async function* failsThenCuts() {
+        for await (const slice of slicesOf(path, 'new', 300, 64)) {
+          if (slice[0]?.split_id === 128) {
+            await cut.close();
+            throw new PermanentError('no_text', 'the model failed on this slice');
+          }
+          yield slice;
+        }
+      }
+      await assert.rejects(cutSink.writeFileSlices(await cutSink.claim(path), failsThenCuts()), (error: unknown) => {
+        assert.ok(error instanceof TransientError, `a ${String(error)}`);
+        assert.match(error.message, /model failed.*removing the partly written file failed/);
+        return true;
+      });
+      // The retry's claim overwrites the mix the failed cleanup left.
+      await sink.writeFileSlices(await claimOf(path), slicesOf(path, 'retry', 150, 64));
+      assert.deepEqual(await chunksOf(path), Array.from({ length: 150 }, (_, i) => `retry ${i}`));
+    });
+
+    test('a writer superseded on its first slice stops asking for more slices and leaves the later chunks', async () => {
+      const path = 's3://docs/superseded-stream.pdf';
+      const early = await claimOf(path);
+      const late = await claimOf(path);
+      await sink.writeFileSlices(late, slicesOf(path, 'late', 100, 64));
+      const pulled = { slices: 0 };
+      const result = await sink.writeFileSlices(early, slicesOf(path, 'early', 640, 64, pulled));
+      assert.deepEqual(result, { written: 0, staleDeleted: 0, superseded: true });
+      assert.equal(pulled.slices, 1, 'nothing was embedded past the slice that met the later claim');
+      assert.deepEqual(await chunksOf(path), Array.from({ length: 100 }, (_, i) => `late ${i}`));
     });
   });
 

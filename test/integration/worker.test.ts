@@ -5,7 +5,9 @@ import { createServer, Socket, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
-import type { ChunkDocument } from '../../app/src/sink/document.js';
+import { sourceIdOf, type ChunkDocument } from '../../app/src/sink/document.js';
+import { indexMapping } from '../../app/src/sink/elasticsearch.js';
+import { recordsIndexOf } from '../../app/src/sink/file-records.js';
 import { makeDocx, makePdf } from '../fixtures/documents.js';
 import {
   chunksByFile,
@@ -285,6 +287,102 @@ describe('worker', () => {
     for (const key of keys) assert.ok(byFile.has(`s3://${bucket}/${key}`), `${key} lost`);
     assertNoDuplicates(byFile);
     assert.deepEqual(await takeDeadLetters(queue.deadLetterUrl), []);
+  });
+
+  // A long file goes through embed and write in slices (EMBEDDING_SLICE_CHUNKS); these use slices
+  // of 16 so a PDF of a few hundred short pages, one chunk each, crosses many of them.
+  describe('a large file in slices', () => {
+    const sliced = (extra: Record<string, string> = {}) => drain({ EMBEDDING_SLICE_CHUNKS: '16', ...extra });
+    /** One short page per entry, each naming its version and number: one chunk per page. */
+    const pagesOf = (version: string, count: number) =>
+      Array.from({ length: count }, (_, i) => `Version ${version}, page ${i + 1}. Orchards along the river bloom in spring and the harvest is stored in the old barn.`);
+    const uri = (key: string) => `s3://${bucket}/${key}`;
+
+    /** The file's chunks are exactly pages 1..count of `version`, each once, in order. */
+    async function assertWhole(target: string, key: string, version: string, count: number): Promise<void> {
+      const chunks = (await chunksByFile(target)).get(uri(key)) ?? [];
+      assert.equal(chunks.length, count, `${key}: ${chunks.length} chunks, expected ${count}`);
+      assertNoDuplicates(new Map([[key, chunks]]));
+      chunks.forEach((chunk, i) => {
+        assert.equal(chunk.page_number, i + 1);
+        assert.ok(chunk.content.startsWith(`Version ${version}, page ${i + 1}.`), `${key} chunk ${i}: ${chunk.content.slice(0, 40)}`);
+      });
+    }
+
+    test('is indexed whole, each chunk once; a changed, shorter version leaves only its own chunks', async () => {
+      const key = 'large/handbook.pdf';
+      await putObject(bucket, key, await makePdf(pagesOf('one', 150)));
+      await sendBody(queue.queueUrl, JSON.stringify({ bucket, key }));
+      await sliced();
+      await assertWhole(index, key, 'one', 150);
+      await putObject(bucket, key, await makePdf(pagesOf('two', 110)));
+      await sendBody(queue.queueUrl, s3Event('ObjectCreated:Put', bucket, key));
+      await sliced();
+      await assertWhole(index, key, 'two', 110);
+      assert.deepEqual(await takeDeadLetters(queue.deadLetterUrl), []);
+    });
+
+    test('a slice Elasticsearch rejects halfway: dead-lettered with the reason, and neither old nor new chunks stay', async () => {
+      // An index whose page_number holds a byte: Elasticsearch itself rejects the chunks of
+      // page 128 and on, which the new version has in its eighth slice.
+      const strict = uniqueName('worker-strict');
+      const mapping = indexMapping(embedder.dimensions, settings.elasticsearch);
+      await es.indices.create({ index: strict, mappings: { ...mapping, properties: { ...mapping.properties, page_number: { type: 'byte' } } } });
+      try {
+        const key = 'large/rejected.pdf';
+        await putObject(bucket, key, await makePdf(pagesOf('one', 100)));
+        await sendBody(queue.queueUrl, JSON.stringify({ bucket, key }));
+        await sliced({ ELASTICSEARCH_INDEX: strict });
+        await assertWhole(strict, key, 'one', 100);
+
+        await putObject(bucket, key, await makePdf(pagesOf('two', 150)));
+        await putObject(bucket, 'large/beside.txt', 'Kites rise when the wind pushes against their tilted surface.');
+        await sendBody(queue.queueUrl, JSON.stringify({ bucket, key }));
+        await sendBody(queue.queueUrl, JSON.stringify({ bucket, key: 'large/beside.txt' }));
+        const output = await sliced({ ELASTICSEARCH_INDEX: strict });
+        const letters = await takeDeadLetters(queue.deadLetterUrl);
+        assert.deepEqual(letters.map((l) => [l.body, l.reason]), [[JSON.stringify({ bucket, key }), 'index_rejected']], output);
+        assert.match(letters[0]?.error ?? '', /page_number/);
+        const byFile = await chunksByFile(strict);
+        assert.equal(byFile.has(uri(key)), false, `no mix of old and new chunks: ${byFile.get(uri(key))?.length ?? 0} left`);
+        assert.equal(byFile.get(uri('large/beside.txt'))?.length, 1, 'the other file is indexed');
+        assert.deepEqual(await queueDepth(queue.queueUrl), { visible: 0, inFlight: 0, delayed: 0 });
+      } finally {
+        await es.indices.delete({ index: [strict, recordsIndexOf(strict)], ignore_unavailable: true });
+      }
+    });
+
+    test('the worker killed mid-file while re-indexing a changed version: the retry leaves only the new version', async () => {
+      const key = 'large/killed.pdf';
+      const sourceId = sourceIdOf(uri(key));
+      await putObject(bucket, key, await makePdf(pagesOf('one', 400)));
+      await sendBody(queue.queueUrl, JSON.stringify({ bucket, key }));
+      await drain();
+      await assertWhole(index, key, 'one', 400);
+
+      await putObject(bucket, key, await makePdf(pagesOf('two', 400)));
+      await sendBody(queue.queueUrl, JSON.stringify({ bucket, key }));
+      // Slices of 8: fifty bulk requests, so the file is seen half written even on a fast machine.
+      const worker = startCli(['worker'], workerEnv({ EMBEDDING_SLICE_CHUNKS: '8', SQS_VISIBILITY_TIMEOUT_SECONDS: '4' }));
+      let seen = 0;
+      try {
+        const deadline = Date.now() + 120_000;
+        while (seen === 0 && Date.now() < deadline) {
+          await es.indices.refresh({ index });
+          const found = await es.count({ index, query: { bool: { filter: [{ term: { source_id: sourceId } }, { match_phrase: { content: 'Version two' } }] } } });
+          seen = found.count;
+          if (seen === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      } finally {
+        worker.child.kill('SIGKILL');
+      }
+      assert.equal(await worker.exited, 'SIGKILL');
+      assert.ok(seen > 0 && seen < 400, `killed after ${seen} of 400 chunks of the new version: the file was not cut halfway`);
+      await waitFor('the lease to expire', async () => (await queueDepth(queue.queueUrl)).inFlight === 0, 20_000);
+      await sliced();
+      await assertWhole(index, key, 'two', 400);
+      assert.deepEqual(await takeDeadLetters(queue.deadLetterUrl), []);
+    });
   });
 });
 

@@ -26,6 +26,7 @@ export interface Settings {
     cacheDir: string;
     threads: number;
     batchTokens: number;
+    sliceChunks: number;
     passagePrefix: string;
     queryPrefix: string;
   };
@@ -236,6 +237,12 @@ export const schema: Schema<Settings> = {
       format: 'positive-int',
       default: 1024,
       env: 'EMBEDDING_BATCH_TOKENS',
+    },
+    sliceChunks: {
+      doc: "Chunks of one file embedded and written together. A longer file goes through in slices of this many (the next embedded while one is written), so a worker's memory does not grow with the file; a file that fails halfway is removed whole, never left half old, half new (docs/operations.md).",
+      format: 'positive-int',
+      default: 256,
+      env: 'EMBEDDING_SLICE_CHUNKS',
     },
     passagePrefix: {
       doc: 'Text put before every chunk before embedding, for models that want one (e5: "passage: ").',

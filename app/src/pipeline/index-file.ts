@@ -6,7 +6,7 @@ import type { Embedder } from '../embed/embedder.js';
 import type { Settings } from '../config/config.js';
 import { chunkIdOf, type ChunkDocument, type ChunkSink, type ObjectIdentity, type RemoveResult, type WriteClaim } from '../sink/document.js';
 import { PermanentError } from '../failure.js';
-import { splitText, type SplitOptions } from '../split/splitter.js';
+import { splitText, type Chunk, type SplitOptions } from '../split/splitter.js';
 import { indexSettingsFingerprint, sameEtag } from './index-settings.js';
 
 export type { ChunkSink } from '../sink/document.js';
@@ -38,6 +38,7 @@ export class FileIndexer {
   private readonly limits: ConvertLimits;
   /** Fingerprint of the model and split settings, recorded with each file's chunks. */
   readonly indexSettings: string;
+  private readonly sliceChunks: number;
 
   constructor(
     private readonly embedder: Pick<Embedder, 'countTokens' | 'modelMaxTokens' | 'model' | 'dimensions'>,
@@ -58,6 +59,7 @@ export class FileIndexer {
       maxMillis: settings.convert.maxSeconds * 1000,
       maxInflatedBytes: settings.convert.maxInflatedBytes,
     };
+    this.sliceChunks = settings.embedding.sliceChunks;
     this.indexSettings = indexSettingsFingerprint({
       model: embedder.model,
       dims: embedder.dimensions,
@@ -93,45 +95,74 @@ export class FileIndexer {
     const converted = await convert(file.bytes, file.fileName, this.limits);
     const convertSeconds = clock.lap();
 
+    // The whole text is split at once: chunk texts weigh about what the text does (a few MB for
+    // thousands of pages). Vectors and request bodies, several times heavier, go by slices.
     const chunks = splitText(converted, this.splitOptions);
     if (chunks.length === 0) throw new PermanentError('no_text', 'no chunk could be made from the extracted text');
     const splitSeconds = clock.lap();
 
-    const vectors = await this.batcher.embedPassages(chunks.map((chunk) => ({ text: chunk.content, tokens: chunk.tokens })));
-    const embedSeconds = clock.lap();
-
     const { sourceId } = claim;
     const indexedAt = new Date().toISOString();
-    let tokens = 0;
-    const documents = chunks.map((chunk, i): ChunkDocument => {
-      const vector = vectors[i];
-      if (vector === undefined) throw new Error(`no vector for chunk ${i}`);
-      tokens += chunk.tokens;
-      return {
-        id: chunkIdOf(sourceId, chunk.splitId),
-        content: chunk.content,
-        embedding: Array.from(vector),
-        file_path: file.filePath,
-        source_id: sourceId,
-        split_id: chunk.splitId,
-        split_idx_start: chunk.splitIdxStart,
-        ...(chunk.pageNumber === undefined ? {} : { page_number: chunk.pageNumber }),
-        ...(chunk.pageEnd === undefined ? {} : { page_end: chunk.pageEnd }),
-        content_type: converted.contentType,
-        indexed_at: indexedAt,
-      };
+    const toDocument = (chunk: Chunk, vector: Float32Array): ChunkDocument => ({
+      id: chunkIdOf(sourceId, chunk.splitId),
+      content: chunk.content,
+      embedding: vector,
+      file_path: file.filePath,
+      source_id: sourceId,
+      split_id: chunk.splitId,
+      split_idx_start: chunk.splitIdxStart,
+      ...(chunk.pageNumber === undefined ? {} : { page_number: chunk.pageNumber }),
+      ...(chunk.pageEnd === undefined ? {} : { page_end: chunk.pageEnd }),
+      content_type: converted.contentType,
+      indexed_at: indexedAt,
     });
-    const { staleDeleted, superseded } = await this.sink.writeFile(claim, documents, { ...file.object, indexSettings: this.indexSettings });
-    const writeSeconds = clock.lap();
+    const embedding = { seconds: 0 };
+    const slices = this.embeddedSlices(chunks, toDocument, embedding);
+    const { staleDeleted, superseded } = await this.sink.writeFileSlices(claim, slices, { ...file.object, indexSettings: this.indexSettings });
+    // Embedding and writing interleave: the write stage is what the sink took beyond the waits
+    // for vectors.
+    const writeSeconds = Math.max(0, clock.lap() - embedding.seconds);
     return {
       sourceId,
-      chunks: documents.length,
-      tokens,
+      chunks: chunks.length,
+      tokens: chunks.reduce((sum, chunk) => sum + chunk.tokens, 0),
       contentType: converted.contentType,
       staleDeleted,
       superseded,
-      seconds: { convert: convertSeconds, split: splitSeconds, embed: embedSeconds, write: writeSeconds },
+      seconds: { convert: convertSeconds, split: splitSeconds, embed: embedding.seconds, write: writeSeconds },
     };
+  }
+
+  /**
+   * The file's chunks as documents, `sliceChunks` at a time. The next slice is embedded while the
+   * sink writes the current one, so at most two slices of vectors are alive per file, and the
+   * model is not left idle during a write. Stops embedding when the sink stops asking.
+   */
+  private async *embeddedSlices(
+    chunks: readonly Chunk[],
+    toDocument: (chunk: Chunk, vector: Float32Array) => ChunkDocument,
+    embedding: { seconds: number },
+  ): AsyncGenerator<ChunkDocument[]> {
+    const embedSlice = (first: number) => {
+      const slice = chunks.slice(first, first + this.sliceChunks);
+      const vectors = this.batcher.embedPassages(slice.map((chunk) => ({ text: chunk.content, tokens: chunk.tokens })));
+      // Awaited below, or dropped when the sink stops early: never an unhandled rejection.
+      vectors.catch(() => undefined);
+      return { slice, vectors };
+    };
+    let next = embedSlice(0);
+    for (let first = 0; first < chunks.length; first += this.sliceChunks) {
+      const current = next;
+      const waited = performance.now();
+      const vectors = await current.vectors;
+      embedding.seconds += (performance.now() - waited) / 1000;
+      if (first + this.sliceChunks < chunks.length) next = embedSlice(first + this.sliceChunks);
+      yield current.slice.map((chunk, i) => {
+        const vector = vectors[i];
+        if (vector === undefined) throw new Error(`no vector for chunk ${chunk.splitId}`);
+        return toDocument(chunk, vector);
+      });
+    }
   }
 
   /** Removes the claimed file's chunks: its object is gone. */

@@ -6,7 +6,8 @@ export interface ChunkDocument {
   /** Same as the Elasticsearch _id; Haystack reads it back as Document.id. */
   readonly id: string;
   readonly content: string;
-  readonly embedding: readonly number[];
+  /** Float32Array in the pipeline (a third of a number array's size); numbers once serialised. */
+  readonly embedding: Float32Array | readonly number[];
   readonly file_path: string;
   readonly source_id: string;
   readonly split_id: number;
@@ -69,10 +70,23 @@ export interface RemoveResult {
   readonly superseded: boolean;
 }
 
+/**
+ * A file's chunks in slices, in split order, numbered from 0 without gaps. The pipeline makes
+ * each slice (embeds it) only when the sink asks for it, so a file never has more than a slice
+ * or two of vectors and request bodies in memory, however long it is.
+ */
+export type ChunkSlices = AsyncIterable<readonly ChunkDocument[]> | Iterable<readonly ChunkDocument[]>;
+
 /** Where chunks go: Elasticsearch, or the embedded local store. */
 export interface ChunkSink {
   claim(filePath: string): Promise<WriteClaim>;
+  /** All of a file's chunks at once: `writeFileSlices` with one slice. */
   writeFile(claim: WriteClaim, documents: readonly ChunkDocument[], object?: ChunkProvenance): Promise<WriteResult>;
+  /**
+   * Writes a file slice by slice, all or nothing: when a slice cannot be made or written, the
+   * chunks written so far are removed again before the error is passed on.
+   */
+  writeFileSlices(claim: WriteClaim, slices: ChunkSlices, object?: ChunkProvenance): Promise<WriteResult>;
   removeFile(claim: WriteClaim, object?: ObjectIdentity): Promise<RemoveResult>;
   /** What the file's chunks were last made from, when they are all written; sinks that keep no records leave it out. */
   indexedFrom?(filePath: string): Promise<ChunkProvenance | undefined>;

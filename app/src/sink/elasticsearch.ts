@@ -16,6 +16,7 @@ import {
   type ChunkDocument,
   type ChunkProvenance,
   type ChunkSink,
+  type ChunkSlices,
   type ObjectIdentity,
   type RemoveResult,
   type WriteClaim,
@@ -183,27 +184,69 @@ export class ElasticsearchSink implements ChunkSink {
     return this.records.claim(filePath);
   }
 
+  /** Writes every chunk of one file under `claim`: `writeFileSlices` with a single slice. */
+  writeFile(claim: WriteClaim, documents: readonly ChunkDocument[], object: ChunkProvenance = {}): Promise<WriteResult> {
+    return this.writeFileSlices(claim, [documents], object);
+  }
+
   /**
-   * Writes every chunk of one file under `claim`, removes that file's chunks past the new count,
-   * then completes the claim on the file's record. If a later claim came first, the chunks this
-   * call wrote that the later claim did not overwrite are deleted again, and it says so.
+   * Writes one file's chunks under `claim` slice by slice as `slices` yields them, removes that
+   * file's chunks past the new count, then completes the claim on the file's record. If a later
+   * claim came first, the chunks this call wrote that the later claim did not overwrite are
+   * deleted again, and it says so. If a slice cannot be made or written, or the stale chunks
+   * cannot be removed, every chunk of the file is deleted before the error is passed on: a file
+   * that fails halfway leaves no mix of old and new chunks (docs/operations.md, "Large files").
    */
-  async writeFile(claim: WriteClaim, documents: readonly ChunkDocument[], object: ChunkProvenance = {}): Promise<WriteResult> {
+  async writeFileSlices(claim: WriteClaim, slices: ChunkSlices, object: ChunkProvenance = {}): Promise<WriteResult> {
+    // Chunk ids [0, attempted) may hold this claim's chunks: counted before each bulk request,
+    // since a request that fails may still have landed in part.
+    let attempted = 0;
     let superseded = false;
-    for (const batch of this.bulkBatches(documents)) {
-      if (await this.bulkIndex(batch, claim.generation)) {
-        superseded = true;
-        break;
-      }
-    }
     let staleDeleted = 0;
-    if (!superseded) staleDeleted = await this.deleteChunks(claim, documents.length);
-    superseded ||= !(await this.records.complete(claim, { state: 'indexed', chunks: documents.length, object }));
+    try {
+      for await (const slice of slices) {
+        slice.forEach((doc, i) => {
+          if (doc.split_id !== attempted + i) throw new Error(`slice out of order: split_id ${doc.split_id} at chunk ${attempted + i}`);
+        });
+        for (const batch of this.bulkBatches(slice)) {
+          attempted += batch.length;
+          if (await this.bulkIndex(batch, claim.generation)) {
+            superseded = true;
+            break;
+          }
+        }
+        // Leaving the loop ends the slices: nothing more is embedded for a superseded claim.
+        if (superseded) break;
+      }
+      if (!superseded) staleDeleted = await this.deleteChunks(claim, attempted);
+    } catch (error) {
+      if (attempted === 0) throw error; // nothing was sent: the file's chunks are as they were
+      throw await this.rollBack(claim, error, attempted);
+    }
+    superseded ||= !(await this.records.complete(claim, { state: 'indexed', chunks: attempted, object }));
     if (superseded) {
-      await this.deleteOwnChunks(claim, documents.length);
+      await this.deleteOwnChunks(claim, attempted);
       return { written: 0, staleDeleted, superseded };
     }
-    return { written: documents.length, staleDeleted, superseded };
+    return { written: attempted, staleDeleted, superseded };
+  }
+
+  /**
+   * After a failure halfway through a file: deletes all of its chunks at the claim's generation
+   * (what this claim wrote, and the older ones it had not overwritten yet), so that neither a
+   * reader nor the retry finds a mix. Returns the error to throw: the original one, or, when the
+   * cleanup fails too, a transient one, so the message comes back (its retry overwrites the mix)
+   * rather than going to the dead-letter queue with a mix left in the index.
+   */
+  private async rollBack(claim: WriteClaim, failure: unknown, attempted: number): Promise<unknown> {
+    try {
+      await this.deleteChunks(claim, 0, attempted);
+      return failure;
+    } catch (cleanupError) {
+      const what = failure instanceof Error ? failure.message : String(failure);
+      const why = cleanupError instanceof Error ? cleanupError.message : String(cleanupError);
+      return new TransientError('elasticsearch_unavailable', `${what}; removing the partly written file failed too (${why})`, { cause: failure });
+    }
   }
 
   /** From the file's record: what its chunks were made from, when they are all written. */
@@ -255,7 +298,8 @@ export class ElasticsearchSink implements ChunkSink {
     const operations = batch.flatMap(({ doc }) => [
       // external_gte, not external: the client's own retry of a bulk may resend items that landed.
       { index: { _index: this.settings.index, _id: doc.id, version: generation, version_type: 'external_gte' as const } },
-      doc,
+      // A Float32Array would serialise as an object: numbers only here, one request at a time.
+      { ...doc, embedding: Array.from(doc.embedding) },
     ]);
     let response;
     try {
@@ -289,11 +333,7 @@ export class ElasticsearchSink implements ChunkSink {
    * or older ones: a delete at the claim's generation cannot touch what a later claim wrote.
    */
   private async deleteOwnChunks(claim: WriteClaim, count: number): Promise<void> {
-    const window = 256;
-    for (let first = 0; first < count; first += window) {
-      const ids = Array.from({ length: Math.min(window, count - first) }, (_, i) => chunkIdOf(claim.sourceId, first + i));
-      await this.bulkDelete(ids, claim.generation, 'delete superseded chunks');
-    }
+    for (const ids of idWindows(claim.sourceId, 0, count).reverse()) await this.bulkDelete(ids, claim.generation, 'delete superseded chunks');
   }
 
   /** Deletes ids at `generation`; absent ids and ids a later claim holds are left alone. */
@@ -326,22 +366,36 @@ export class ElasticsearchSink implements ChunkSink {
    * delete-by-query: multi-get sees writes that are not refreshed yet (a file edited twice within
    * a second), and delete-by-query lives in the reindex module that minimal distributions leave
    * out. Probing stops at the first window with no chunk in it; a file's chunks are numbered
-   * without gaps. Deletes carry the claim's generation, so a later claim's chunks stay.
+   * without gaps, and deleting highest first keeps it so when a cleanup is cut short. Ids below
+   * `probeFrom` (a rollback's own chunks) are deleted without probing. Deletes carry the claim's
+   * generation, so a later claim's chunks stay.
    */
-  private async deleteChunks(claim: WriteClaim, fromSplitId: number): Promise<number> {
-    const window = 64;
+  private async deleteChunks(claim: WriteClaim, fromSplitId: number, probeFrom = fromSplitId): Promise<number> {
+    const probeWindow = 64;
+    const windows = idWindows(claim.sourceId, fromSplitId, probeFrom);
     let deleted = 0;
     try {
-      for (let first = fromSplitId; ; first += window) {
-        const ids = Array.from({ length: window }, (_, i) => chunkIdOf(claim.sourceId, first + i));
+      for (let first = probeFrom; ; first += probeWindow) {
+        const ids = idWindows(claim.sourceId, first, first + probeWindow)[0] ?? [];
         const found = await this.client.mget({ index: this.settings.index, ids, _source: false, realtime: true });
         const existing = found.docs.flatMap((doc) => ('found' in doc && doc.found ? [doc._id] : []));
-        if (existing.length === 0) return deleted;
-        deleted += await this.bulkDelete(existing, claim.generation, 'delete stale chunks');
+        if (existing.length === 0) break;
+        windows.push(existing);
       }
+      for (const ids of windows.reverse()) deleted += await this.bulkDelete(ids, claim.generation, 'delete stale chunks');
+      return deleted;
     } catch (error) {
       if (error instanceof TransientError) throw error;
       throw classifyElasticsearchError(error, 'delete stale chunks');
     }
   }
+}
+
+/** Chunk ids [from, to) of a file in windows of at most 256 (one bulk request each), lowest first. */
+function idWindows(sourceId: string, from: number, to: number): string[][] {
+  const windows: string[][] = [];
+  for (let first = from; first < to; first += 256) {
+    windows.push(Array.from({ length: Math.min(256, to - first) }, (_, i) => chunkIdOf(sourceId, first + i)));
+  }
+  return windows;
 }

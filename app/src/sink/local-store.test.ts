@@ -57,6 +57,20 @@ describe('LocalStore', () => {
     assert.equal((await LocalStore.open(dir, 'm', DIMS)).chunkCount, 0);
   });
 
+  test('a file written in slices is recorded whole; one whose slice fails keeps its old chunks', async () => {
+    const store = await LocalStore.open(folder(), 'm', DIMS);
+    const all = docs('/a.txt', [axis(0), axis(1), axis(2)]);
+    const claim = await store.claim('/a.txt');
+    assert.deepEqual(await store.writeFileSlices(claim, [all.slice(0, 2), all.slice(2)]), { written: 3, staleDeleted: 0, superseded: false });
+    async function* failing() {
+      yield await Promise.resolve(docs('/a.txt', [axis(3)]));
+      throw new Error('model failed on the second slice');
+    }
+    await assert.rejects(store.writeFileSlices(claim, failing()), /second slice/);
+    assert.equal(store.fileEntry('/a.txt')?.chunks, 3);
+    assert.deepEqual(store.search(Float32Array.from(axis(3)), 3).map((hit) => hit.score), [0, 0, 0], 'no chunk of the failed write');
+  });
+
   test('a save leaves exactly one generation of data files', async () => {
     const dir = folder();
     const store = await LocalStore.open(dir, 'm', DIMS);

@@ -9,7 +9,7 @@
 // chunks) it answers in milliseconds and never misses a neighbour.
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sourceIdOf, type ChunkDocument, type ChunkSink, type RemoveResult, type WriteClaim, type WriteResult } from './document.js';
+import { sourceIdOf, type ChunkDocument, type ChunkSink, type ChunkSlices, type RemoveResult, type WriteClaim, type WriteResult } from './document.js';
 
 export interface LocalFileEntry {
   readonly sourceId: string;
@@ -98,6 +98,17 @@ export class LocalStore implements ChunkSink {
   /** One process owns the store (it is saved whole), so claims need no ordering here. */
   claim(filePath: string): Promise<WriteClaim> {
     return Promise.resolve({ sourceId: sourceIdOf(filePath), filePath, generation: 0, seqNo: 0, primaryTerm: 0 });
+  }
+
+  /**
+   * Records a file's chunks, replacing what the file had before once every slice is in: a slice
+   * that fails leaves the file as it was. The store keeps all vectors in memory anyway (it is
+   * saved whole), so collecting the slices costs nothing extra.
+   */
+  async writeFileSlices(claim: WriteClaim, slices: ChunkSlices): Promise<WriteResult> {
+    const documents: ChunkDocument[] = [];
+    for await (const slice of slices) documents.push(...slice);
+    return this.writeFile(claim, documents);
   }
 
   /** Records a file's chunks, replacing what the file had before. */
