@@ -6,6 +6,7 @@ import type { Embedder } from '../embed/embedder.js';
 import type { Settings } from '../config/config.js';
 import { chunkIdOf, type ChunkDocument, type ChunkSink, type ObjectIdentity, type RemoveResult, type WriteClaim } from '../sink/document.js';
 import { PermanentError } from '../failure.js';
+import { stageCpu } from '../observe/stage-cpu.js';
 import { splitText, type SplitOptions } from '../split/splitter.js';
 
 export type { ChunkSink } from '../sink/document.js';
@@ -68,10 +69,10 @@ export class FileIndexer {
   async index(file: FileToIndex, claim: WriteClaim): Promise<IndexedFile> {
     if (claim.filePath !== file.filePath) throw new Error(`claim for ${claim.filePath} used for ${file.filePath}`);
     const clock = stopwatch();
-    const converted = await convert(file.bytes, file.fileName, this.limits);
+    const converted = await stageCpu.measure('convert', () => convert(file.bytes, file.fileName, this.limits));
     const convertSeconds = clock.lap();
 
-    const chunks = splitText(converted, this.splitOptions);
+    const chunks = stageCpu.sync('split', () => splitText(converted, this.splitOptions));
     if (chunks.length === 0) throw new PermanentError('no_text', 'no chunk could be made from the extracted text');
     const splitSeconds = clock.lap();
 
@@ -81,7 +82,7 @@ export class FileIndexer {
     const { sourceId } = claim;
     const indexedAt = new Date().toISOString();
     let tokens = 0;
-    const documents = chunks.map((chunk, i): ChunkDocument => {
+    const documents = stageCpu.sync('request', () => chunks.map((chunk, i): ChunkDocument => {
       const vector = vectors[i];
       if (vector === undefined) throw new Error(`no vector for chunk ${i}`);
       tokens += chunk.tokens;
@@ -98,8 +99,8 @@ export class FileIndexer {
         content_type: converted.contentType,
         indexed_at: indexedAt,
       };
-    });
-    const { staleDeleted, superseded } = await this.sink.writeFile(claim, documents, file.object);
+    }));
+    const { staleDeleted, superseded } = await stageCpu.measure('write', () => this.sink.writeFile(claim, documents, file.object));
     const writeSeconds = clock.lap();
     return {
       sourceId,
