@@ -17,7 +17,9 @@ function fakeClocks() {
 
 test('a synchronous stage gets the main thread; other threads go to other when no model call runs', () => {
   const { ledger, spend } = fakeClocks();
-  ledger.sync('split', () => spend(2e9, 1e9));
+  ledger.sync('split', () => {
+    spend(2e9, 1e9);
+  });
   const seconds = ledger.seconds();
   assert.equal(seconds.split, 2);
   assert.equal(seconds.other, 1);
@@ -25,10 +27,13 @@ test('a synchronous stage gets the main thread; other threads go to other when n
 
 test('a model call gets every thread, except what a synchronous stage used meanwhile', async () => {
   const { ledger, spend } = fakeClocks();
-  await ledger.model(async () => {
+  await ledger.model(() => {
     spend(1e9, 3e9);
-    ledger.sync('request', () => spend(0.5e9, 1e9));
+    ledger.sync('request', () => {
+      spend(0.5e9, 1e9);
+    });
     spend(1e9);
+    return Promise.resolve();
   });
   const seconds = ledger.seconds();
   assert.equal(seconds.embed, 6);
@@ -40,7 +45,10 @@ test('open asynchronous stages share the main thread equally; idle time is other
   let finishConvert: () => void = () => undefined;
   const convert = ledger.measure('convert', () => new Promise<void>((resolve) => (finishConvert = resolve)));
   spend(1e9);
-  const write = ledger.measure('write', async () => spend(2e9));
+  const write = ledger.measure('write', () => {
+    spend(2e9);
+    return Promise.resolve();
+  });
   await write;
   finishConvert();
   await convert;
