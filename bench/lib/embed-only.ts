@@ -13,7 +13,7 @@ const [modelDir, chunksFile, batchTokens] = process.argv.slice(2) as [string, st
 const chunks = JSON.parse(readFileSync(chunksFile, 'utf8')) as BenchChunk[];
 // The worker's embedding settings (EMBEDDING_THREADS, EMBEDDING_DTYPE…) from the same environment.
 const { embedding } = loadConfig();
-const stage = await createEmbedder({ model: modelDir, device: 'cpu', dtype: embedding.dtype, threads: embedding.threads, logger: silentLogger() });
+const stage = await createEmbedder({ model: modelDir, device: 'cpu', dtype: embedding.dtype, threads: embedding.threads, reuseTokenIds: false, logger: silentLogger() });
 // First calls allocate onnxruntime's arenas: warm up as the worker's startup probe and first files do.
 await runStage(stage, chunks.slice(0, 64), Number(batchTokens));
 const before = process.cpuUsage();

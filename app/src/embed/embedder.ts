@@ -6,7 +6,7 @@
 // remote loading is then switched off so a missing file fails here instead of reaching for a hub
 // that may be unreachable.
 import path from 'node:path';
-import { env, pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
+import { env, pipeline, Tensor, type FeatureExtractionPipeline } from '@huggingface/transformers';
 import type { Logger } from '../observe/logger.js';
 import { ModelFileCache } from './model-files.js';
 import { meanPoolNormalized } from './pooling.js';
@@ -26,6 +26,12 @@ export interface EmbedderOptions {
   /** Put before every passage (chunk) and every query, for models trained with prefixes (e5, bge). */
   readonly passagePrefix?: string;
   readonly queryPrefix?: string;
+  /**
+   * Keep the token ids countTokens computes for the embed call of the same passage (TokenIdCache),
+   * so each chunk is tokenized once. Default true; the benchmark's embed-only references turn it
+   * off so that they tokenize as a bare embed stage does.
+   */
+  readonly reuseTokenIds?: boolean;
   readonly logger: Logger;
 }
 
@@ -42,6 +48,8 @@ export interface Embedder {
   /** Tokens of a passage as the model will see it: prefix and special tokens included. */
   countTokens(text: string): number;
   embed(texts: readonly string[], kind: TextKind): Promise<Float32Array[]>;
+  /** Passages embedded from the token ids countTokens kept, and passages tokenized again. */
+  readonly tokenIdReuse?: { readonly reused: number; readonly tokenized: number };
   dispose(): Promise<void>;
 }
 
@@ -125,15 +133,24 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   const passagePrefix = options.passagePrefix ?? '';
   const queryPrefix = options.queryPrefix ?? '';
 
-  const embed = async (texts: readonly string[], kind: TextKind): Promise<Float32Array[]> => {
-    if (texts.length === 0) return [];
-    const prefix = kind === 'passage' ? passagePrefix : queryPrefix;
-    return embedTexts(extractor, prefix === '' ? texts : texts.map((text) => prefix + text));
-  };
-
   // Some tokenizer configs leave this out or set a huge sentinel; 512 is BERT's position limit.
   const declaredMax: unknown = tokenizer.model_max_length;
   const modelMaxTokens = typeof declaredMax === 'number' && declaredMax > 0 && declaredMax < 1e6 ? declaredMax : 512;
+  const tokenIds = options.reuseTokenIds === false ? undefined : new TokenIdCache(TOKEN_ID_CACHE_ENTRIES);
+  const padId: unknown = tokenizer.pad_token_id;
+  const reuse = { reused: 0, tokenized: 0 };
+
+  const embed = async (texts: readonly string[], kind: TextKind): Promise<Float32Array[]> => {
+    if (texts.length === 0) return [];
+    const prefix = kind === 'passage' ? passagePrefix : queryPrefix;
+    const inputs = prefix === '' ? texts : texts.map((text) => prefix + text);
+    const known = tokenIds === undefined || kind !== 'passage' ? [] : inputs.map((text) => tokenIds.take(text));
+    // Ids from countTokens are what the tokenizer call below would produce, less the padding: use
+    // them when every text of the batch has them and none needs truncating.
+    const reusable = known.length > 0 && typeof padId === 'number' && known.every((ids) => ids !== undefined && ids.length <= modelMaxTokens);
+    if (kind === 'passage') reuse[reusable ? 'reused' : 'tokenized'] += inputs.length;
+    return reusable ? embedTokenIds(extractor, known as number[][], padId) : embedTexts(extractor, inputs);
+  };
 
   const probe = await embed(['dimension probe'], 'passage');
   const dimensions = probe[0]?.length ?? 0;
@@ -144,10 +161,71 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     device,
     dimensions,
     modelMaxTokens,
-    countTokens: (text) => tokenizer.encode(passagePrefix + text).length,
+    countTokens: (text) => {
+      const input = passagePrefix + text;
+      const ids = tokenizer.encode(input);
+      tokenIds?.put(input, ids);
+      return ids.length;
+    },
     embed,
+    tokenIdReuse: reuse,
     dispose: () => extractor.dispose(),
   };
+}
+
+/**
+ * How many texts' token ids countTokens keeps for their embed call. The split stage counts every
+ * chunk of a file before the file's chunks reach the model, so this covers files of a few thousand
+ * chunks in flight (at 256 tokens, ~2 KB of ids each: a few MB at most); a chunk whose ids were
+ * dropped is simply tokenized again.
+ */
+const TOKEN_ID_CACHE_ENTRIES = 4096;
+
+/** Token ids by text, oldest dropped first; an entry is handed out once. */
+export class TokenIdCache {
+  private readonly entries = new Map<string, number[]>();
+
+  constructor(private readonly capacity: number) {}
+
+  put(text: string, ids: number[]): void {
+    this.entries.delete(text);
+    this.entries.set(text, ids);
+    if (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done !== true) this.entries.delete(oldest.value);
+    }
+  }
+
+  take(text: string): number[] | undefined {
+    const ids = this.entries.get(text);
+    if (ids !== undefined) this.entries.delete(text);
+    return ids;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** One model call on token ids already known: padded on the right, as the tokenizer pads. */
+async function embedTokenIds(extractor: FeatureExtractionPipeline, ids: readonly (readonly number[])[], padId: number): Promise<Float32Array[]> {
+  const width = Math.max(...ids.map((row) => row.length));
+  const dims = [ids.length, width];
+  const inputIds = new BigInt64Array(ids.length * width).fill(BigInt(padId));
+  const mask = new BigInt64Array(ids.length * width);
+  ids.forEach((row, r) => {
+    row.forEach((id, j) => {
+      inputIds[r * width + j] = BigInt(id);
+      mask[r * width + j] = 1n;
+    });
+  });
+  const encoded = {
+    input_ids: new Tensor('int64', inputIds, dims),
+    attention_mask: new Tensor('int64', mask, dims),
+    // One segment per text: all zeros, as the tokenizer returns them.
+    token_type_ids: new Tensor('int64', new BigInt64Array(ids.length * width), dims),
+  };
+  return runModel(extractor, encoded, mask);
 }
 
 /**
@@ -156,11 +234,15 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
  */
 export async function embedTexts(extractor: FeatureExtractionPipeline, texts: readonly string[]): Promise<Float32Array[]> {
   const encoded = extractor.tokenizer([...texts], { padding: true, truncation: true }) as ModelInputs;
+  return runModel(extractor, encoded, encoded.attention_mask.data);
+}
+
+async function runModel(extractor: FeatureExtractionPipeline, encoded: object, attentionMask: BigInt64Array): Promise<Float32Array[]> {
   const outputs = (await extractor.model(encoded)) as Record<string, ModelOutput>;
   try {
     const hidden = outputs.last_hidden_state ?? outputs.token_embeddings;
     if (hidden === undefined) throw new Error(`model outputs ${Object.keys(outputs).join(', ')}: no token vectors`);
-    return meanPoolNormalized({ data: hidden.data, dims: hidden.dims as [number, number, number] }, encoded.attention_mask.data);
+    return meanPoolNormalized({ data: hidden.data, dims: hidden.dims as [number, number, number] }, attentionMask);
   } finally {
     for (const output of Object.values(outputs)) output.dispose();
   }
