@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cosineSimilarity } from '../app/src/embed/embedder.js';
 import { convert, DEFAULT_CONVERT_LIMITS } from '../app/src/convert/index.js';
+import { planBatches } from '../app/src/embed/batcher.js';
 import { pdfToText } from '../app/src/convert/pdf.js';
 import { splitText } from '../app/src/split/splitter.js';
 import { createElasticsearchClient, ElasticsearchSink } from '../app/src/sink/elasticsearch.js';
@@ -17,7 +18,7 @@ import { makePdf } from '../test/fixtures/documents.js';
 import { corpusChunks, stratifiedSample, type BenchChunk } from './lib/chunks.js';
 import { buildManifest, countWords, loadCorpus, type Document, type Manifest } from './lib/corpus.js';
 import { loadRaw, loadStage, loadVariant, prepareFeeds, runRaw, runStage, tokensOf, type EmbedRun } from './lib/embed.js';
-import { pin, runEmbedOnly, splitCores, stageCpuBetween, type CoreSplit } from './lib/isolated.js';
+import { pin, runEmbedOnly, splitCores, stageCpuBetween, textsPerBatchBetween, type CoreSplit } from './lib/isolated.js';
 import { PythonPeer } from './lib/peer.js';
 import {
   createBucket,
@@ -276,6 +277,8 @@ interface E2eRun {
   cpu: Record<string, number>;
   /** The worker's own CPU seconds per stage in the window (keda_indexer_stage_cpu_seconds_total). */
   stageCpu: Record<string, number>;
+  /** Mean texts per model call in the window. */
+  textsPerBatch: number;
 }
 const runE2e = async (r: number, label: string, extraEnv: Record<string, string>, cpus?: string): Promise<E2eRun> => {
   const index = `${runId}-e2e-${label}-${r}`;
@@ -309,7 +312,8 @@ const runE2e = async (r: number, label: string, extraEnv: Record<string, string>
   const cpu: Record<string, number> = { available: seconds * os.cpus().length };
   for (const [name, samples] of Object.entries(run.cpu)) cpu[name] = cpuBetween(samples, start, end);
   const stageCpu = stageCpuBetween(run.metricsAtReady, run.metricsAtEnd);
-  return { filesPerSecond: files.length / seconds, chunksPerSecond: chunkCount / seconds, chunks: chunkCount, peakMb: run.peakMb, steadyMb: median(window), stageSeconds, cpu, stageCpu };
+  const textsPerBatch = textsPerBatchBetween(run.metricsAtReady, run.metricsAtEnd);
+  return { filesPerSecond: files.length / seconds, chunksPerSecond: chunkCount / seconds, chunks: chunkCount, peakMb: run.peakMb, steadyMb: median(window), stageSeconds, cpu, stageCpu, textsPerBatch };
 };
 const e2eRuns: E2eRun[] = [];
 const e2eDefaultMalloc: E2eRun[] = [];
@@ -320,6 +324,9 @@ const embedOnlyCpu: number[] = [];
 const cores: CoreSplit | { unavailable: string } = isolatedMode ? splitCores() : { unavailable: 'skipped (--no-isolated)' };
 const isolatedRuns: E2eRun[] = [];
 const isolatedEmbedOnly: { chunksPerSecond: number; cpuSeconds: number }[] = [];
+// Lever: as many intra-op threads as the pinned cores, not onnxruntime's default (every core of the
+// machine, whatever the process's affinity).
+const isolatedEmbedOnlyPinnedThreads: number[] = [];
 const servicePids = [...Object.values(watch), process.pid];
 const isolated = async <T>(split: CoreSplit, step: () => Promise<T>): Promise<T> => {
   pin(servicePids, split.services);
@@ -355,6 +362,11 @@ for (let r = 0; r < size.e2eRounds; r++) {
         isolatedEmbedOnly.push(
           await isolated(split, () => runEmbedOnly({ root, work, modelDir, chunks: e2eChunks, batchTokens, cpus: split.worker, env: imageEnv })),
         );
+      },
+      async () => {
+        const env = { ...imageEnv, EMBEDDING_THREADS: String(split.worker.split(',').length) };
+        const run = await isolated(split, () => runEmbedOnly({ root, work, modelDir, chunks: e2eChunks, batchTokens, cpus: split.worker, env }));
+        isolatedEmbedOnlyPinnedThreads.push(run.chunksPerSecond);
       },
     );
   }
@@ -405,6 +417,10 @@ const e2e = {
           embedOnlyCpuSeconds: summarize(isolatedEmbedOnly.map((r) => r.cpuSeconds)),
           efficiency: ratio(isolatedRuns.map((r) => r.chunksPerSecond), isolatedEmbedOnly.map((r) => r.chunksPerSecond)),
           stageCpuSeconds: stageCpuSummary(isolatedRuns),
+          /** Lever: the reference with EMBEDDING_THREADS = the pinned cores, over the reference as configured. */
+          pinnedThreadsVsDefault: ratio(isolatedEmbedOnlyPinnedThreads, isolatedEmbedOnly.map((r) => r.chunksPerSecond)),
+          /** Texts per model call: the worker's (from its metrics) and the reference's (all chunks planned at once). */
+          textsPerBatch: { worker: summarize(isolatedRuns.map((r) => r.textsPerBatch)), reference: e2eChunks.length / planBatches(e2eChunks, batchTokens).length },
           /** The worker's embed-stage CPU over the reference's for the same chunks. */
           embedCpuVsReference: ratio(isolatedRuns.map((r) => r.stageCpu.embed ?? Number.NaN), isolatedEmbedOnly.map((r) => r.cpuSeconds)),
         }

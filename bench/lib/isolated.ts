@@ -88,3 +88,10 @@ export function stageCpuBetween(before: string | undefined, after: string | unde
   const to = stageCpuOf(after ?? '');
   return Object.fromEntries(Object.entries(to).map(([stage, seconds]) => [stage, seconds - (from[stage] ?? 0)]));
 }
+
+/** Texts per model call in the window between two scrapes (keda_indexer_embed_batch_texts). */
+export function textsPerBatchBetween(before: string | undefined, after: string | undefined): number {
+  const read = (exposition: string | undefined, series: 'sum' | 'count') =>
+    Number(new RegExp(`^keda_indexer_embed_batch_texts_${series} (\\S+)$`, 'm').exec(exposition ?? '')?.[1] ?? Number.NaN);
+  return (read(after, 'sum') - read(before, 'sum')) / (read(after, 'count') - read(before, 'count'));
+}

@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { env, pipeline, Tensor, type FeatureExtractionPipeline } from '@huggingface/transformers';
 import type { Logger } from '../observe/logger.js';
+import { stageCpu } from '../observe/stage-cpu.js';
 import { ModelFileCache } from './model-files.js';
 import { meanPoolNormalized } from './pooling.js';
 
@@ -130,6 +131,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   }
   const { extractor, device } = loaded;
   const { tokenizer } = extractor;
+  measureSessionRuns(extractor);
   const passagePrefix = options.passagePrefix ?? '';
   const queryPrefix = options.queryPrefix ?? '';
 
@@ -209,6 +211,12 @@ export class TokenIdCache {
 
 /** One model call on token ids already known: padded on the right, as the tokenizer pads. */
 async function embedTokenIds(extractor: FeatureExtractionPipeline, ids: readonly (readonly number[])[], padId: number): Promise<Float32Array[]> {
+  const { encoded, mask } = stageCpu.sync('embed', () => tensorsOf(ids, padId));
+  return runModel(extractor, encoded, mask);
+}
+
+/** Model inputs from token ids: padded on the right, as the tokenizer pads. */
+function tensorsOf(ids: readonly (readonly number[])[], padId: number): { encoded: Record<string, Tensor>; mask: BigInt64Array } {
   const width = Math.max(...ids.map((row) => row.length));
   const dims = [ids.length, width];
   const inputIds = new BigInt64Array(ids.length * width).fill(BigInt(padId));
@@ -225,7 +233,7 @@ async function embedTokenIds(extractor: FeatureExtractionPipeline, ids: readonly
     // One segment per text: all zeros, as the tokenizer returns them.
     token_type_ids: new Tensor('int64', new BigInt64Array(ids.length * width), dims),
   };
-  return runModel(extractor, encoded, mask);
+  return { encoded, mask };
 }
 
 /**
@@ -233,7 +241,7 @@ async function embedTokenIds(extractor: FeatureExtractionPipeline, ids: readonly
  * truncation, run the model), with pooling of our own (pooling.ts says why).
  */
 export async function embedTexts(extractor: FeatureExtractionPipeline, texts: readonly string[]): Promise<Float32Array[]> {
-  const encoded = extractor.tokenizer([...texts], { padding: true, truncation: true }) as ModelInputs;
+  const encoded = stageCpu.sync('embed', () => extractor.tokenizer([...texts], { padding: true, truncation: true }) as ModelInputs);
   return runModel(extractor, encoded, encoded.attention_mask.data);
 }
 
@@ -242,9 +250,40 @@ async function runModel(extractor: FeatureExtractionPipeline, encoded: object, a
   try {
     const hidden = outputs.last_hidden_state ?? outputs.token_embeddings;
     if (hidden === undefined) throw new Error(`model outputs ${Object.keys(outputs).join(', ')}: no token vectors`);
-    return meanPoolNormalized({ data: hidden.data, dims: hidden.dims as [number, number, number] }, attentionMask);
+    return stageCpu.sync('embed', () => meanPoolNormalized({ data: hidden.data, dims: hidden.dims as [number, number, number] }, attentionMask));
   } finally {
     for (const output of Object.values(outputs)) output.dispose();
+  }
+}
+
+interface SessionHandler {
+  run(...args: unknown[]): Promise<unknown>;
+}
+
+/**
+ * Counts onnxruntime's run into the embed stage's CPU (observe/stage-cpu.ts). onnxruntime-node's
+ * session handler runs the session synchronously inside one setImmediate callback that it queues
+ * when called; callbacks queued just before and just after it run next to it, so they open and
+ * close the measured section around exactly that run. transformers.js keeps its sessions in
+ * `model.sessions` and onnxruntime-common each handler in `session.handler`: if a later version
+ * moves either, nothing is wrapped and the run's main-thread CPU counts as `other`.
+ */
+function measureSessionRuns(extractor: FeatureExtractionPipeline): void {
+  const sessions = (extractor.model as unknown as { sessions?: Record<string, { handler?: SessionHandler }> }).sessions ?? {};
+  for (const session of Object.values(sessions)) {
+    const handler = session.handler;
+    if (handler === undefined || typeof handler.run !== 'function') continue;
+    const run = handler.run.bind(handler);
+    handler.run = (...args: unknown[]) => {
+      setImmediate(() => {
+        stageCpu.enter('embed');
+      });
+      const result = run(...args);
+      setImmediate(() => {
+        stageCpu.exit('embed');
+      });
+      return result;
+    };
   }
 }
 

@@ -25,19 +25,22 @@ test('a synchronous stage gets the main thread; other threads go to other when n
   assert.equal(seconds.other, 1);
 });
 
-test('a model call gets every thread, except what a synchronous stage used meanwhile', async () => {
+test('a model call gets the other threads; the main thread only inside its embed sections', async () => {
   const { ledger, spend } = fakeClocks();
   await ledger.model(() => {
+    ledger.enter('embed');
     spend(1e9, 3e9);
+    ledger.exit('embed');
     ledger.sync('request', () => {
       spend(0.5e9, 1e9);
     });
-    spend(1e9);
+    spend(2e9);
     return Promise.resolve();
   });
   const seconds = ledger.seconds();
-  assert.equal(seconds.embed, 6);
+  assert.equal(seconds.embed, 5);
   assert.equal(seconds.request, 0.5);
+  assert.equal(seconds.other, 2);
 });
 
 test('open asynchronous stages share the main thread equally; idle time is other', async () => {

@@ -9,18 +9,19 @@
 //     Node 20 has no per-thread CPU API), and
 //   - the whole process's CPU time from process.cpuUsage();
 // and hands the CPU used since the previous boundary to the stages open in between:
-//   1. A synchronous section (split with its token counting, bulk request serialization) owns the
-//      main thread while it runs, so all main-thread CPU of the interval is its own: exact.
-//   2. A model call (embed: tokenize, onnxruntime's run, pooling) gets the CPU of every other
-//      thread (onnxruntime's intra-op pool) and the main thread's not claimed by (1). onnxruntime-
-//      node runs a session synchronously on the main thread, so the main thread is the model's for
-//      most of the call; short continuations of other files that run while a call waits for its
-//      turn are counted into embed too (an over-count of at most those few milliseconds per batch).
+//   1. A synchronous section owns the main thread while it runs, so all main-thread CPU of the
+//      interval is its own: exact. These are split (with its token counting), request (building
+//      bulk bodies) and embed (tokenizing, onnxruntime's run, pooling: onnxruntime-node runs a
+//      session synchronously on the main thread, inside a setImmediate callback that the embed
+//      stage brackets with callbacks of its own; see embedder.ts).
+//   2. While a model call is open (from a batch leaving the batcher to its vectors coming back),
+//      the CPU of every thread but the main one goes to embed: onnxruntime's intra-op pool.
 //   3. Asynchronous sections (fetch, convert, write) share the remaining main-thread CPU equally
 //      among the sections open at that moment: interleaved files cannot be told apart without
 //      async hooks, whose cost on promise-heavy code (pdf.js) would distort what is measured.
-//   4. Whatever is left goes to `other`: polling the queue, the health server, logging, garbage
-//      collector helper threads, and other threads' CPU while no model call runs.
+//   4. Whatever is left goes to `other`: polling the queue, the health server, logging, and other
+//      threads' CPU while no model call is open (garbage collector helpers, libuv's pool, and
+//      onnxruntime's threads spinning a little after a call ends).
 // Without /proc (not Linux), the main thread's share cannot be told from the other threads': the
 // whole process's CPU is then attributed as if it were the main thread's.
 import { closeSync, openSync, readSync } from 'node:fs';
@@ -30,7 +31,7 @@ import { isMainThread } from 'node:worker_threads';
 export const CPU_STAGES = ['fetch', 'convert', 'split', 'embed', 'request', 'write', 'other'] as const;
 export type CpuStage = (typeof CPU_STAGES)[number];
 type AsyncStage = 'fetch' | 'convert' | 'write';
-type SyncStage = 'split' | 'request';
+type SyncStage = 'split' | 'request' | 'embed';
 
 /** Nanoseconds of CPU the main thread has used, or undefined where the kernel does not say. */
 function mainThreadClock(): (() => number) | undefined {
@@ -97,6 +98,21 @@ export class StageCpuLedger {
     }
   }
 
+  /**
+   * Opens a synchronous stage whose start and end are two callbacks, not one function (the embed
+   * stage's bracket around onnxruntime's run); every enter must be followed by its exit.
+   */
+  enter(stage: SyncStage): void {
+    this.settle();
+    this.syncStack.push(stage);
+  }
+
+  exit(stage: SyncStage): void {
+    this.settle();
+    const index = this.syncStack.lastIndexOf(stage);
+    if (index >= 0) this.syncStack.splice(index, 1);
+  }
+
   /** Runs an asynchronous stage of one file (fetch, convert, write). */
   async measure<T>(stage: AsyncStage, run: () => Promise<T>): Promise<T> {
     this.settle();
@@ -135,7 +151,6 @@ export class StageCpuLedger {
     const othersTo: CpuStage = this.modelCalls > 0 ? 'embed' : 'other';
     this.add(othersTo, others);
     if (sync !== undefined) this.add(sync, main);
-    else if (this.modelCalls > 0) this.add('embed', main);
     else if (this.openAsyncCount > 0) {
       for (const [stage, open] of this.openAsync) if (open > 0) this.add(stage, (main * open) / this.openAsyncCount);
     } else this.add('other', main);
