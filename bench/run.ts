@@ -2,7 +2,7 @@
 // Invoked by bench/run (which prepares the Python venv, the model, the dev stack and a build);
 // see docs/benchmarks.md for what each figure means and how contenders are made to race fairly.
 //
-//   bench/run [--quick] [--no-footprint] [--no-isolated] [--write-manifest]
+//   bench/run [--quick] [--no-footprint] [--no-isolated] [--baseline REV] [--rounds N] [--write-manifest]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
@@ -60,11 +60,20 @@ const modelDir = need('BENCH_MODEL_DIR');
 const python = need('BENCH_PYTHON');
 const cli = need('BENCH_CLI');
 const batchTokens = settings.embedding.batchTokens;
+/** With --baseline REV (bench/run builds it), that commit's worker alternates with this one. */
+const baselineCli = process.env.BENCH_BASELINE_CLI;
 
 /** Sizes: the full run fits in about ten minutes on the 2-core machine; --quick is a smoke run. */
 const size = quick
   ? { sample: 48, rounds: 2, sweepSample: 32, sweepRounds: 1, e2eChunks: 60, e2eRounds: 1, coldRounds: 1, pdfFiles: 3, pdfRounds: 1, probeRounds: 1 }
   : { sample: 192, rounds: 5, sweepSample: 128, sweepRounds: 2, e2eChunks: 500, e2eRounds: 3, coldRounds: 3, pdfFiles: 12, pdfRounds: 3, probeRounds: 3 };
+/** `--rounds N` sets the end-to-end and cold-start rounds (e.g. more rounds in a --quick run). */
+const roundsArg = process.argv.indexOf('--rounds');
+if (roundsArg > 0) {
+  const rounds = Number(process.argv[roundsArg + 1]);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds takes a whole number ≥ 1, e.g. --rounds 3');
+  Object.assign(size, { e2eRounds: rounds, coldRounds: rounds });
+}
 const SWEEP_BATCHES = [4, 8, 16, 32, 64, 128];
 const MAX_TOKENS = 256;
 
@@ -280,13 +289,13 @@ interface E2eRun {
   /** Mean texts per model call in the window. */
   textsPerBatch: number;
 }
-const runE2e = async (r: number, label: string, extraEnv: Record<string, string>, cpus?: string): Promise<E2eRun> => {
+const runE2e = async (r: number, label: string, extraEnv: Record<string, string>, cpus?: string, build = cli): Promise<E2eRun> => {
   const index = `${runId}-e2e-${label}-${r}`;
   const queueUrl = await createQueue(index);
   await enqueue(queueUrl, bucket, files);
   const port = await freePort();
   const run = await runWorker({
-    cli,
+    cli: build,
     env: { ...workerEnv(queueUrl, index, port), ...extraEnv },
     drain: false,
     until: (w) => indexedLines(w).length >= files.length,
@@ -327,6 +336,7 @@ const isolatedEmbedOnly: { chunksPerSecond: number; cpuSeconds: number }[] = [];
 // Lever: as many intra-op threads as the pinned cores, not onnxruntime's default (every core of the
 // machine, whatever the process's affinity).
 const isolatedEmbedOnlyPinnedThreads: number[] = [];
+const isolatedBaselineRuns: E2eRun[] = [];
 const servicePids = [...Object.values(watch), process.pid];
 const isolated = async <T>(split: CoreSplit, step: () => Promise<T>): Promise<T> => {
   pin(servicePids, split.services);
@@ -363,6 +373,13 @@ for (let r = 0; r < size.e2eRounds; r++) {
           await isolated(split, () => runEmbedOnly({ root, work, modelDir, chunks: e2eChunks, batchTokens, cpus: split.worker, env: imageEnv })),
         );
       },
+      ...(baselineCli === undefined
+        ? []
+        : [
+            async () => {
+              isolatedBaselineRuns.push(await isolated(split, () => runE2e(r, 'isolated-baseline', imageEnv, split.worker, baselineCli)));
+            },
+          ]),
       async () => {
         const env = { ...imageEnv, EMBEDDING_THREADS: String(split.worker.split(',').length) };
         const run = await isolated(split, () => runEmbedOnly({ root, work, modelDir, chunks: e2eChunks, batchTokens, cpus: split.worker, env }));
@@ -417,6 +434,16 @@ const e2e = {
           embedOnlyCpuSeconds: summarize(isolatedEmbedOnly.map((r) => r.cpuSeconds)),
           efficiency: ratio(isolatedRuns.map((r) => r.chunksPerSecond), isolatedEmbedOnly.map((r) => r.chunksPerSecond)),
           stageCpuSeconds: stageCpuSummary(isolatedRuns),
+          /** With --baseline: this worker's isolated chunks/s over the baseline build's, same rounds. */
+          vsBaseline:
+            isolatedBaselineRuns.length > 0
+              ? {
+                  rev: process.env.BENCH_BASELINE_REV ?? '?',
+                  chunksPerSecond: summarize(isolatedBaselineRuns.map((r) => r.chunksPerSecond)),
+                  efficiency: ratio(isolatedBaselineRuns.map((r) => r.chunksPerSecond), isolatedEmbedOnly.map((r) => r.chunksPerSecond)),
+                  throughput: ratio(isolatedRuns.map((r) => r.chunksPerSecond), isolatedBaselineRuns.map((r) => r.chunksPerSecond)),
+                }
+              : undefined,
           /** Lever: the reference with EMBEDDING_THREADS = the pinned cores, over the reference as configured. */
           pinnedThreadsVsDefault: ratio(isolatedEmbedOnlyPinnedThreads, isolatedEmbedOnly.map((r) => r.chunksPerSecond)),
           /** Texts per model call: the worker's (from its metrics) and the reference's (all chunks planned at once). */
@@ -474,8 +501,6 @@ const coldStartOnce = async (r: number, label: string, build: string): Promise<C
     startupSeconds: ready?.startupSeconds ?? Number.NaN,
   };
 };
-// With --baseline REV (bench/run builds it), that commit's worker alternates with this one.
-const baselineCli = process.env.BENCH_BASELINE_CLI;
 const coldRuns: ColdRun[] = [];
 const baselineColdRuns: ColdRun[] = [];
 for (let r = 0; r < size.coldRounds; r++) {
@@ -580,7 +605,7 @@ const target = (name: string, value: number, op: '>=' | '<=', goal: number, unit
 const footprintMb = 'nodeModulesMb' in footprint ? footprint.nodeModulesMb : Number.NaN;
 const results = {
   date: now.toISOString(),
-  command: `npm run bench${quick ? ' -- --quick' : ''}`,
+  command: `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
   quick,
   machine: {
     cpus: os.cpus().length,

@@ -115,7 +115,10 @@ function stageCpuParagraph(r: Results): string {
     i.measured
       ? ` Isolated: ${list(i.stageCpuSeconds)}; the embed-only reference used ${pm(i.embedOnlyCpuSeconds, 2)} CPU s for the same chunks ` +
         `(the worker's embed stage ${x(i.embedCpuVsReference)} of it); texts per model call: worker ${fmt(i.textsPerBatch.worker.median, 1)}, reference ${fmt(i.textsPerBatch.reference, 1)}. ` +
-        `Lever: the reference with EMBEDDING_THREADS set to the pinned cores runs ${x(i.pinnedThreadsVsDefault)} as fast as with the configured threads.`
+        `Lever: the reference with EMBEDDING_THREADS set to the pinned cores runs ${x(i.pinnedThreadsVsDefault)} as fast as with the configured threads.` +
+        (i.vsBaseline
+          ? ` Against ${i.vsBaseline.rev}'s worker, pinned alike in the same rounds: ${pm(i.vsBaseline.chunksPerSecond)} chunks/s (efficiency ${x(i.vsBaseline.efficiency)} against the same reference); this worker delivers ${x(i.vsBaseline.throughput)} its throughput.`
+          : '')
       : '';
   return (
     `**The worker's CPU by stage** (CPU seconds from 'worker ready' to the last file, medians; keda_indexer_stage_cpu_seconds_total, app/src/observe/stage-cpu.ts): ` +

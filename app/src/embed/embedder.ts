@@ -5,6 +5,7 @@
 // "Xenova/all-MiniLM-L6-v2") or from a local folder. A local folder is given as an absolute path;
 // remote loading is then switched off so a missing file fails here instead of reaching for a hub
 // that may be unreachable.
+import os from 'node:os';
 import path from 'node:path';
 import { env, pipeline, Tensor, type FeatureExtractionPipeline } from '@huggingface/transformers';
 import type { Logger } from '../observe/logger.js';
@@ -80,8 +81,20 @@ function resolveModelLocation(model: string): { id: string; localRoot?: string }
   return { id: path.basename(folder), localRoot: path.dirname(folder) };
 }
 
+/**
+ * Threads when EMBEDDING_THREADS is 0. onnxruntime sizes its pool by the machine's cores whatever
+ * the process's CPU affinity, so a worker pinned to one core (taskset, a Kubernetes cpuset) ran
+ * two threads on it that wait on each other at every operator: the benchmark's pinned embed-only
+ * reference ran 1.68× as fast with one thread (docs/benchmarks.md). Where the affinity allows
+ * every core, onnxruntime's own default stays (0).
+ */
+export function affinityThreads(): number {
+  const allowed = os.availableParallelism();
+  return allowed < os.cpus().length ? allowed : 0;
+}
+
 async function loadPipeline(id: string, device: 'cpu' | 'cuda', options: EmbedderOptions): Promise<FeatureExtractionPipeline> {
-  const threads = options.threads ?? 0;
+  const threads = options.threads !== undefined && options.threads > 0 ? options.threads : affinityThreads();
   return pipeline('feature-extraction', id, {
     device,
     dtype: options.dtype,
