@@ -122,7 +122,8 @@ function stageCpuParagraph(r: Results): string {
       : '';
   return (
     `**The worker's CPU by stage** (CPU seconds from 'worker ready' to the last file, medians; keda_indexer_stage_cpu_seconds_total, app/src/observe/stage-cpu.ts): ` +
-    `shared cores: ${list(r.e2e.stageCpuSeconds)}.${isolated}`
+    `shared cores: ${list(r.e2e.stageCpuSeconds)}.${isolated} Tokenizing the chunks a second time, which the embed stage no longer does ` +
+    `(it reuses the split stage's token ids), takes ${pm(r.e2e.retokenizeCpuSeconds, 3)} CPU s.`
   );
 }
 
