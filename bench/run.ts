@@ -463,6 +463,15 @@ const e2e = {
           pinnedThreadsVsDefault: ratio(isolatedEmbedOnlyPinnedThreads, isolatedEmbedOnly.map((r) => r.chunksPerSecond)),
           /** Texts per model call: the worker's (from its metrics) and the reference's (all chunks planned at once). */
           textsPerBatch: { worker: summarize(isolatedRuns.map((r) => r.textsPerBatch)), reference: e2eChunks.length / planBatches(e2eChunks, batchTokens).length },
+          /**
+           * CPU efficiency: the reference's CPU seconds over the worker's (all stages) for the same
+           * chunks. Unlike chunks/s it does not move when other processes of a busy machine take
+           * turns on the pinned cores.
+           */
+          cpuEfficiency: ratio(
+            isolatedEmbedOnly.map((r) => r.cpuSeconds),
+            isolatedRuns.map((r) => Object.values(r.stageCpu).reduce((sum, seconds) => sum + seconds, 0)),
+          ),
           /** The worker's embed-stage CPU over the reference's for the same chunks. */
           embedCpuVsReference: ratio(isolatedRuns.map((r) => r.stageCpu.embed ?? Number.NaN), isolatedEmbedOnly.map((r) => r.cpuSeconds)),
         }
