@@ -457,6 +457,8 @@ const e2e = {
                   chunksPerSecond: summarize(isolatedBaselineRuns.map((r) => r.chunksPerSecond)),
                   efficiency: ratio(isolatedBaselineRuns.map((r) => r.chunksPerSecond), isolatedEmbedOnly.map((r) => r.chunksPerSecond)),
                   throughput: ratio(isolatedRuns.map((r) => r.chunksPerSecond), isolatedBaselineRuns.map((r) => r.chunksPerSecond)),
+                  stageCpuSeconds: stageCpuSummary(isolatedBaselineRuns),
+                  textsPerBatch: summarize(isolatedBaselineRuns.map((r) => r.textsPerBatch)),
                 }
               : undefined,
           /** Lever: the reference with EMBEDDING_THREADS = the pinned cores, over the reference as configured. */
