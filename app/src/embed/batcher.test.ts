@@ -77,11 +77,7 @@ describe('EmbedBatcher', () => {
     // First file: 5 + 5 fill a batch; the lone 2 is a short tail. The second file comes while the
     // first batch runs, and its 3 joins the tail instead of each running alone.
     const first = batcher.embedPassages(passages('aaaaa', 'bbbbb', 'cc'));
-    const second = new Promise<Float32Array[]>((resolve) => {
-      setTimeout(() => {
-        resolve(batcher.embedPassages(passages('ddd')));
-      }, 0);
-    });
+    const second = new Promise<Float32Array[]>((resolve) => setTimeout(() => resolve(batcher.embedPassages(passages('ddd'))), 0));
     const [a, b] = await Promise.all([first, second]);
     assert.deepEqual(a.map((v) => v[0]), [5, 5, 2]);
     assert.deepEqual(b.map((v) => v[0]), [3]);
