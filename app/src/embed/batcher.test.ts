@@ -70,17 +70,4 @@ describe('EmbedBatcher', () => {
       { texts: 1, tokens: 1, paddedTokens: 1 },
     ]);
   });
-
-  test('the short tail of a flush waits for the next file and shares its call', async () => {
-    const calls: string[][] = [];
-    const batcher = new EmbedBatcher(fakeModel(calls), { batchTokens: 10, lingerMs: 1 });
-    // First file: 5 + 5 fill a batch; the lone 2 is a short tail. The second file comes while the
-    // first batch runs, and its 3 joins the tail instead of each running alone.
-    const first = batcher.embedPassages(passages('aaaaa', 'bbbbb', 'cc'));
-    const second = new Promise<Float32Array[]>((resolve) => setTimeout(() => resolve(batcher.embedPassages(passages('ddd'))), 0));
-    const [a, b] = await Promise.all([first, second]);
-    assert.deepEqual(a.map((v) => v[0]), [5, 5, 2]);
-    assert.deepEqual(b.map((v) => v[0]), [3]);
-    assert.deepEqual(calls, [['aaaaa', 'bbbbb'], ['ddd', 'cc']]);
-  });
 });

@@ -22,8 +22,6 @@ export interface BatcherOptions {
 interface Pending {
   readonly text: string;
   readonly tokens: number;
-  /** When it was queued (performance.now()), to bound how long a short tail is held back. */
-  readonly queuedAt: number;
   readonly resolve: (vector: Float32Array) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -48,9 +46,6 @@ export function planBatches<T extends { readonly tokens: number }>(items: readon
   return batches;
 }
 
-/** Longest a short tail of a flush may wait for company (holdBackTail). */
-const TAIL_HOLD_MS = 250;
-
 export class EmbedBatcher {
   private queue: Pending[] = [];
   private queuedTokens = 0;
@@ -70,7 +65,7 @@ export class EmbedBatcher {
     const promises = passages.map(
       ({ text, tokens }) =>
         new Promise<Float32Array>((resolve, reject) => {
-          this.queue.push({ text, tokens, queuedAt: performance.now(), resolve, reject });
+          this.queue.push({ text, tokens, resolve, reject });
           this.queuedTokens += tokens;
         }),
     );
@@ -95,24 +90,6 @@ export class EmbedBatcher {
     }, delay);
   }
 
-  /**
-   * Puts the last batch back in the queue when it is a short tail (under half the budget) of a
-   * flush that has full batches to run first: the next files' chunks, which arrive while those
-   * run, then fill it. Files arrive one at a time, so without this each flush ended in a small
-   * batch, and the worker's model calls carried fewer texts than one plan of all chunks would
-   * (docs/benchmarks.md). A tail is held only while young (TAIL_HOLD_MS), so it always runs soon.
-   */
-  private holdBackTail(batches: Pending[][]): void {
-    const tail = batches.at(-1);
-    if (batches.length < 2 || tail === undefined) return;
-    const padded = (tail[0]?.tokens ?? 0) * tail.length;
-    const oldest = Math.min(...tail.map((item) => item.queuedAt));
-    if (padded * 2 >= this.options.batchTokens || performance.now() - oldest > TAIL_HOLD_MS) return;
-    batches.pop();
-    this.queue.unshift(...tail);
-    this.queuedTokens += tail.reduce((sum, item) => sum + item.tokens, 0);
-  }
-
   private async run(): Promise<void> {
     if (this.running || this.queue.length === 0) return;
     this.running = true;
@@ -120,9 +97,7 @@ export class EmbedBatcher {
     this.queue = [];
     this.queuedTokens = 0;
     try {
-      const batches = planBatches(taken, this.options.batchTokens);
-      this.holdBackTail(batches);
-      for (const batch of batches) {
+      for (const batch of planBatches(taken, this.options.batchTokens)) {
         const started = performance.now();
         try {
           const vectors = await stageCpu.model(() =>
