@@ -2,7 +2,7 @@
 // Invoked by bench/run (which prepares the Python venv, the model, the dev stack and a build);
 // see docs/benchmarks.md for what each figure means and how contenders are made to race fairly.
 //
-//   bench/run [--quick] [--no-footprint] [--write-manifest]
+//   bench/run [--quick] [--no-footprint] [--no-isolated] [--baseline REV] [--rounds N] [--write-manifest]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cosineSimilarity } from '../app/src/embed/embedder.js';
 import { convert, DEFAULT_CONVERT_LIMITS } from '../app/src/convert/index.js';
+import { planBatches } from '../app/src/embed/batcher.js';
 import { pdfToText } from '../app/src/convert/pdf.js';
 import { splitText } from '../app/src/split/splitter.js';
 import { createElasticsearchClient, ElasticsearchSink } from '../app/src/sink/elasticsearch.js';
@@ -17,6 +18,7 @@ import { makePdf } from '../test/fixtures/documents.js';
 import { corpusChunks, stratifiedSample, type BenchChunk } from './lib/chunks.js';
 import { buildManifest, countWords, loadCorpus, type Document, type Manifest } from './lib/corpus.js';
 import { loadRaw, loadStage, loadVariant, prepareFeeds, runRaw, runStage, tokensOf, type EmbedRun } from './lib/embed.js';
+import { pin, runEmbedOnly, splitCores, stageCpuBetween, textsPerBatchBetween, type CoreSplit } from './lib/isolated.js';
 import { PythonPeer } from './lib/peer.js';
 import {
   createBucket,
@@ -41,6 +43,8 @@ import { median, ratio, round, summarize, type Summary } from './lib/stats.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
+/** The isolated end-to-end mode (bench/lib/isolated.ts): on unless --no-isolated. */
+const isolatedMode = !args.has('--no-isolated');
 const work = path.join(root, 'bench', '.work');
 const manifestPath = path.join(root, 'bench', 'corpus', 'manifest.json');
 
@@ -56,11 +60,20 @@ const modelDir = need('BENCH_MODEL_DIR');
 const python = need('BENCH_PYTHON');
 const cli = need('BENCH_CLI');
 const batchTokens = settings.embedding.batchTokens;
+/** With --baseline REV (bench/run builds it), that commit's worker alternates with this one. */
+const baselineCli = process.env.BENCH_BASELINE_CLI;
 
 /** Sizes: the full run fits in about ten minutes on the 2-core machine; --quick is a smoke run. */
 const size = quick
   ? { sample: 48, rounds: 2, sweepSample: 32, sweepRounds: 1, e2eChunks: 60, e2eRounds: 1, coldRounds: 1, pdfFiles: 3, pdfRounds: 1, probeRounds: 1 }
   : { sample: 192, rounds: 5, sweepSample: 128, sweepRounds: 2, e2eChunks: 500, e2eRounds: 3, coldRounds: 3, pdfFiles: 12, pdfRounds: 3, probeRounds: 3 };
+/** `--rounds N` sets the end-to-end and cold-start rounds (e.g. more rounds in a --quick run). */
+const roundsArg = process.argv.indexOf('--rounds');
+if (roundsArg > 0) {
+  const rounds = Number(process.argv[roundsArg + 1]);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds takes a whole number ≥ 1, e.g. --rounds 3');
+  Object.assign(size, { e2eRounds: rounds, coldRounds: rounds });
+}
 const SWEEP_BATCHES = [4, 8, 16, 32, 64, 128];
 const MAX_TOKENS = 256;
 
@@ -271,12 +284,26 @@ interface E2eRun {
   stageSeconds: Record<string, number>;
   /** CPU seconds in the measured window, per process, and the machine's busy and available total. */
   cpu: Record<string, number>;
+  /** The worker's own CPU seconds per stage in the window (keda_indexer_stage_cpu_seconds_total). */
+  stageCpu: Record<string, number>;
+  /** Mean texts per model call in the window. */
+  textsPerBatch: number;
 }
-const runE2e = async (r: number, label: string, extraEnv: Record<string, string>): Promise<E2eRun> => {
+const runE2e = async (r: number, label: string, extraEnv: Record<string, string>, cpus?: string, build = cli): Promise<E2eRun> => {
   const index = `${runId}-e2e-${label}-${r}`;
   const queueUrl = await createQueue(index);
   await enqueue(queueUrl, bucket, files);
-  const run = await runWorker({ cli, env: { ...workerEnv(queueUrl, index, 0), ...extraEnv }, drain: true, timeoutMs: 15 * 60_000, watch });
+  const port = await freePort();
+  const run = await runWorker({
+    cli: build,
+    env: { ...workerEnv(queueUrl, index, port), ...extraEnv },
+    drain: false,
+    until: (w) => indexedLines(w).length >= files.length,
+    metricsPort: port,
+    timeoutMs: 15 * 60_000,
+    watch,
+    ...(cpus === undefined ? {} : { cpus }),
+  });
   await deleteQueue(queueUrl);
   await deleteIndex(index);
   const indexed = indexedLines(run);
@@ -293,12 +320,42 @@ const runE2e = async (r: number, label: string, extraEnv: Record<string, string>
   for (const line of indexed) for (const [k, v] of Object.entries(line.seconds ?? {})) stageSeconds[k] = (stageSeconds[k] ?? 0) + v;
   const cpu: Record<string, number> = { available: seconds * os.cpus().length };
   for (const [name, samples] of Object.entries(run.cpu)) cpu[name] = cpuBetween(samples, start, end);
-  return { filesPerSecond: files.length / seconds, chunksPerSecond: chunkCount / seconds, chunks: chunkCount, peakMb: run.peakMb, steadyMb: median(window), stageSeconds, cpu };
+  const stageCpu = stageCpuBetween(run.metricsAtReady, run.metricsAtEnd);
+  const textsPerBatch = textsPerBatchBetween(run.metricsAtReady, run.metricsAtEnd);
+  return { filesPerSecond: files.length / seconds, chunksPerSecond: chunkCount / seconds, chunks: chunkCount, peakMb: run.peakMb, steadyMb: median(window), stageSeconds, cpu, stageCpu, textsPerBatch };
+};
+// What reusing the split stage's token ids saves the embed stage: tokenizing these chunks once
+// more, as the embed stage did before (the tokenizer the model runs with, with padding and
+// truncation, one call per chunk).
+const tokenizeSeconds: number[] = [];
+const tokenizeOnce = () => {
+  const cpuBefore = process.cpuUsage();
+  for (const chunk of e2eChunks) stage.countTokens(chunk.text);
+  const used = process.cpuUsage(cpuBefore);
+  tokenizeSeconds.push((used.user + used.system) / 1e6);
 };
 const e2eRuns: E2eRun[] = [];
 const e2eDefaultMalloc: E2eRun[] = [];
 const embedOnly: number[] = [];
 const embedOnlyCpu: number[] = [];
+// Isolated mode: the services (and this harness) on one half of the cores, the worker and its
+// embed-only reference on the other, alternating with the shared-cores rounds.
+const cores: CoreSplit | { unavailable: string } = isolatedMode ? splitCores() : { unavailable: 'skipped (--no-isolated)' };
+const isolatedRuns: E2eRun[] = [];
+const isolatedEmbedOnly: { chunksPerSecond: number; cpuSeconds: number }[] = [];
+// Lever: as many intra-op threads as the pinned cores, not onnxruntime's default (every core of the
+// machine, whatever the process's affinity).
+const isolatedEmbedOnlyPinnedThreads: number[] = [];
+const isolatedBaselineRuns: E2eRun[] = [];
+const servicePids = [...Object.values(watch), process.pid];
+const isolated = async <T>(split: CoreSplit, step: () => Promise<T>): Promise<T> => {
+  pin(servicePids, split.services);
+  try {
+    return await step();
+  } finally {
+    pin(servicePids, split.all);
+  }
+};
 await runStage(stage, e2eChunks.slice(0, 64), batchTokens);
 for (let r = 0; r < size.e2eRounds; r++) {
   const steps = [
@@ -314,7 +371,35 @@ for (let r = 0; r < size.e2eRounds; r++) {
     async () => {
       e2eDefaultMalloc.push(await runE2e(r, 'glibc-default', {}));
     },
+    async () => {
+      await Promise.resolve(tokenizeOnce());
+    },
   ];
+  if ('worker' in cores) {
+    const split = cores;
+    steps.push(
+      async () => {
+        isolatedRuns.push(await isolated(split, () => runE2e(r, 'isolated', imageEnv, split.worker)));
+      },
+      async () => {
+        isolatedEmbedOnly.push(
+          await isolated(split, () => runEmbedOnly({ root, work, modelDir, chunks: e2eChunks, batchTokens, cpus: split.worker, env: imageEnv })),
+        );
+      },
+      ...(baselineCli === undefined
+        ? []
+        : [
+            async () => {
+              isolatedBaselineRuns.push(await isolated(split, () => runE2e(r, 'isolated-baseline', imageEnv, split.worker, baselineCli)));
+            },
+          ]),
+      async () => {
+        const env = { ...imageEnv, EMBEDDING_THREADS: String(split.worker.split(',').length) };
+        const run = await isolated(split, () => runEmbedOnly({ root, work, modelDir, chunks: e2eChunks, batchTokens, cpus: split.worker, env }));
+        isolatedEmbedOnlyPinnedThreads.push(run.chunksPerSecond);
+      },
+    );
+  }
   for (const step of rotate(steps, r)) await step();
   const last = e2eRuns.at(-1)!;
   log(
@@ -322,7 +407,16 @@ for (let r = 0; r < size.e2eRounds; r++) {
       `${e2eDefaultMalloc.at(-1)!.steadyMb.toFixed(0)} MB with glibc's default), ${embedOnly.at(-1)!.toFixed(1)} embed only; ` +
       `CPU s in the window: ${Object.entries(last.cpu).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`,
   );
+  const lastIsolated = isolatedRuns.at(-1);
+  if (lastIsolated) {
+    log(
+      `isolated round ${r + 1}: ${lastIsolated.chunksPerSecond.toFixed(1)} chunks/s end to end, ${isolatedEmbedOnly.at(-1)!.chunksPerSecond.toFixed(1)} embed only; ` +
+        `worker CPU s by stage: ${Object.entries(lastIsolated.stageCpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`,
+    );
+  }
 }
+const stageCpuSummary = (runs: readonly E2eRun[]) =>
+  Object.fromEntries(Object.keys(runs[0]?.stageCpu ?? {}).map((stage) => [stage, summarize(runs.map((run) => run.stageCpu[stage] ?? Number.NaN))]));
 // What the cores did while the worker ran, per round: who used the CPU, and how much of it the
 // embedding alone needs (its CPU seconds for the same chunks, measured embed-only). When the
 // machine is busy throughout, efficiency cannot exceed embedding's share of the busy time.
@@ -341,6 +435,49 @@ const e2e = {
   embedOnlyCpuSeconds: summarize(embedOnlyCpu),
   efficiency: ratio(e2eRuns.map((r) => r.chunksPerSecond), embedOnly),
   stageSecondsSummed: e2eRuns[0]?.stageSeconds,
+  stageCpuSeconds: stageCpuSummary(e2eRuns),
+  /** CPU seconds to tokenize the chunks once more: what reusing the split stage's ids saves. */
+  retokenizeCpuSeconds: summarize(tokenizeSeconds),
+  isolated:
+    'worker' in cores && isolatedRuns.length > 0
+      ? {
+          measured: true as const,
+          cores: { services: cores.services, worker: cores.worker },
+          pinned: [...Object.keys(watch), 'harness'],
+          chunksPerSecond: summarize(isolatedRuns.map((r) => r.chunksPerSecond)),
+          embedOnlyChunksPerSecond: summarize(isolatedEmbedOnly.map((r) => r.chunksPerSecond)),
+          embedOnlyCpuSeconds: summarize(isolatedEmbedOnly.map((r) => r.cpuSeconds)),
+          efficiency: ratio(isolatedRuns.map((r) => r.chunksPerSecond), isolatedEmbedOnly.map((r) => r.chunksPerSecond)),
+          stageCpuSeconds: stageCpuSummary(isolatedRuns),
+          /** With --baseline: this worker's isolated chunks/s over the baseline build's, same rounds. */
+          vsBaseline:
+            isolatedBaselineRuns.length > 0
+              ? {
+                  rev: process.env.BENCH_BASELINE_REV ?? '?',
+                  chunksPerSecond: summarize(isolatedBaselineRuns.map((r) => r.chunksPerSecond)),
+                  efficiency: ratio(isolatedBaselineRuns.map((r) => r.chunksPerSecond), isolatedEmbedOnly.map((r) => r.chunksPerSecond)),
+                  throughput: ratio(isolatedRuns.map((r) => r.chunksPerSecond), isolatedBaselineRuns.map((r) => r.chunksPerSecond)),
+                  stageCpuSeconds: stageCpuSummary(isolatedBaselineRuns),
+                  textsPerBatch: summarize(isolatedBaselineRuns.map((r) => r.textsPerBatch)),
+                }
+              : undefined,
+          /** Lever: the reference with EMBEDDING_THREADS = the pinned cores, over the reference as configured. */
+          pinnedThreadsVsDefault: ratio(isolatedEmbedOnlyPinnedThreads, isolatedEmbedOnly.map((r) => r.chunksPerSecond)),
+          /** Texts per model call: the worker's (from its metrics) and the reference's (all chunks planned at once). */
+          textsPerBatch: { worker: summarize(isolatedRuns.map((r) => r.textsPerBatch)), reference: e2eChunks.length / planBatches(e2eChunks, batchTokens).length },
+          /**
+           * CPU efficiency: the reference's CPU seconds over the worker's (all stages) for the same
+           * chunks. Unlike chunks/s it does not move when other processes of a busy machine take
+           * turns on the pinned cores.
+           */
+          cpuEfficiency: ratio(
+            isolatedEmbedOnly.map((r) => r.cpuSeconds),
+            isolatedRuns.map((r) => Object.values(r.stageCpu).reduce((sum, seconds) => sum + seconds, 0)),
+          ),
+          /** The worker's embed-stage CPU over the reference's for the same chunks. */
+          embedCpuVsReference: ratio(isolatedRuns.map((r) => r.stageCpu.embed ?? Number.NaN), isolatedEmbedOnly.map((r) => r.cpuSeconds)),
+        }
+      : { measured: false as const, skipped: 'unavailable' in cores ? cores.unavailable : 'no rounds' },
   rssMb: { peak: summarize(e2eRuns.map((r) => r.peakMb)), steady: summarize(e2eRuns.map((r) => r.steadyMb)) },
   glibcDefault: {
     rssMb: { peak: summarize(e2eDefaultMalloc.map((r) => r.peakMb)), steady: summarize(e2eDefaultMalloc.map((r) => r.steadyMb)) },
@@ -364,14 +501,14 @@ const coldIndex = `${runId}-cold`;
   await new ElasticsearchSink(es, { ...settings.elasticsearch, index: coldIndex }).ensureIndex(stage.dimensions);
   await es.close();
 }
-const coldRuns: { ready: number; first: number; modelLoaded: number; startupSeconds: number }[] = [];
-for (let r = 0; r < size.coldRounds; r++) {
+type ColdRun = { ready: number; first: number; modelLoaded: number; startupSeconds: number };
+const coldStartOnce = async (r: number, label: string, build: string): Promise<ColdRun> => {
   const index = coldIndex;
-  const queueUrl = await createQueue(`${runId}-cold-${r}`);
+  const queueUrl = await createQueue(`${runId}-cold-${label}-${r}`);
   await enqueue(queueUrl, bucket, [coldFile]);
   const port = await freePort();
   const run = await runWorker({
-    cli,
+    cli: build,
     env: workerEnv(queueUrl, index, port),
     drain: false,
     pollReadyz: port,
@@ -382,13 +519,20 @@ for (let r = 0; r < size.coldRounds; r++) {
   const first = indexedLines(run)[0];
   const loaded = run.lines.find((line) => line.msg === 'model loaded');
   const ready = run.lines.find((line) => line.msg === 'worker ready');
-  if (!first || run.readyAt === undefined) throw new Error('cold start run did not become ready and index its file');
-  coldRuns.push({
+  if (!first || run.readyAt === undefined) throw new Error(`cold start run (${label}) did not become ready and index its file`);
+  return {
     ready: (run.readyAt - run.spawnedAt) / 1000,
     first: (first.seenAt - run.spawnedAt) / 1000,
     modelLoaded: ((loaded?.time ?? Number.NaN) - run.spawnedAt) / 1000,
     startupSeconds: ready?.startupSeconds ?? Number.NaN,
-  });
+  };
+};
+const coldRuns: ColdRun[] = [];
+const baselineColdRuns: ColdRun[] = [];
+for (let r = 0; r < size.coldRounds; r++) {
+  const steps = [async () => void coldRuns.push(await coldStartOnce(r, 'this', cli))];
+  if (baselineCli) steps.push(async () => void baselineColdRuns.push(await coldStartOnce(r, 'baseline', baselineCli)));
+  for (const step of rotate(steps, r)) await step();
 }
 await deleteIndex(coldIndex);
 // Where a cold start goes, each part in a fresh process.
@@ -429,6 +573,17 @@ const coldStart = {
   firstFileSeconds: summarize(coldRuns.map((r) => r.first)),
   modelLoadedSeconds: summarize(coldRuns.map((r) => r.modelLoaded)),
   startupSecondsLogged: summarize(coldRuns.map((r) => r.startupSeconds)),
+  baseline:
+    baselineColdRuns.length > 0
+      ? {
+          measured: true as const,
+          rev: process.env.BENCH_BASELINE_REV ?? '?',
+          readySeconds: summarize(baselineColdRuns.map((r) => r.ready)),
+          firstFileSeconds: summarize(baselineColdRuns.map((r) => r.first)),
+          readyVsBaseline: ratio(coldRuns.map((r) => r.ready), baselineColdRuns.map((r) => r.ready)),
+          firstFileVsBaseline: ratio(coldRuns.map((r) => r.first), baselineColdRuns.map((r) => r.first)),
+        }
+      : { measured: false as const },
   breakdown: {
     nodeBootSeconds: summarize(nodeBoot),
     createEmbedderFp32Seconds: summarize(probes.stageFp32!),
@@ -438,7 +593,12 @@ const coldStart = {
     importSeconds: Object.fromEntries(Object.entries(imports).map(([name, values]) => [name, summarize(values)])),
   },
 };
-log(`cold start: ready ${coldStart.readySeconds.median.toFixed(2)} s, first file ${coldStart.firstFileSeconds.median.toFixed(2)} s`);
+log(
+  `cold start: ready ${coldStart.readySeconds.median.toFixed(2)} s, first file ${coldStart.firstFileSeconds.median.toFixed(2)} s` +
+    (coldStart.baseline.measured
+      ? `; baseline ${coldStart.baseline.rev}: ready ${coldStart.baseline.readySeconds.median.toFixed(2)} s, first file ${coldStart.baseline.firstFileSeconds.median.toFixed(2)} s`
+      : ''),
+);
 
 // ---------------------------------------------------------------------------------------------
 // 6. Pruned production footprint (the Dockerfile's deps stage, in a temporary folder)
@@ -471,7 +631,7 @@ const target = (name: string, value: number, op: '>=' | '<=', goal: number, unit
 const footprintMb = 'nodeModulesMb' in footprint ? footprint.nodeModulesMb : Number.NaN;
 const results = {
   date: now.toISOString(),
-  command: `npm run bench${quick ? ' -- --quick' : ''}`,
+  command: `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
   quick,
   machine: {
     cpus: os.cpus().length,
@@ -505,6 +665,7 @@ const targets = [
   target('embed stage vs Python peer', embed.stageVsPeer.median, '>=', 1.1, '×'),
   target('embed stage vs raw session', embed.stageVsRaw.median, '>=', 0.9, '×'),
   target('pipeline efficiency', e2e.efficiency.median, '>=', 0.85),
+  ...(e2e.isolated.measured ? [target('isolated pipeline efficiency', e2e.isolated.efficiency.median, '>=', 0.85)] : []),
   target('cold start to ready (s)', coldStart.readySeconds.median, '<=', 1.0, ' s'),
   target('steady RSS (MB)', e2e.rssMb.steady.median, '<=', 400, ' MB'),
   target('pruned footprint (MB)', footprintMb, '<=', 250, ' MB'),

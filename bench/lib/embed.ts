@@ -26,7 +26,9 @@ export interface EmbedRun {
 export const tokensOf = (chunks: readonly BenchChunk[]) => chunks.reduce((n, c) => n + c.tokens, 0);
 
 export async function loadStage(modelDir: string, dtype: 'fp32' | 'q8' = 'fp32'): Promise<Embedder> {
-  return createEmbedder({ model: modelDir, device: 'cpu', dtype, logger: silentLogger() });
+  // Token ids are not reused: the bench counts tokens of its samples with this same embedder, and
+  // a reference embed stage must tokenize every text it embeds.
+  return createEmbedder({ model: modelDir, device: 'cpu', dtype, reuseTokenIds: false, logger: silentLogger() });
 }
 
 export async function runStage(embedder: Pick<Embedder, 'embed'>, chunks: readonly BenchChunk[], batchTokens: number, keep = false): Promise<EmbedRun> {

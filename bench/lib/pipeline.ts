@@ -162,6 +162,9 @@ export interface WorkerRun {
   readonly cpu: Record<string, { at: number; seconds: number }[]>;
   readonly peakMb: number;
   readonly exitCode: number | null;
+  /** /metrics as scraped when the worker logged 'worker ready', and when `until` was met (metricsPort). */
+  readonly metricsAtReady?: string;
+  readonly metricsAtEnd?: string;
 }
 
 export interface WorkerOptions {
@@ -174,6 +177,10 @@ export interface WorkerOptions {
   readonly timeoutMs: number;
   /** Other processes whose CPU time to sample alongside the worker's (name → pid). */
   readonly watch?: Record<string, number>;
+  /** Runs the worker pinned to these cores (a taskset list). */
+  readonly cpus?: string;
+  /** The worker's HTTP_PORT: /metrics is then scraped at 'worker ready' and before the stop. */
+  readonly metricsPort?: number;
 }
 
 function readProc(pid: number): { rssMb: number; hwmMb: number; cpuSeconds: number } | undefined {
@@ -222,7 +229,10 @@ export function processCpuSeconds(pid: number): number | undefined {
 /** Runs the worker as a user would and watches it: log lines, /readyz, RSS every 100 ms. */
 export async function runWorker(options: WorkerOptions): Promise<WorkerRun> {
   const spawnedAt = Date.now();
-  const child = spawn(process.execPath, [options.cli, 'worker', ...(options.drain ? ['--drain'] : [])], {
+  const command = [process.execPath, options.cli, 'worker', ...(options.drain ? ['--drain'] : [])];
+  // taskset execs node in its own process, so the pid watched below is the worker's.
+  const [file, ...args] = options.cpus === undefined ? command : ['taskset', '-c', options.cpus, ...command];
+  const child = spawn(file!, args, {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -235,12 +245,30 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerRun> {
       child.kill('SIGTERM');
     }
   };
+  const scrape = async () => {
+    const response = await fetch(`http://127.0.0.1:${options.metricsPort}/metrics`).catch(() => undefined);
+    return response?.ok ? await response.text() : undefined;
+  };
+  let stopping = false;
   const check = () => {
-    if (options.until?.(run)) stop();
+    if (stopping || !options.until?.(run)) return;
+    stopping = true;
+    if (options.metricsPort === undefined) stop();
+    else
+      void scrape().then((text) => {
+        if (text !== undefined) run.metricsAtEnd = text;
+        stop();
+      });
   };
   createInterface({ input: child.stderr! }).on('line', (text) => {
     try {
-      run.lines.push({ ...(JSON.parse(text) as LogLine), seenAt: Date.now() });
+      const line = { ...(JSON.parse(text) as LogLine), seenAt: Date.now() };
+      run.lines.push(line);
+      if (line.msg === 'worker ready' && options.metricsPort !== undefined) {
+        void scrape().then((exposition) => {
+          if (exposition !== undefined) run.metricsAtReady = exposition;
+        });
+      }
     } catch {
       run.lines.push({ msg: text, seenAt: Date.now() });
     }

@@ -36,8 +36,15 @@ export function renderMarkdown(r: Results, svgName: string): string {
     `| 2 | raw onnxruntime session (pre-tokenized, bucketed), chunks/s | ${pm(c.stage!)} | raw session ${pm(c.raw!)} | ${x(e.stageVsRaw)} | ≥ 0.9× | ${ok(t['embed stage vs raw session']?.met)} |`,
     `| 3 | end to end (moto SQS+S3 → worker → Elasticsearch), files/s | ${pm(r.e2e.filesPerSecond, 2)} | | | | |`,
     `| 3 | end to end, chunks/s; pipeline efficiency | ${pm(r.e2e.chunksPerSecond)} | embed only, same chunks ${pm(r.e2e.embedOnlyChunksPerSecond)} | ${x(r.e2e.efficiency)} | ≥ 0.85 | ${ok(t['pipeline efficiency']?.met)} |`,
+    isolatedRow(r, t['isolated pipeline efficiency']?.met),
     `| 4 | cold start: process start → /readyz 200 | ${pm(r.coldStart.readySeconds, 2)} s | | | ≤ 1.0 s | ${ok(t['cold start to ready (s)']?.met)} |`,
     `| 4 | cold start: process start → first file indexed | ${pm(r.coldStart.firstFileSeconds, 2)} s | | | | |`,
+    ...(r.coldStart.baseline.measured
+      ? [
+          `| 4 | cold start against ${r.coldStart.baseline.rev} (rounds alternating): → /readyz; → first file | ${pm(r.coldStart.readySeconds, 2)} s; ${pm(r.coldStart.firstFileSeconds, 2)} s | ` +
+            `${r.coldStart.baseline.rev}: ${pm(r.coldStart.baseline.readySeconds, 2)} s; ${pm(r.coldStart.baseline.firstFileSeconds, 2)} s | ${x(r.coldStart.baseline.readyVsBaseline)}; ${x(r.coldStart.baseline.firstFileVsBaseline)} | | |`,
+        ]
+      : []),
     `| 5 | worker RSS during (3): steady / peak, with the image's ${allocator} | ${pm(r.e2e.rssMb.steady, 0)} MB / ${fmt(r.e2e.rssMb.peak.median, 0)} MB | glibc's default: ${pm(r.e2e.glibcDefault.rssMb.steady, 0)} MB / ${fmt(r.e2e.glibcDefault.rssMb.peak.median, 0)} MB | throughput ${x(r.e2e.glibcDefault.imageVsDefaultThroughput)} of the default's | steady ≤ 400 MB | ${ok(t['steady RSS (MB)']?.met)} |`,
     `| 6 | pruned production footprint | ${footprintCell} | | | ≤ 250 MB | ${ok(t['pruned footprint (MB)']?.met)} |`,
     `| 7 | PDF text extraction, pages/s (${r.pdf.files} PDFs, ${r.pdf.pages} pages) | pdfjs ${pm(r.pdf.pagesPerSecond.node, 0)} | pypdf ${pm(r.pdf.pagesPerSecond.pypdf, 0)} | ${x(r.pdf.nodeVsPypdf)} | | |`,
@@ -72,6 +79,8 @@ export function renderMarkdown(r: Results, svgName: string): string {
       `${fmt(100 * r.e2e.cpu.embeddingShareOfBusy.median, 0)} % (${fmt(100 * r.e2e.cpu.embeddingShareOfBusy.min, 0)}–${fmt(100 * r.e2e.cpu.embeddingShareOfBusy.max, 0)}) of the busy time: ` +
       `with the cores saturated, that share bounds pipeline efficiency (measured ${fmt(r.e2e.efficiency.median, 2)}).`,
     '',
+    stageCpuParagraph(r),
+    '',
     '**Cold start, where the time goes** (each in a fresh process, model files in the page cache; the index exists, as when KEDA scales up from zero): ' +
       `node boot ${fmt(r.coldStart.breakdown.nodeBootSeconds.median, 2)} s; createEmbedder fp32 ${fmt(r.coldStart.breakdown.createEmbedderFp32Seconds.median, 2)} s, ` +
       `q8 ${fmt(r.coldStart.breakdown.createEmbedderQ8Seconds.median, 2)} s; bare onnxruntime session fp32 ${fmt(r.coldStart.breakdown.ortSessionFp32Seconds.median, 2)} s, ` +
@@ -84,6 +93,38 @@ export function renderMarkdown(r: Results, svgName: string): string {
     '',
   ];
   return lines.join('\n');
+}
+
+function isolatedRow(r: Results, met: boolean | undefined): string {
+  const i = r.e2e.isolated;
+  if (!i.measured) return `| 3 | end to end, isolated (services and worker on their own cores) | ${i.skipped} | | | | |`;
+  return (
+    `| 3 | end to end, isolated: worker on core(s) ${i.cores.worker}, ${i.pinned.join(' + ')} on ${i.cores.services}; chunks/s, efficiency | ${pm(i.chunksPerSecond)} | ` +
+    `embed only, pinned alike ${pm(i.embedOnlyChunksPerSecond)} | ${x(i.efficiency)}; CPU efficiency (reference CPU s ÷ worker CPU s) ${x(i.cpuEfficiency)} | ≥ 0.85 | ${ok(met)} |`
+  );
+}
+
+/** The worker's CPU per stage (its keda_indexer_stage_cpu_seconds_total), shared and isolated. */
+function stageCpuParagraph(r: Results): string {
+  const list = (stages: Record<string, Summary>) =>
+    Object.entries(stages)
+      .map(([k, v]) => `${k} ${fmt(v.median, 2)}`)
+      .join(', ');
+  const i = r.e2e.isolated;
+  const isolated =
+    i.measured
+      ? ` Isolated: ${list(i.stageCpuSeconds)}; the embed-only reference used ${pm(i.embedOnlyCpuSeconds, 2)} CPU s for the same chunks ` +
+        `(the worker's embed stage ${x(i.embedCpuVsReference)} of it); texts per model call: worker ${fmt(i.textsPerBatch.worker.median, 1)}, reference ${fmt(i.textsPerBatch.reference, 1)}. ` +
+        `Lever: the reference with EMBEDDING_THREADS set to the pinned cores runs ${x(i.pinnedThreadsVsDefault)} as fast as with the configured threads.` +
+        (i.vsBaseline
+          ? ` Against ${i.vsBaseline.rev}'s worker, pinned alike in the same rounds: ${pm(i.vsBaseline.chunksPerSecond)} chunks/s (efficiency ${x(i.vsBaseline.efficiency)} against the same reference); this worker delivers ${x(i.vsBaseline.throughput)} its throughput.`
+          : '')
+      : '';
+  return (
+    `**The worker's CPU by stage** (CPU seconds from 'worker ready' to the last file, medians; keda_indexer_stage_cpu_seconds_total, app/src/observe/stage-cpu.ts): ` +
+    `shared cores: ${list(r.e2e.stageCpuSeconds)}.${isolated} Tokenizing the chunks a second time, which the embed stage no longer does ` +
+    `(it reuses the split stage's token ids), takes ${pm(r.e2e.retokenizeCpuSeconds, 3)} CPU s.`
+  );
 }
 
 /** A small line chart: chunks/s against batch token budget (log2 axis), project and peer. */

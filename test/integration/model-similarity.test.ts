@@ -38,6 +38,34 @@ describe('all-MiniLM-L6-v2, fp32', () => {
     assert.ok(Math.abs(norm - 1) < 1e-4, `norm ${norm}`);
   });
 
+  test('chunks the split stage counted embed from its token ids, to the very same vectors', async () => {
+    // Lengths that differ, so the batch is padded: padding is where ids and tokenizer could part.
+    const texts = [
+      'Short one.',
+      'A somewhat longer sentence about glaciers carving valleys as they creep downhill.',
+      'Ünïcödé, punctuation — and numbers: 3.14159; émoji 🙂 too.',
+      SENTENCES.join(' ').repeat(6),
+    ];
+    const fresh = await createEmbedder({ model: modelPath, device: 'cpu', dtype: 'fp32', reuseTokenIds: false, logger });
+    try {
+      const expected = await fresh.embed(texts, 'passage');
+      const counts = embedder.tokenIdReuse;
+      assert.ok(counts, 'the embedder reports token id reuse');
+      const before = { ...counts };
+      for (const text of texts) embedder.countTokens(text);
+      const reused = await embedder.embed(texts, 'passage');
+      assert.equal(counts.reused - before.reused, texts.length, 'the embed call did not use the counted ids');
+      reused.forEach((vector, i) => {
+        assert.deepEqual(vector, expected[i], `text ${i} differs`);
+      });
+      // Counted once, used once: a second embed of the same texts tokenizes them.
+      await embedder.embed(texts, 'passage');
+      assert.equal(counts.tokenized - before.tokenized, texts.length);
+    } finally {
+      await fresh.dispose();
+    }
+  });
+
   test('known sentence similarities match the reference model', async () => {
     const { close, far } = await similarities(embedder);
     // Reference (sentence-transformers, fp32): 0.6660 and 0.1046. The same fp32 weights on

@@ -239,6 +239,11 @@ describe('worker', () => {
       assert.match(metrics, /^keda_indexer_chunks_embedded_total 1$/m);
       assert.match(metrics, /^keda_indexer_stage_duration_seconds_count\{stage="embed"\} 1$/m);
       assert.match(metrics, /^keda_indexer_in_flight_messages 0$/m);
+      // Every stage the file went through was charged some CPU (observe/stage-cpu.ts).
+      for (const stage of ['fetch', 'convert', 'split', 'embed', 'request', 'write']) {
+        const cpu = new RegExp(`^keda_indexer_stage_cpu_seconds_total\\{stage="${stage}"\\} (\\S+)$`, 'm').exec(metrics);
+        assert.ok(cpu && Number(cpu[1]) > 0, `no CPU counted for stage ${stage}`);
+      }
       assert.match(metrics, /^keda_indexer_process_resident_memory_bytes \d+/m);
       assert.equal((await get('/nope')).status, 404);
       worker.child.kill('SIGTERM');

@@ -2,18 +2,15 @@
 // is empty), serving /healthz, /readyz and /metrics meanwhile.
 import type { Server } from 'node:http';
 import type { Client } from '@elastic/elasticsearch';
-import { createS3Client, createSqsClient } from '../aws.js';
 import type { Settings } from '../config/config.js';
 import { EmbedBatcher } from '../embed/batcher.js';
 import type { Embedder } from '../embed/embedder.js';
 import { startHealthServer } from '../observe/health.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
-import { FileIndexer } from '../pipeline/index-file.js';
-import { Worker } from '../pipeline/worker.js';
+import type { Worker } from '../pipeline/worker.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
 import { modelRecordOf, resolveWriteTarget, watchAlias, type WriteTarget } from '../sink/index-alias.js';
-import { SqsQueue } from '../source/sqs.js';
 import { ExitCode, requireSetting, UserError } from './common.js';
 import { loadEmbedder, usesElasticsearch } from './runtime.js';
 
@@ -62,6 +59,7 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
 
   const metrics = createMetrics();
   const stop = new AbortController();
+  const stopRequested = () => stop.signal.aborted;
   let worker: Worker | undefined;
   let embedder: Embedder | undefined;
   const esClient = createElasticsearchClient(settings.elasticsearch);
@@ -99,6 +97,19 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     if (ready === undefined || stop.signal.aborted) return ExitCode.ok;
     const { sink, target } = ready;
     indexReady = true;
+
+    // The queue side loads only now: the AWS SDK's S3 and SQS clients and the file pipeline are
+    // ~0.1 s of imports on a quiet machine (more on a busy one) that /readyz does not need (it
+    // reports the model loaded and the index reachable), so they no longer stand in front of it.
+    // The first file is not delayed by this: the same imports ran before it either way.
+    const [{ createS3Client, createSqsClient }, { SqsQueue }, { Worker }, { FileIndexer }] = await Promise.all([
+      import('../aws.js'),
+      import('../source/sqs.js'),
+      import('../pipeline/worker.js'),
+      import('../pipeline/index-file.js'),
+    ]);
+    // A signal may have come while those loaded, before a Worker existed to be told.
+    if (stopRequested()) return ExitCode.ok;
 
     const batcher = new EmbedBatcher(embedder, {
       batchTokens: settings.embedding.batchTokens,

@@ -227,7 +227,7 @@ export const schema: Schema<Settings> = {
       env: 'EMBEDDING_CACHE_DIR',
     },
     threads: {
-      doc: "Threads onnxruntime uses for one model call. 0: one per core it sees — on Kubernetes that is the node's cores, not the pod's CPU limit, so set it to the pod's CPUs (the chart does).",
+      doc: "Threads onnxruntime uses for one model call. 0: one per core the process may run on (its CPU affinity, e.g. a cpuset), else onnxruntime's default of one per core of the machine — on Kubernetes without a cpuset that is the node's cores, not the pod's CPU limit, so set it to the pod's CPUs (the chart does).",
       format: 'non-negative-int',
       default: 0,
       env: 'EMBEDDING_THREADS',

@@ -3,6 +3,7 @@
 // budget, the way text-embeddings-inference batches: short chunks no longer pay for a long one's
 // padding, and a batch never grows past what the model handles efficiently. One batch runs at a
 // time, since onnxruntime already spreads one call over every core.
+import { stageCpu } from '../observe/stage-cpu.js';
 import type { TextKind } from './embedder.js';
 
 export interface BatchModel {
@@ -99,9 +100,11 @@ export class EmbedBatcher {
       for (const batch of planBatches(taken, this.options.batchTokens)) {
         const started = performance.now();
         try {
-          const vectors = await this.model.embed(
-            batch.map((item) => item.text),
-            'passage',
+          const vectors = await stageCpu.model(() =>
+            this.model.embed(
+              batch.map((item) => item.text),
+              'passage',
+            ),
           );
           batch.forEach((item, i) => {
             const vector = vectors[i];

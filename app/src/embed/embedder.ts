@@ -5,9 +5,11 @@
 // "Xenova/all-MiniLM-L6-v2") or from a local folder. A local folder is given as an absolute path;
 // remote loading is then switched off so a missing file fails here instead of reaching for a hub
 // that may be unreachable.
+import os from 'node:os';
 import path from 'node:path';
-import { env, pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
+import { env, pipeline, Tensor, type FeatureExtractionPipeline } from '@huggingface/transformers';
 import type { Logger } from '../observe/logger.js';
+import { stageCpu } from '../observe/stage-cpu.js';
 import { ModelFileCache } from './model-files.js';
 import { effectiveDtype, readModelProfile } from './model-profile.js';
 import { meanPoolNormalized } from './pooling.js';
@@ -30,6 +32,12 @@ export interface EmbedderOptions {
    */
   readonly passagePrefix?: string;
   readonly queryPrefix?: string;
+  /**
+   * Keep the token ids countTokens computes for the embed call of the same passage (TokenIdCache),
+   * so each chunk is tokenized once. Default true; the benchmark's embed-only references turn it
+   * off so that they tokenize as a bare embed stage does.
+   */
+  readonly reuseTokenIds?: boolean;
   readonly logger: Logger;
 }
 
@@ -51,6 +59,8 @@ export interface Embedder {
   /** Tokens of a passage as the model will see it: prefix and special tokens included. */
   countTokens(text: string): number;
   embed(texts: readonly string[], kind: TextKind): Promise<Float32Array[]>;
+  /** Passages embedded from the token ids countTokens kept, and passages tokenized again. */
+  readonly tokenIdReuse?: { readonly reused: number; readonly tokenized: number };
   dispose(): Promise<void>;
 }
 
@@ -80,8 +90,20 @@ function resolveModelLocation(model: string): { id: string; localRoot?: string }
   return { id: path.basename(folder), localRoot: path.dirname(folder) };
 }
 
+/**
+ * Threads when EMBEDDING_THREADS is 0. onnxruntime sizes its pool by the machine's cores whatever
+ * the process's CPU affinity, so a worker pinned to one core (taskset, a Kubernetes cpuset) ran
+ * two threads on it that wait on each other at every operator: the benchmark's pinned embed-only
+ * reference ran 1.68× as fast with one thread (docs/benchmarks.md). Where the affinity allows
+ * every core, onnxruntime's own default stays (0).
+ */
+export function affinityThreads(): number {
+  const allowed = os.availableParallelism();
+  return allowed < os.cpus().length ? allowed : 0;
+}
+
 async function loadPipeline(id: string, device: 'cpu' | 'cuda', options: EmbedderOptions): Promise<FeatureExtractionPipeline> {
-  const threads = options.threads ?? 0;
+  const threads = options.threads !== undefined && options.threads > 0 ? options.threads : affinityThreads();
   return pipeline('feature-extraction', id, {
     device,
     dtype: options.dtype,
@@ -139,18 +161,28 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   }
   const { extractor, device } = loaded;
   const { tokenizer } = extractor;
+  measureSessionRuns(extractor);
   const passagePrefix = options.passagePrefix || (profile.passagePrefix ?? '');
   const queryPrefix = options.queryPrefix || (profile.queryPrefix ?? '');
-
-  const embed = async (texts: readonly string[], kind: TextKind): Promise<Float32Array[]> => {
-    if (texts.length === 0) return [];
-    const prefix = kind === 'passage' ? passagePrefix : queryPrefix;
-    return embedTexts(extractor, prefix === '' ? texts : texts.map((text) => prefix + text));
-  };
 
   // Some tokenizer configs leave this out or set a huge sentinel; 512 is BERT's position limit.
   const declaredMax: unknown = tokenizer.model_max_length;
   const modelMaxTokens = typeof declaredMax === 'number' && declaredMax > 0 && declaredMax < 1e6 ? declaredMax : 512;
+  const tokenIds = options.reuseTokenIds === false ? undefined : new TokenIdCache(TOKEN_ID_CACHE_ENTRIES);
+  const padId: unknown = tokenizer.pad_token_id;
+  const reuse = { reused: 0, tokenized: 0 };
+
+  const embed = async (texts: readonly string[], kind: TextKind): Promise<Float32Array[]> => {
+    if (texts.length === 0) return [];
+    const prefix = kind === 'passage' ? passagePrefix : queryPrefix;
+    const inputs = prefix === '' ? texts : texts.map((text) => prefix + text);
+    const known = tokenIds === undefined || kind !== 'passage' ? [] : inputs.map((text) => tokenIds.take(text));
+    // Ids from countTokens are what the tokenizer call below would produce, less the padding: use
+    // them when every text of the batch has them and none needs truncating.
+    const reusable = known.length > 0 && typeof padId === 'number' && known.every((ids) => ids !== undefined && ids.length <= modelMaxTokens);
+    if (kind === 'passage') reuse[reusable ? 'reused' : 'tokenized'] += inputs.length;
+    return reusable ? embedTokenIds(extractor, known as number[][], padId) : embedTexts(extractor, inputs);
+  };
 
   const probe = await embed(['dimension probe'], 'passage');
   const dimensions = probe[0]?.length ?? 0;
@@ -164,10 +196,77 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     queryPrefix,
     dimensions,
     modelMaxTokens,
-    countTokens: (text) => tokenizer.encode(passagePrefix + text).length,
+    countTokens: (text) => {
+      const input = passagePrefix + text;
+      const ids = tokenizer.encode(input);
+      tokenIds?.put(input, ids);
+      return ids.length;
+    },
     embed,
+    tokenIdReuse: reuse,
     dispose: () => extractor.dispose(),
   };
+}
+
+/**
+ * How many texts' token ids countTokens keeps for their embed call. The split stage counts every
+ * chunk of a file before the file's chunks reach the model, so this covers files of a few thousand
+ * chunks in flight (at 256 tokens, ~2 KB of ids each: a few MB at most); a chunk whose ids were
+ * dropped is simply tokenized again.
+ */
+const TOKEN_ID_CACHE_ENTRIES = 4096;
+
+/** Token ids by text, oldest dropped first; an entry is handed out once. */
+export class TokenIdCache {
+  private readonly entries = new Map<string, number[]>();
+
+  constructor(private readonly capacity: number) {}
+
+  put(text: string, ids: number[]): void {
+    this.entries.delete(text);
+    this.entries.set(text, ids);
+    if (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done !== true) this.entries.delete(oldest.value);
+    }
+  }
+
+  take(text: string): number[] | undefined {
+    const ids = this.entries.get(text);
+    if (ids !== undefined) this.entries.delete(text);
+    return ids;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** One model call on token ids already known: padded on the right, as the tokenizer pads. */
+async function embedTokenIds(extractor: FeatureExtractionPipeline, ids: readonly (readonly number[])[], padId: number): Promise<Float32Array[]> {
+  const { encoded, mask } = stageCpu.sync('embed', () => tensorsOf(ids, padId));
+  return runModel(extractor, encoded, mask);
+}
+
+/** Model inputs from token ids: padded on the right, as the tokenizer pads. */
+function tensorsOf(ids: readonly (readonly number[])[], padId: number): { encoded: Record<string, Tensor>; mask: BigInt64Array } {
+  const width = Math.max(...ids.map((row) => row.length));
+  const dims = [ids.length, width];
+  const inputIds = new BigInt64Array(ids.length * width).fill(BigInt(padId));
+  const mask = new BigInt64Array(ids.length * width);
+  ids.forEach((row, r) => {
+    row.forEach((id, j) => {
+      inputIds[r * width + j] = BigInt(id);
+      mask[r * width + j] = 1n;
+    });
+  });
+  const encoded = {
+    input_ids: new Tensor('int64', inputIds, dims),
+    attention_mask: new Tensor('int64', mask, dims),
+    // One segment per text: all zeros, as the tokenizer returns them.
+    token_type_ids: new Tensor('int64', new BigInt64Array(ids.length * width), dims),
+  };
+  return { encoded, mask };
 }
 
 /**
@@ -175,14 +274,49 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
  * truncation, run the model), with pooling of our own (pooling.ts says why).
  */
 export async function embedTexts(extractor: FeatureExtractionPipeline, texts: readonly string[]): Promise<Float32Array[]> {
-  const encoded = extractor.tokenizer([...texts], { padding: true, truncation: true }) as ModelInputs;
+  const encoded = stageCpu.sync('embed', () => extractor.tokenizer([...texts], { padding: true, truncation: true }) as ModelInputs);
+  return runModel(extractor, encoded, encoded.attention_mask.data);
+}
+
+async function runModel(extractor: FeatureExtractionPipeline, encoded: object, attentionMask: BigInt64Array): Promise<Float32Array[]> {
   const outputs = (await extractor.model(encoded)) as Record<string, ModelOutput>;
   try {
     const hidden = outputs.last_hidden_state ?? outputs.token_embeddings;
     if (hidden === undefined) throw new Error(`model outputs ${Object.keys(outputs).join(', ')}: no token vectors`);
-    return meanPoolNormalized({ data: hidden.data, dims: hidden.dims as [number, number, number] }, encoded.attention_mask.data);
+    return stageCpu.sync('embed', () => meanPoolNormalized({ data: hidden.data, dims: hidden.dims as [number, number, number] }, attentionMask));
   } finally {
     for (const output of Object.values(outputs)) output.dispose();
+  }
+}
+
+interface SessionHandler {
+  run(...args: unknown[]): Promise<unknown>;
+}
+
+/**
+ * Counts onnxruntime's run into the embed stage's CPU (observe/stage-cpu.ts). onnxruntime-node's
+ * session handler runs the session synchronously inside one setImmediate callback that it queues
+ * when called; callbacks queued just before and just after it run next to it, so they open and
+ * close the measured section around exactly that run. transformers.js keeps its sessions in
+ * `model.sessions` and onnxruntime-common each handler in `session.handler`: if a later version
+ * moves either, nothing is wrapped and the run's main-thread CPU counts as `other`.
+ */
+function measureSessionRuns(extractor: FeatureExtractionPipeline): void {
+  const sessions = (extractor.model as unknown as { sessions?: Record<string, { handler?: SessionHandler }> }).sessions ?? {};
+  for (const session of Object.values(sessions)) {
+    const handler = session.handler;
+    if (handler === undefined || typeof handler.run !== 'function') continue;
+    const run = handler.run.bind(handler);
+    handler.run = (...args: unknown[]) => {
+      setImmediate(() => {
+        stageCpu.enter('embed');
+      });
+      const result = run(...args);
+      setImmediate(() => {
+        stageCpu.exit('embed');
+      });
+      return result;
+    };
   }
 }
 

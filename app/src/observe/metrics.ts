@@ -1,6 +1,7 @@
 // Prometheus metrics of the worker (prom-client), on a registry of its own so tests and several
 // workers in one process do not collide.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { stageCpu, type StageCpuLedger } from './stage-cpu.js';
 
 export type Stage = 'fetch' | 'convert' | 'split' | 'embed' | 'write' | 'total';
 
@@ -19,13 +20,19 @@ export interface WorkerMetrics {
   readonly chunksEmbedded: Counter;
   readonly tokensEmbedded: Counter;
   readonly stageSeconds: Histogram<'stage'>;
+  /** CPU seconds per stage, read from the process's ledger at each scrape (stage-cpu.ts). */
+  readonly stageCpuSeconds: Counter<'stage'>;
   readonly embedBatchTexts: Histogram;
   readonly inFlight: Gauge;
   readonly lastSuccess: Gauge;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): WorkerMetrics {
+export function createMetrics(options: { defaultMetrics?: boolean; ledger?: StageCpuLedger } = {}): WorkerMetrics {
   const registry = new Registry();
+  const ledger = options.ledger ?? stageCpu;
+  // What this counter has reported of the ledger's totals: each scrape adds the difference, so the
+  // counter only ever grows, as Prometheus expects.
+  const reported = new Map<string, number>();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'keda_indexer_' });
   const registers = [registry];
   return {
@@ -63,6 +70,19 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Worke
       labelNames: ['stage'],
       buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
       registers,
+    }),
+    stageCpuSeconds: new Counter({
+      name: 'keda_indexer_stage_cpu_seconds_total',
+      help: 'CPU seconds used by each stage (fetch, convert, split incl. token counting, embed, request = building bulk bodies, write, other), all threads.',
+      labelNames: ['stage'],
+      registers,
+      collect() {
+        for (const [stage, seconds] of Object.entries(ledger.seconds())) {
+          const delta = seconds - (reported.get(stage) ?? 0);
+          reported.set(stage, seconds);
+          this.inc({ stage }, Math.max(0, delta));
+        }
+      },
     }),
     embedBatchTexts: new Histogram({
       name: 'keda_indexer_embed_batch_texts',

@@ -6,6 +6,7 @@ import type { Embedder } from '../embed/embedder.js';
 import type { Settings } from '../config/config.js';
 import { chunkIdOf, type ChunkDocument, type ChunkSink, type ObjectIdentity, type RemoveResult, type WriteClaim } from '../sink/document.js';
 import { PermanentError } from '../failure.js';
+import { stageCpu } from '../observe/stage-cpu.js';
 import { splitText, type Chunk, type SplitOptions } from '../split/splitter.js';
 import { indexSettingsFingerprint, sameEtag } from './index-settings.js';
 
@@ -92,12 +93,12 @@ export class FileIndexer {
   async index(file: FileToIndex, claim: WriteClaim): Promise<IndexedFile> {
     if (claim.filePath !== file.filePath) throw new Error(`claim for ${claim.filePath} used for ${file.filePath}`);
     const clock = stopwatch();
-    const converted = await convert(file.bytes, file.fileName, this.limits);
+    const converted = await stageCpu.measure('convert', () => convert(file.bytes, file.fileName, this.limits));
     const convertSeconds = clock.lap();
 
     // The whole text is split at once: chunk texts weigh about what the text does (a few MB for
     // thousands of pages). Vectors and request bodies, several times heavier, go by slices.
-    const chunks = splitText(converted, this.splitOptions);
+    const chunks = stageCpu.sync('split', () => splitText(converted, this.splitOptions));
     if (chunks.length === 0) throw new PermanentError('no_text', 'no chunk could be made from the extracted text');
     const splitSeconds = clock.lap();
 
@@ -118,7 +119,10 @@ export class FileIndexer {
     });
     const embedding = { seconds: 0 };
     const slices = this.embeddedSlices(chunks, toDocument, embedding);
-    const { staleDeleted, superseded } = await this.sink.writeFileSlices(claim, slices, { ...file.object, indexSettings: this.indexSettings });
+    // The model runs inside this section are the embed stage's (stage-cpu.ts measures them apart).
+    const { staleDeleted, superseded } = await stageCpu.measure('write', () =>
+      this.sink.writeFileSlices(claim, slices, { ...file.object, indexSettings: this.indexSettings }),
+    );
     // Embedding and writing interleave: the write stage is what the sink took beyond the waits
     // for vectors.
     const writeSeconds = Math.max(0, clock.lap() - embedding.seconds);
@@ -157,11 +161,13 @@ export class FileIndexer {
       const vectors = await current.vectors;
       embedding.seconds += (performance.now() - waited) / 1000;
       if (first + this.sliceChunks < chunks.length) next = embedSlice(first + this.sliceChunks);
-      yield current.slice.map((chunk, i) => {
-        const vector = vectors[i];
-        if (vector === undefined) throw new Error(`no vector for chunk ${chunk.splitId}`);
-        return toDocument(chunk, vector);
-      });
+      yield stageCpu.sync('request', () =>
+        current.slice.map((chunk, i) => {
+          const vector = vectors[i];
+          if (vector === undefined) throw new Error(`no vector for chunk ${chunk.splitId}`);
+          return toDocument(chunk, vector);
+        }),
+      );
     }
   }
 

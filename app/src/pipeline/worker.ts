@@ -9,6 +9,7 @@ import { fetchObject } from '../fetch/s3.js';
 import { isPermanent } from '../failure.js';
 import type { Logger } from '../observe/logger.js';
 import type { WorkerMetrics } from '../observe/metrics.js';
+import { stageCpu } from '../observe/stage-cpu.js';
 import { s3FilePath } from '../sink/document.js';
 import { parseBody, type FileEvent } from '../source/message.js';
 import type { QueueMessage, SqsQueue } from '../source/sqs.js';
@@ -286,13 +287,15 @@ export class Worker {
     const fetchStarted = performance.now();
     let object;
     try {
-      object = await fetchObject(this.s3, {
-        bucket: event.bucket,
-        key: event.key,
-        maxBytes: this.settings.fetch.maxBytes,
-        // A stalled download must not hold the message forever; its lease would be extended on.
-        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
-      });
+      object = await stageCpu.measure('fetch', () =>
+        fetchObject(this.s3, {
+          bucket: event.bucket,
+          key: event.key,
+          maxBytes: this.settings.fetch.maxBytes,
+          // A stalled download must not hold the message forever; its lease would be extended on.
+          signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+        }),
+      );
     } catch (error) {
       if (!isPermanent(error) || error.reason !== 'missing_object') throw error;
       // Gone: whatever the message said, the file's chunks go too.

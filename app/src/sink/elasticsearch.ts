@@ -6,11 +6,12 @@
 // claim's generation as their external version, so a writer holding an older claim can neither
 // overwrite nor delete what a newer one wrote, and it cleans up after itself when it finds out.
 import { readFileSync } from 'node:fs';
-import { Client, errors } from '@elastic/elasticsearch';
+import { Client, Serializer, errors } from '@elastic/elasticsearch';
 
 type ClientOptions = ConstructorParameters<typeof Client>[0];
 import type { Settings } from '../config/config.js';
 import { PermanentError, TransientError } from '../failure.js';
+import { stageCpu } from '../observe/stage-cpu.js';
 import {
   chunkIdOf,
   type ChunkDocument,
@@ -30,6 +31,21 @@ export class SinkStartupError extends Error {
   override readonly name = 'SinkStartupError';
 }
 
+/**
+ * The client's own serializer, with the CPU of building request bodies (the bulk body with every
+ * vector as text) counted as the `request` stage: the client serializes inside bulk(), where the
+ * sink cannot measure it apart from the network wait.
+ */
+class MeasuredSerializer extends Serializer {
+  override serialize(object: Record<string, unknown>): string {
+    return stageCpu.sync('request', () => super.serialize(object));
+  }
+
+  override ndserialize(array: (Record<string, unknown> | string)[]): string {
+    return stageCpu.sync('request', () => super.ndserialize(array));
+  }
+}
+
 export function createElasticsearchClient(settings: ElasticsearchSettings): Client {
   if (settings.url === '' && settings.cloudId === '') {
     throw new SinkStartupError('ELASTICSEARCH_URL (or ELASTICSEARCH_CLOUD_ID) is not set');
@@ -39,6 +55,7 @@ export function createElasticsearchClient(settings: ElasticsearchSettings): Clie
     // The client retries connection errors and 502/503/504 on its own; 429 is handled by
     // releasing the message with a delay, which also spreads load across workers.
     maxRetries: 3,
+    Serializer: MeasuredSerializer,
   };
   if (settings.cloudId !== '') options.cloud = { id: settings.cloudId };
   else options.node = settings.url;
