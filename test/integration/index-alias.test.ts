@@ -8,6 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { QueryModels } from '../../app/src/commands/query-model.js';
+import { searchIndex } from '../../app/src/commands/search.js';
+import { silentLogger } from '../../app/src/observe/logger.js';
 import { ElasticsearchSink } from '../../app/src/sink/elasticsearch.js';
 import { readIndexMeta, resolveIndex } from '../../app/src/sink/index-alias.js';
 import { recordsIndexOf } from '../../app/src/sink/file-records.js';
@@ -151,6 +154,44 @@ describe('ELASTICSEARCH_INDEX as an alias', () => {
       assert.match(refused.stderr, /Fix: set EMBEDDING_MODEL to a local folder of e5-small-v2 \(scripts\/fetch-model --model e5-small-v2\)/);
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  test('a search whose index is deleted after it resolved the alias resolves it again and answers', async () => {
+    // The race of `reindex delete` right after a flip: search resolved the alias to v1, then v1 is
+    // gone before its query arrives. Forced here by a client whose first search moves the alias to
+    // v2 and deletes v1 just before the request goes out.
+    const alias = indexName('moved');
+    const indexed = cli({ ELASTICSEARCH_INDEX: alias }, 'index', docs);
+    assert.equal(indexed.status, 0, indexed.stderr);
+    const v1 = `${alias}-v1-all-minilm-l6-v2`;
+    const v2 = `${alias}-v2-all-minilm-l6-v2`;
+    const mapping = await es.indices.getMapping({ index: v1 });
+    await es.indices.create({ index: v2, mappings: { ...mapping[v1]?.mappings, _meta: { ...mapping[v1]?.mappings._meta, version: 2 } } });
+    const filled = cli({ ELASTICSEARCH_INDEX: v2 }, 'index', docs);
+    assert.equal(filled.status, 0, filled.stderr);
+
+    let moved = false;
+    const racing = new Proxy(es, {
+      get(target, property, receiver) {
+        if (property !== 'search' || moved) return Reflect.get(target, property, receiver) as unknown;
+        return async (...args: Parameters<typeof es.search>) => {
+          moved = true;
+          await es.indices.updateAliases({ actions: [{ remove: { index: v1, alias } }, { add: { index: v2, alias } }] });
+          await es.indices.delete({ index: v1 });
+          return es.search(...args);
+        };
+      },
+    });
+    const models = new QueryModels(settings, silentLogger());
+    try {
+      const searchSettings = { ...settings, elasticsearch: { ...settings.elasticsearch, index: alias } };
+      const result = await searchIndex(racing, searchSettings, models, 'ice carving valleys', { k: 1, json: true, hybrid: true });
+      assert.ok(moved, 'the race was not forced');
+      assert.equal(result.index, v2);
+      assert.equal(result.hits[0]?.file_path, path.join(docs, 'glaciers.txt'));
+    } finally {
+      await models.dispose();
     }
   });
 

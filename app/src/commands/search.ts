@@ -1,7 +1,7 @@
 // `keda-indexer search "<query>"`: embeds the query with the same model (and query prefix) and
 // searches Elasticsearch — kNN fused with BM25 by reciprocal rank — or the local store (kNN).
 import path from 'node:path';
-import type { Client } from '@elastic/elasticsearch';
+import { errors, type Client } from '@elastic/elasticsearch';
 import type { Settings } from '../config/config.js';
 import { createLogger } from '../observe/logger.js';
 import type { ChunkDocument } from '../sink/document.js';
@@ -116,24 +116,43 @@ export interface IndexSearchResult {
 /**
  * Searches ELASTICSEARCH_INDEX: resolves the alias, reads the model recorded on the index it points
  * at, embeds the query with that model and searches that very index (not the alias, which may
- * move in between).
+ * move in between). When that index is deleted between the two steps (an old version removed
+ * right after a flip), the alias is resolved again: it has moved on, so a query never fails for it.
  */
 export async function searchIndex(client: Client, settings: Settings, models: QueryModels, query: string, options: SearchOptions): Promise<IndexSearchResult> {
   const name = settings.elasticsearch.index;
-  const resolved = await resolveIndex(client, name);
-  if (resolved.kind === 'missing') {
-    throw new UserError(`index ${name} does not exist. Fix: check ELASTICSEARCH_INDEX, or create it with \`keda-indexer bootstrap\` and index some files.`);
+  for (let attempt = 1; ; attempt++) {
+    const resolved = await resolveIndex(client, name);
+    if (resolved.kind === 'missing') {
+      throw new UserError(`index ${name} does not exist. Fix: check ELASTICSEARCH_INDEX, or create it with \`keda-indexer bootstrap\` and index some files.`);
+    }
+    let meta: IndexMeta | undefined;
+    try {
+      meta = await readIndexMeta(client, resolved.index);
+    } catch (error) {
+      if (resolved.kind === 'alias' && attempt < MAX_RESOLVE_ATTEMPTS && isIndexNotFound(error)) continue;
+      throw error;
+    }
+    const embedder = await models.forIndex(resolved.index, meta);
+    const [vector] = await embedder.embed([query], 'query');
+    if (vector === undefined) throw new Error('the model returned no vector for the query');
+    try {
+      const hits = await searchElasticsearch(client, resolved.index, query, vector, options);
+      return { hits, index: resolved.index, ...(meta === undefined ? {} : { meta }) };
+    } catch (error) {
+      if (resolved.kind === 'alias' && attempt < MAX_RESOLVE_ATTEMPTS && isIndexNotFound(error)) continue;
+      throw classifyElasticsearchError(error, `search ${resolved.index}`);
+    }
   }
-  const meta = await readIndexMeta(client, resolved.index);
-  const embedder = await models.forIndex(resolved.index, meta);
-  const [vector] = await embedder.embed([query], 'query');
-  if (vector === undefined) throw new Error('the model returned no vector for the query');
-  try {
-    const hits = await searchElasticsearch(client, resolved.index, query, vector, options);
-    return { hits, index: resolved.index, ...(meta === undefined ? {} : { meta }) };
-  } catch (error) {
-    throw classifyElasticsearchError(error, `search ${resolved.index}`);
-  }
+}
+
+/** An alias moves at most a few times a day; three resolutions outlast any real sequence of flips. */
+const MAX_RESOLVE_ATTEMPTS = 3;
+
+/** Elasticsearch's answer for a deleted index, thrown as is or as the cause of a classified error. */
+function isIndexNotFound(error: unknown): boolean {
+  const response = error instanceof errors.ResponseError ? error : error instanceof Error ? error.cause : undefined;
+  return response instanceof errors.ResponseError && response.statusCode === 404 && JSON.stringify(response.body ?? '').includes('index_not_found_exception');
 }
 
 export async function runSearch(settings: Settings, query: string, options: SearchOptions, out: NodeJS.WritableStream): Promise<number> {
