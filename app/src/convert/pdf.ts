@@ -15,6 +15,8 @@ export interface PdfText {
 }
 
 const PAGE_SEPARATOR = '\n\n';
+/** Pages read between two releases of what pdfjs cached while parsing them. */
+const CLEANUP_EVERY_PAGES = 100;
 
 async function pageText(document: PDFDocumentProxy, pageNumber: number): Promise<string> {
   const page = await document.getPage(pageNumber);
@@ -80,6 +82,10 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
         if (error instanceof ConversionError) throw error;
         throw new ConversionError('corrupt', `PDF page ${pageNumber} could not be read: ${String(error)}`, { cause: error });
       }
+      // pdfjs keeps what it parsed of every page (fonts, resources, the page dictionaries) until
+      // told to let go, so a long PDF's parse would grow with its page count; every
+      // CLEANUP_EVERY_PAGES pages it is told to, and memory stays that of a few pages.
+      if (pageNumber % CLEANUP_EVERY_PAGES === 0) await document.cleanup();
       if (pageContent.length === 0) continue;
       if (text.length > 0) text += PAGE_SEPARATOR;
       pages.push({ page: pageNumber, offset: text.length });
