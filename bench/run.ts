@@ -18,7 +18,7 @@ import { makePdf } from '../test/fixtures/documents.js';
 import { corpusChunks, stratifiedSample, type BenchChunk } from './lib/chunks.js';
 import { buildManifest, countWords, loadCorpus, type Document, type Manifest } from './lib/corpus.js';
 import { loadRaw, loadStage, loadVariant, prepareFeeds, runRaw, runStage, tokensOf, type EmbedRun } from './lib/embed.js';
-import { pin, runEmbedOnly, splitCores, stageCpuBetween, textsPerBatchBetween, type CoreSplit } from './lib/isolated.js';
+import { paddingBetween, pin, plannedPadding, runEmbedOnly, splitCores, stageCpuBetween, textsPerBatchBetween, type CoreSplit } from './lib/isolated.js';
 import { PythonPeer } from './lib/peer.js';
 import {
   createBucket,
@@ -288,6 +288,8 @@ interface E2eRun {
   stageCpu: Record<string, number>;
   /** Mean texts per model call in the window. */
   textsPerBatch: number;
+  /** Padded tokens over tokens in the window. */
+  padding: number;
 }
 const runE2e = async (r: number, label: string, extraEnv: Record<string, string>, cpus?: string, build = cli): Promise<E2eRun> => {
   const index = `${runId}-e2e-${label}-${r}`;
@@ -322,7 +324,8 @@ const runE2e = async (r: number, label: string, extraEnv: Record<string, string>
   for (const [name, samples] of Object.entries(run.cpu)) cpu[name] = cpuBetween(samples, start, end);
   const stageCpu = stageCpuBetween(run.metricsAtReady, run.metricsAtEnd);
   const textsPerBatch = textsPerBatchBetween(run.metricsAtReady, run.metricsAtEnd);
-  return { filesPerSecond: files.length / seconds, chunksPerSecond: chunkCount / seconds, chunks: chunkCount, peakMb: run.peakMb, steadyMb: median(window), stageSeconds, cpu, stageCpu, textsPerBatch };
+  const padding = paddingBetween(run.metricsAtReady, run.metricsAtEnd);
+  return { filesPerSecond: files.length / seconds, chunksPerSecond: chunkCount / seconds, chunks: chunkCount, peakMb: run.peakMb, steadyMb: median(window), stageSeconds, cpu, stageCpu, textsPerBatch, padding };
 };
 // What reusing the split stage's token ids saves the embed stage: tokenizing these chunks once
 // more, as the embed stage did before (the tokenizer the model runs with, with padding and
@@ -465,6 +468,8 @@ const e2e = {
           pinnedThreadsVsDefault: ratio(isolatedEmbedOnlyPinnedThreads, isolatedEmbedOnly.map((r) => r.chunksPerSecond)),
           /** Texts per model call: the worker's (from its metrics) and the reference's (all chunks planned at once). */
           textsPerBatch: { worker: summarize(isolatedRuns.map((r) => r.textsPerBatch)), reference: e2eChunks.length / planBatches(e2eChunks, batchTokens).length },
+          /** Padded tokens over tokens: the worker's model calls, and the reference's plan of every chunk at once. */
+          padding: { worker: summarize(isolatedRuns.map((r) => r.padding)), reference: plannedPadding(e2eChunks, batchTokens) },
           /**
            * CPU efficiency: the reference's CPU seconds over the worker's (all stages) for the same
            * chunks. Unlike chunks/s it does not move when other processes of a busy machine take

@@ -5,6 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { planBatches } from '../../app/src/embed/batcher.js';
 import type { BenchChunk } from './chunks.js';
 
 export interface CoreSplit {
@@ -94,4 +95,21 @@ export function textsPerBatchBetween(before: string | undefined, after: string |
   const read = (exposition: string | undefined, series: 'sum' | 'count') =>
     Number(new RegExp(`^keda_indexer_embed_batch_texts_${series} (\\S+)$`, 'm').exec(exposition ?? '')?.[1] ?? Number.NaN);
   return (read(after, 'sum') - read(before, 'sum')) / (read(after, 'count') - read(before, 'count'));
+}
+
+/**
+ * Padded tokens over tokens in the window between two scrapes: what padding cost the model
+ * (keda_indexer_embed_padded_tokens_total over keda_indexer_tokens_embedded_total). NaN for a
+ * worker that predates the padded-tokens counter (an older --baseline build).
+ */
+export function paddingBetween(before: string | undefined, after: string | undefined): number {
+  const read = (exposition: string | undefined, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(exposition ?? '')?.[1] ?? Number.NaN);
+  const delta = (name: string) => read(after, name) - read(before, name);
+  return delta('keda_indexer_embed_padded_tokens_total') / delta('keda_indexer_tokens_embedded_total');
+}
+
+/** Padded tokens over tokens when every chunk is planned at once (the embed-only reference). */
+export function plannedPadding(chunks: readonly { readonly tokens: number }[], batchTokens: number): number {
+  const padded = planBatches(chunks, batchTokens).reduce((sum, batch) => sum + Math.max(...batch.map((c) => c.tokens)) * batch.length, 0);
+  return padded / chunks.reduce((sum, chunk) => sum + chunk.tokens, 0);
 }

@@ -114,7 +114,8 @@ function stageCpuParagraph(r: Results): string {
   const isolated =
     i.measured
       ? ` Isolated: ${list(i.stageCpuSeconds)}; the embed-only reference used ${pm(i.embedOnlyCpuSeconds, 2)} CPU s for the same chunks ` +
-        `(the worker's embed stage ${x(i.embedCpuVsReference)} of it); texts per model call: worker ${fmt(i.textsPerBatch.worker.median, 1)}, reference ${fmt(i.textsPerBatch.reference, 1)}. ` +
+        `(the worker's embed stage ${x(i.embedCpuVsReference)} of it); texts per model call: worker ${fmt(i.textsPerBatch.worker.median, 1)}, reference ${fmt(i.textsPerBatch.reference, 1)}; ` +
+        `padded tokens per token: worker ${fmt(i.padding.worker.median, 3)}, reference ${fmt(i.padding.reference, 3)}. ` +
         `Lever: the reference with EMBEDDING_THREADS set to the pinned cores runs ${x(i.pinnedThreadsVsDefault)} as fast as with the configured threads.` +
         (i.vsBaseline
           ? ` Against ${i.vsBaseline.rev}'s worker, pinned alike in the same rounds: ${pm(i.vsBaseline.chunksPerSecond)} chunks/s (efficiency ${x(i.vsBaseline.efficiency)} against the same reference); this worker delivers ${x(i.vsBaseline.throughput)} its throughput.`

@@ -114,8 +114,9 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     const batcher = new EmbedBatcher(embedder, {
       batchTokens: settings.embedding.batchTokens,
       lingerMs: 10,
-      onBatch: ({ texts }) => {
+      onBatch: ({ texts, paddedTokens }) => {
         metrics.embedBatchTexts.observe(texts);
+        metrics.embedPaddedTokens.inc(paddedTokens);
       },
     });
     const indexer = new FileIndexer(embedder, batcher, sink, settings);

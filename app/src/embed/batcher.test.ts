@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EmbedBatcher, planBatches } from './batcher.js';
+import { CALL_OVERHEAD_TOKENS, EmbedBatcher, planBatches } from './batcher.js';
 
 // Token counts are given by the split stage; here a text's length stands in for them.
 const passages = (...texts: string[]) => texts.map((text) => ({ text, tokens: text.length }));
 
 describe('planBatches', () => {
+  const cost = (batches: readonly (readonly { tokens: number }[])[]) =>
+    batches.reduce((sum, batch) => sum + Math.max(...batch.map((b) => b.tokens)) * batch.length + CALL_OVERHEAD_TOKENS, 0);
+
   test('sorts longest first and keeps padded size within the budget', () => {
     const items = [5, 100, 7, 60, 6, 99, 8].map((tokens, id) => ({ id, tokens }));
     const batches = planBatches(items, 200);
@@ -14,7 +17,35 @@ describe('planBatches', () => {
       assert.ok(longest * batch.length <= 200 || batch.length === 1);
     }
     assert.deepEqual(batches.flat().map((b) => b.tokens), [100, 99, 60, 8, 7, 6, 5]);
-    assert.deepEqual(batches.map((b) => b.length), [2, 3, 2]);
+  });
+
+  test('a short text is not padded to a long one when a call of its own costs less', () => {
+    // Together: 2 × 250 padded tokens + one call; apart: 250 + 100 + two calls.
+    assert.deepEqual(planBatches([{ tokens: 250 }, { tokens: 100 }], 1024).map((b) => b.length), [1, 1]);
+    // Texts of about the same length share a call.
+    assert.deepEqual(planBatches([{ tokens: 100 }, { tokens: 99 }, { tokens: 98 }], 1024).map((b) => b.length), [3]);
+  });
+
+  test('finds the cheapest of all ways to cut the items into batches', () => {
+    // Every partition of a small set (not only runs of neighbours), against the plan.
+    const partitions = <T>(items: readonly T[]): T[][][] => {
+      if (items.length === 0) return [[]];
+      const [first, ...rest] = items as [T, ...T[]];
+      return partitions(rest).flatMap((partition) => [
+        [[first], ...partition],
+        ...partition.map((_, i) => partition.map((batch, j) => (i === j ? [first, ...batch] : batch))),
+      ]);
+    };
+    let seed = 7;
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    for (let round = 0; round < 40; round++) {
+      const items = Array.from({ length: 2 + Math.floor(random() * 6) }, () => ({ tokens: 1 + Math.floor(random() * 256) }));
+      const fits = (batch: readonly { tokens: number }[]) => batch.length === 1 || Math.max(...batch.map((b) => b.tokens)) * batch.length <= 512;
+      const best = Math.min(...partitions(items).filter((p) => p.every(fits)).map(cost));
+      const plan = planBatches(items, 512);
+      assert.ok(plan.every(fits));
+      assert.equal(cost(plan), best, `items ${items.map((i) => i.tokens).join(',')}`);
+    }
   });
 
   test('an item longer than the budget still gets a batch of its own', () => {
@@ -66,8 +97,42 @@ describe('EmbedBatcher', () => {
     const batcher = new EmbedBatcher(fakeModel([]), { batchTokens: 10, lingerMs: 1, onBatch: (s) => stats.push(s) });
     await batcher.embedPassages(passages('12345', '1', '12'));
     assert.deepEqual(stats.map(({ texts, tokens, paddedTokens }) => ({ texts, tokens, paddedTokens })), [
-      { texts: 2, tokens: 7, paddedTokens: 10 },
-      { texts: 1, tokens: 1, paddedTokens: 1 },
+      { texts: 1, tokens: 5, paddedTokens: 5 },
+      { texts: 2, tokens: 3, paddedTokens: 4 },
     ]);
+  });
+
+  test('texts that arrive while the model runs join the next plan; the oldest text goes first', async () => {
+    const calls: string[][] = [];
+    const pending: (() => void)[] = [];
+    const finishCall = () => {
+      const finish = pending.shift();
+      assert.ok(finish, 'a model call is running');
+      finish();
+    };
+    const model = {
+      embed: (texts: readonly string[]) => {
+        calls.push([...texts]);
+        return new Promise<Float32Array[]>((resolve) => {
+          pending.push(() => {
+            resolve(texts.map((t) => Float32Array.of(t.length)));
+          });
+        });
+      },
+    };
+    const batcher = new EmbedBatcher(model, { batchTokens: 200, lingerMs: 1 });
+    const first = batcher.embedPassages(passages('x'.repeat(100), 'y'.repeat(10)));
+    while (calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    // The 100-token text runs alone (padding the 10-token one to 100 would cost more than a call).
+    assert.deepEqual(calls[0], ['x'.repeat(100)]);
+    const second = batcher.embedPassages(passages('z'.repeat(10), 'w'.repeat(9)));
+    finishCall();
+    while (calls.length === 1) await new Promise((resolve) => setTimeout(resolve, 1));
+    // The first file's short text waited; the second file's texts arrived meanwhile and share its call.
+    assert.deepEqual(calls[1], ['y'.repeat(10), 'z'.repeat(10), 'w'.repeat(9)]);
+    finishCall();
+    assert.deepEqual((await first).map((v) => v[0]), [100, 10]);
+    assert.deepEqual((await second).map((v) => v[0]), [10, 9]);
+    assert.equal(calls.length, 2);
   });
 });

@@ -1,8 +1,8 @@
-// Shares model calls between files. Chunks from every file in flight wait here briefly, are
-// sorted by token length and cut into batches whose padded size (longest × count) fits a token
-// budget, the way text-embeddings-inference batches: short chunks no longer pay for a long one's
-// padding, and a batch never grows past what the model handles efficiently. One batch runs at a
-// time, since onnxruntime already spreads one call over every core.
+// Shares model calls between files. Chunks from every file in flight wait here briefly and are
+// cut into batches by length (planBatches), the way text-embeddings-inference batches: short
+// chunks do not pay for a long one's padding, and a batch never grows past what the model handles
+// efficiently. One batch runs at a time, since onnxruntime already spreads one call over every
+// core; before each call what waits is planned again, so chunks that arrived meanwhile share it.
 import { stageCpu } from '../observe/stage-cpu.js';
 import type { TextKind } from './embedder.js';
 
@@ -26,24 +26,50 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
-/** Groups items, sorted longest first, into batches whose padded size fits the budget. */
+/**
+ * What one model call costs beyond its padded tokens, in tokens. On one core with the raw
+ * session a call of 1 × 128 tokens took 21.3 ms and 4 × 128 72.9 ms: about 4.5 ms per call at
+ * ~150 µs per token, so 30 tokens. The worker's embed-only reference on these chunks
+ * (docs/benchmarks.md) ran alike from 16 to 128 on one core; with 0 (one text per call) it lost
+ * 10 % on two cores, where a small call leaves a thread idle.
+ */
+export const CALL_OVERHEAD_TOKENS = 32;
+
+/**
+ * Cuts items into batches whose padded size (longest × count) fits the budget, choosing the cut
+ * that costs the model least: padded tokens plus CALL_OVERHEAD_TOKENS per call. Filling each batch
+ * greedily up to the budget put a 100-token chunk next to a 250-token one whenever they were
+ * neighbours in the queue; with a few files in flight that padding was 10 % of the worker's
+ * tokens (docs/benchmarks.md). In length order the best cut is a run of neighbours, so a dynamic
+ * programme over the sorted items finds it exactly (a queue holds at most a few hundred items,
+ * and a batch at most budget ÷ shortest of them).
+ */
 export function planBatches<T extends { readonly tokens: number }>(items: readonly T[], batchTokens: number): T[][] {
   const sorted = [...items].sort((a, b) => b.tokens - a.tokens);
-  const batches: T[][] = [];
-  let current: T[] = [];
-  let longest = 0;
-  for (const item of sorted) {
-    if (current.length === 0) longest = item.tokens;
-    // Sorted descending, so the first item of a batch fixes its padded length.
-    if (current.length > 0 && longest * (current.length + 1) > batchTokens) {
-      batches.push(current);
-      current = [];
-      longest = item.tokens;
+  const lengths = sorted.map((item) => item.tokens);
+  // cost[j]: least cost of the first j items; start[j]: where the last batch of that cut begins.
+  const cost = [0];
+  const start = [0];
+  for (let j = 1; j <= sorted.length; j++) {
+    let best = Number.POSITIVE_INFINITY;
+    let bestStart = j - 1;
+    for (let i = j - 1; i >= 0; i--) {
+      const count = j - i;
+      // Sorted descending, so the batch's first item fixes its padded length.
+      const padded = (lengths[i] ?? 0) * count;
+      if (count > 1 && padded > batchTokens) break;
+      const total = (cost[i] ?? 0) + padded + CALL_OVERHEAD_TOKENS;
+      if (total < best) {
+        best = total;
+        bestStart = i;
+      }
     }
-    current.push(item);
+    cost.push(best);
+    start.push(bestStart);
   }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  const batches: T[][] = [];
+  for (let j = sorted.length; j > 0; j = start[j] ?? 0) batches.push(sorted.slice(start[j], j));
+  return batches.reverse();
 }
 
 export class EmbedBatcher {
@@ -90,41 +116,54 @@ export class EmbedBatcher {
     }, delay);
   }
 
+  /**
+   * Runs model calls until the queue is empty. Each call re-plans what waits (planBatches) and
+   * takes the batch that holds the oldest text, so texts that arrived while the model was busy
+   * join the plan (fuller, evener batches) and no text waits behind newer ones.
+   */
   private async run(): Promise<void> {
     if (this.running || this.queue.length === 0) return;
     this.running = true;
-    const taken = this.queue;
-    this.queue = [];
-    this.queuedTokens = 0;
     try {
-      for (const batch of planBatches(taken, this.options.batchTokens)) {
-        const started = performance.now();
-        try {
-          const vectors = await stageCpu.model(() =>
-            this.model.embed(
-              batch.map((item) => item.text),
-              'passage',
-            ),
-          );
-          batch.forEach((item, i) => {
-            const vector = vectors[i];
-            if (vector) item.resolve(vector);
-            else item.reject(new Error('model returned fewer vectors than texts'));
-          });
-        } catch (error) {
-          for (const item of batch) item.reject(error);
-        }
-        const tokens = batch.reduce((sum, item) => sum + item.tokens, 0);
-        this.options.onBatch?.({
-          texts: batch.length,
-          tokens,
-          paddedTokens: (batch[0]?.tokens ?? 0) * batch.length,
-          millis: performance.now() - started,
-        });
-      }
+      while (this.queue.length > 0) await this.call(this.takeBatch());
     } finally {
       this.running = false;
       if (this.queue.length > 0) this.schedule();
     }
+  }
+
+  private takeBatch(): Pending[] {
+    const oldest = this.queue[0];
+    const batch = planBatches(this.queue, this.options.batchTokens).find((planned) => oldest !== undefined && planned.includes(oldest)) ?? [];
+    const taken = new Set(batch);
+    this.queue = this.queue.filter((item) => !taken.has(item));
+    for (const item of batch) this.queuedTokens -= item.tokens;
+    return batch;
+  }
+
+  private async call(batch: readonly Pending[]): Promise<void> {
+    const started = performance.now();
+    try {
+      const vectors = await stageCpu.model(() =>
+        this.model.embed(
+          batch.map((item) => item.text),
+          'passage',
+        ),
+      );
+      batch.forEach((item, i) => {
+        const vector = vectors[i];
+        if (vector) item.resolve(vector);
+        else item.reject(new Error('model returned fewer vectors than texts'));
+      });
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    }
+    const tokens = batch.reduce((sum, item) => sum + item.tokens, 0);
+    this.options.onBatch?.({
+      texts: batch.length,
+      tokens,
+      paddedTokens: (batch[0]?.tokens ?? 0) * batch.length,
+      millis: performance.now() - started,
+    });
   }
 }

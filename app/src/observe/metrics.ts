@@ -23,6 +23,8 @@ export interface WorkerMetrics {
   /** CPU seconds per stage, read from the process's ledger at each scrape (stage-cpu.ts). */
   readonly stageCpuSeconds: Counter<'stage'>;
   readonly embedBatchTexts: Histogram;
+  /** Tokens the model ran, padding included: over tokens_embedded_total, what padding costs. */
+  readonly embedPaddedTokens: Counter;
   readonly inFlight: Gauge;
   readonly lastSuccess: Gauge;
 }
@@ -88,6 +90,11 @@ export function createMetrics(options: { defaultMetrics?: boolean; ledger?: Stag
       name: 'keda_indexer_embed_batch_texts',
       help: 'Texts per model call.',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    }),
+    embedPaddedTokens: new Counter({
+      name: 'keda_indexer_embed_padded_tokens_total',
+      help: 'Tokens the model ran, padding included (each batch: its longest text × its texts); divided by tokens_embedded_total, the cost of padding.',
       registers,
     }),
     inFlight: new Gauge({ name: 'keda_indexer_in_flight_messages', help: 'Messages being processed.', registers }),
