@@ -4,6 +4,15 @@ import { makeDocx, makePdf } from '../../../test/fixtures/documents.js';
 import { convert, ConversionError, DEFAULT_CONVERT_LIMITS, type ConversionFailure } from './index.js';
 
 const limits = DEFAULT_CONVERT_LIMITS;
+// Built-ins pdfjs's core-js replaces on Node 20, as they are before any test loads pdfjs (convert
+// imports it on the first PDF).
+const builtIns = (): unknown[] => [
+  Reflect.get(JSON, 'stringify'),
+  Reflect.get(JSON, 'parse'),
+  Reflect.get(Array.prototype, 'push'),
+  Reflect.get(Function.prototype, 'toString'),
+];
+const nativeBuiltIns = builtIns();
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 async function rejectsWith(promise: Promise<unknown>, reason: ConversionFailure, message?: RegExp): Promise<void> {
@@ -83,6 +92,13 @@ describe('markdown and html', () => {
 });
 
 describe('pdf', () => {
+  test("loading pdfjs leaves Node's built-ins in place (its core-js replaces some with slower copies)", async () => {
+    await convert(await makePdf(['Built-ins stay native.']), 'natives.pdf', limits);
+    assert.deepEqual(builtIns(), nativeBuiltIns);
+    // What core-js adds and pdfjs needs on Node 20 stays.
+    assert.equal(typeof Reflect.get(Promise, 'withResolvers'), 'function');
+  });
+
   test('text per page with page starts', async () => {
     const pdf = await makePdf(['Volcanoes erupt when magma rises.', '', 'Tide pools hold anemones.']);
     const result = await convert(pdf, 'doc.pdf', limits);

@@ -2,7 +2,7 @@
 // pdfjs-dist 5.6.205 is pinned: later releases need Node ≥ 22.
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { getDocument, type PDFDocumentProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { getDocument, type PDFDocumentProxy } from './pdfjs.js';
 import { ConversionError, type ConvertLimits, type PageStart } from './types.js';
 
 const pdfjsRoot = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
