@@ -163,7 +163,7 @@ const rows = Object.entries(results.scenarios).map(
 const markdown = [
   `Peak RSS of one worker process (\`VmHWM\`), default settings (concurrency ${results.settings.concurrency}, ` +
     `EMBEDDING_BATCH_TOKENS ${results.settings.batchTokens}, EMBEDDING_SLICE_CHUNKS ${results.settings.sliceChunks}), ` +
-    `the image's allocator settings; "before" is commit ${beforeCommit}, which held a whole file at once. ` +
+    `the image's allocator settings; "before" is commit ${beforeCommit} (--memory-before; the default, 5825158, held a whole file at once). ` +
     `Large: one PDF of ${pageCount} pages of ~${WORDS_PER_PAGE} words (${results.largePdf.megabytes} MB); quarter: its first ${Math.ceil(pageCount / 4)} pages; ` +
     `small: ${smallFiles.length} files of every format. Median of ${rounds} round(s), each run in brackets; ` +
     `${results.machine.cpus} cores, load ${results.machine.loadAverage.join(' / ')} at the end. Target: peak ≤ 600 MB.`,
