@@ -71,8 +71,6 @@ export class StageCpuLedger {
   private modelCalls = 0;
   private lastMain: number;
   private lastProcess: number;
-  /** The main thread's clock when the process's was last read. */
-  private mainAtProcess: number;
 
   constructor(
     private readonly mainClock: (() => number) | undefined = mainThreadClock(),
@@ -80,12 +78,11 @@ export class StageCpuLedger {
   ) {
     this.lastProcess = this.processClock();
     this.lastMain = this.mainClock?.() ?? this.lastProcess;
-    this.mainAtProcess = this.lastMain;
   }
 
   /** CPU seconds attributed to each stage so far. */
   seconds(): Record<CpuStage, number> {
-    this.settle(true);
+    this.settle();
     return Object.fromEntries(CPU_STAGES.map((stage) => [stage, (this.totals.get(stage) ?? 0) / 1e9])) as Record<CpuStage, number>;
   }
 
@@ -132,47 +129,27 @@ export class StageCpuLedger {
 
   /** Runs one model call (one batch through the embedding model). */
   async model<T>(run: () => Promise<T>): Promise<T> {
-    this.settle(true);
+    this.settle();
     this.modelCalls++;
     try {
       return await run();
     } finally {
-      this.settle(true);
+      this.settle();
       this.modelCalls--;
     }
   }
 
-  /**
-   * Hands the CPU used since the last boundary to the stages open in between (rules above). The
-   * main thread's clock is read at every boundary; the process's only where other threads' CPU
-   * changes owner (a model call opening or closing) and when totals are read: process.cpuUsage()
-   * sums every thread of the process in the kernel, and at every boundary it took 1 % of the
-   * worker's CPU (0.3 s of a 24 s benchmark run, in a CPU profile).
-   */
-  private settle(readProcess = false): void {
-    if (this.mainClock === undefined) {
-      // No per-thread clock: the whole process's CPU counts as the main thread's.
-      const now = this.processClock();
-      this.addMain(Math.max(0, now - this.lastMain));
-      this.lastMain = now;
-      this.lastProcess = now;
-      return;
-    }
-    const mainNow = this.mainClock();
-    this.addMain(Math.max(0, mainNow - this.lastMain));
-    this.lastMain = mainNow;
-    if (!readProcess) return;
+  /** Hands the CPU used since the last boundary to the stages open in between (rules above). */
+  private settle(): void {
     const processNow = this.processClock();
-    // Between two process readings no model call opened or closed, so other threads' CPU in
-    // between has one owner.
-    const others = Math.max(0, processNow - this.lastProcess - (mainNow - this.mainAtProcess));
+    const mainNow = this.mainClock?.() ?? processNow;
+    const main = Math.max(0, mainNow - this.lastMain);
+    const others = Math.max(0, processNow - this.lastProcess - main);
+    this.lastMain = mainNow;
     this.lastProcess = processNow;
-    this.mainAtProcess = mainNow;
-    this.add(this.modelCalls > 0 ? 'embed' : 'other', others);
-  }
-
-  private addMain(main: number): void {
     const sync = this.syncStack.at(-1);
+    const othersTo: CpuStage = this.modelCalls > 0 ? 'embed' : 'other';
+    this.add(othersTo, others);
     if (sync !== undefined) this.add(sync, main);
     else if (this.openAsyncCount > 0) {
       for (const [stage, open] of this.openAsync) if (open > 0) this.add(stage, (main * open) / this.openAsyncCount);
