@@ -3,7 +3,7 @@
 // see docs/benchmarks.md for what each figure means and how contenders are made to race fairly.
 //
 //   bench/run [--quick] [--no-footprint] [--no-isolated] [--baseline REV] [--rounds N] [--write-manifest]
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -532,10 +532,25 @@ const coldStartOnce = async (r: number, label: string, build: string): Promise<C
     startupSeconds: ready?.startupSeconds ?? Number.NaN,
   };
 };
+// A busy machine, made the same way every run: one busy loop per core, at the worker's priority,
+// for as long as the cold start takes. The worker then gets about half of each core.
+const BUSY_LOOPS = os.cpus().length;
+const whileBusy = async <T>(step: () => Promise<T>): Promise<T> => {
+  const loops = Array.from({ length: BUSY_LOOPS }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  try {
+    return await step();
+  } finally {
+    for (const loop of loops) loop.kill('SIGKILL');
+  }
+};
 const coldRuns: ColdRun[] = [];
 const baselineColdRuns: ColdRun[] = [];
+const busyColdRuns: ColdRun[] = [];
 for (let r = 0; r < size.coldRounds; r++) {
-  const steps = [async () => void coldRuns.push(await coldStartOnce(r, 'this', cli))];
+  const steps = [
+    async () => void coldRuns.push(await coldStartOnce(r, 'this', cli)),
+    async () => void busyColdRuns.push(await whileBusy(() => coldStartOnce(r, 'busy', cli))),
+  ];
   if (baselineCli) steps.push(async () => void baselineColdRuns.push(await coldStartOnce(r, 'baseline', baselineCli)));
   for (const step of rotate(steps, r)) await step();
 }
@@ -578,6 +593,8 @@ const coldStart = {
   firstFileSeconds: summarize(coldRuns.map((r) => r.first)),
   modelLoadedSeconds: summarize(coldRuns.map((r) => r.modelLoaded)),
   startupSecondsLogged: summarize(coldRuns.map((r) => r.startupSeconds)),
+  /** The same cold start with one busy loop per core running beside it (whileBusy). */
+  busy: { loops: BUSY_LOOPS, readySeconds: summarize(busyColdRuns.map((r) => r.ready)), firstFileSeconds: summarize(busyColdRuns.map((r) => r.first)) },
   baseline:
     baselineColdRuns.length > 0
       ? {
