@@ -7,7 +7,7 @@ import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Settings } from '../config/config.js';
 import { SUPPORTED_EXTENSIONS } from '../convert/index.js';
-import { EmbedBatcher } from '../embed/batcher.js';
+import { callOverheadTokens, EmbedBatcher } from '../embed/batcher.js';
 import { createLogger } from '../observe/logger.js';
 import { FileIndexer, type ChunkSink } from '../pipeline/index-file.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
@@ -156,7 +156,7 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
       target = `local store ${store.folder}`;
     }
 
-    const indexer = new FileIndexer(embedder, new EmbedBatcher(embedder, { batchTokens: settings.embedding.batchTokens, lingerMs: 5 }), sink, settings);
+    const indexer = new FileIndexer(embedder, new EmbedBatcher(embedder, { batchTokens: settings.embedding.batchTokens, callOverheadTokens: callOverheadTokens(embedder.device, settings.embedding.batchTokens), lingerMs: 5 }), sink, settings);
     const counts = { indexed: 0, unchanged: 0, removed: 0, failed: missing.length, chunks: 0 };
     const toIndex = found.filter((file) => {
       const entry = store?.fileEntry(file.path);

@@ -3,7 +3,7 @@
 import type { Server } from 'node:http';
 import type { Client } from '@elastic/elasticsearch';
 import type { Settings } from '../config/config.js';
-import { EmbedBatcher } from '../embed/batcher.js';
+import { callOverheadTokens, EmbedBatcher } from '../embed/batcher.js';
 import type { Embedder } from '../embed/embedder.js';
 import { startHealthServer } from '../observe/health.js';
 import { createLogger, type Logger } from '../observe/logger.js';
@@ -113,6 +113,7 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
 
     const batcher = new EmbedBatcher(embedder, {
       batchTokens: settings.embedding.batchTokens,
+      callOverheadTokens: callOverheadTokens(embedder.device, settings.embedding.batchTokens),
       lingerMs: 10,
       onBatch: ({ texts, paddedTokens }) => {
         metrics.embedBatchTexts.observe(texts);

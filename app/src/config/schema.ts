@@ -233,7 +233,7 @@ export const schema: Schema<Settings> = {
       env: 'EMBEDDING_THREADS',
     },
     batchTokens: {
-      doc: 'Token budget of one model call (padded length × texts); chunks of several files share a batch. On CPU small batches are fastest (1024: +13% over 2048, +50% over 8192 in docs/benchmarks.md) and onnxruntime keeps memory sized for the largest batch; on a GPU raise it (e.g. 16384).',
+      doc: 'Token budget of one model call (padded length × texts), a ceiling; chunks of several files share a batch. On CPU each call is planned by cost (padding against a per-call cost), so a larger budget changes throughput little while onnxruntime keeps memory sized for the largest batch (docs/benchmarks.md); on a GPU batches are filled up to it: raise it (e.g. 16384).',
       format: 'positive-int',
       default: 1024,
       env: 'EMBEDDING_BATCH_TOKENS',

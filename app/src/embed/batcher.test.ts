@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CALL_OVERHEAD_TOKENS, EmbedBatcher, planBatches } from './batcher.js';
+import { CALL_OVERHEAD_TOKENS, callOverheadTokens, EmbedBatcher, planBatches } from './batcher.js';
 
 // Token counts are given by the split stage; here a text's length stands in for them.
 const passages = (...texts: string[]) => texts.map((text) => ({ text, tokens: text.length }));
@@ -46,6 +46,12 @@ describe('planBatches', () => {
       assert.ok(plan.every(fits));
       assert.equal(cost(plan), best, `items ${items.map((i) => i.tokens).join(',')}`);
     }
+  });
+
+  test('on a GPU a call costs a whole budget: the plan fills batches as far as the budget allows', () => {
+    const items = [{ tokens: 250 }, { tokens: 100 }, { tokens: 90 }];
+    assert.deepEqual(planBatches(items, 1024, callOverheadTokens('cuda', 1024)).map((b) => b.length), [3]);
+    assert.deepEqual(planBatches(items, 1024, callOverheadTokens('cpu', 1024)).map((b) => b.length), [1, 2]);
   });
 
   test('an item longer than the budget still gets a batch of its own', () => {

@@ -13,6 +13,8 @@ export interface BatchModel {
 export interface BatcherOptions {
   /** Padded tokens per model call. */
   readonly batchTokens: number;
+  /** What a model call costs beyond its padded tokens, in tokens (callOverheadTokens()). */
+  readonly callOverheadTokens?: number;
   /** How long a lone request waits for company before running, in ms. */
   readonly lingerMs: number;
   /** Observes each model call (for metrics). */
@@ -36,15 +38,25 @@ interface Pending {
 export const CALL_OVERHEAD_TOKENS = 32;
 
 /**
+ * The per-call cost to plan with on a device. On a GPU a call's fixed cost (transfers, kernel
+ * launches) is large and padding nearly free until the device is full, so there a call is costed
+ * as a whole budget of tokens: the plan then takes as few calls as fit the budget, as the greedy
+ * batcher did. Not measured on a GPU yet (no GPU machine has been lent); on the CPU it is measured.
+ */
+export function callOverheadTokens(device: 'cpu' | 'cuda', batchTokens: number): number {
+  return device === 'cuda' ? batchTokens : CALL_OVERHEAD_TOKENS;
+}
+
+/**
  * Cuts items into batches whose padded size (longest × count) fits the budget, choosing the cut
- * that costs the model least: padded tokens plus CALL_OVERHEAD_TOKENS per call. Filling each batch
+ * that costs the model least: padded tokens plus `overhead` per call. Filling each batch
  * greedily up to the budget put a 100-token chunk next to a 250-token one whenever they were
  * neighbours in the queue; with a few files in flight that padding was 10 % of the worker's
  * tokens (docs/benchmarks.md). In length order the best cut is a run of neighbours, so a dynamic
  * programme over the sorted items finds it exactly (a queue holds at most a few hundred items,
  * and a batch at most budget ÷ shortest of them).
  */
-export function planBatches<T extends { readonly tokens: number }>(items: readonly T[], batchTokens: number): T[][] {
+export function planBatches<T extends { readonly tokens: number }>(items: readonly T[], batchTokens: number, overhead = CALL_OVERHEAD_TOKENS): T[][] {
   const sorted = [...items].sort((a, b) => b.tokens - a.tokens);
   const lengths = sorted.map((item) => item.tokens);
   // cost[j]: least cost of the first j items; start[j]: where the last batch of that cut begins.
@@ -58,7 +70,7 @@ export function planBatches<T extends { readonly tokens: number }>(items: readon
       // Sorted descending, so the batch's first item fixes its padded length.
       const padded = (lengths[i] ?? 0) * count;
       if (count > 1 && padded > batchTokens) break;
-      const total = (cost[i] ?? 0) + padded + CALL_OVERHEAD_TOKENS;
+      const total = (cost[i] ?? 0) + padded + overhead;
       if (total < best) {
         best = total;
         bestStart = i;
@@ -134,7 +146,7 @@ export class EmbedBatcher {
 
   private takeBatch(): Pending[] {
     const oldest = this.queue[0];
-    const batch = planBatches(this.queue, this.options.batchTokens).find((planned) => oldest !== undefined && planned.includes(oldest)) ?? [];
+    const batch = planBatches(this.queue, this.options.batchTokens, this.options.callOverheadTokens).find((planned) => oldest !== undefined && planned.includes(oldest)) ?? [];
     const taken = new Set(batch);
     this.queue = this.queue.filter((item) => !taken.has(item));
     for (const item of batch) this.queuedTokens -= item.tokens;
