@@ -12,13 +12,14 @@ ARG NODE_IMAGE=node:22-bookworm-slim
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 ARG VARIANT=cpu
 
-# --- build: compile TypeScript ------------------------------------------------------------------
+# --- build: bundle the TypeScript -----------------------------------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
-COPY package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json .npmrc ./
+COPY scripts/build.js ./scripts/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY app ./app
-RUN npx tsc -p tsconfig.build.json
+RUN node scripts/build.js
 
 # --- deps: production dependencies only, pruned to this platform ---------------------------------
 FROM ${NODE_IMAGE} AS deps

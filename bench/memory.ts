@@ -5,8 +5,8 @@
 // Invoked by bench/run (which prepares the model, the dev stack and a build of app/src).
 //
 //   bench/run --memory [--quick] [--memory-before=<git ref>] [--pages=<n>] [--words-per-page=<n>] [--rounds=<n>]
-import { execFileSync, execSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,11 +51,8 @@ mkdirSync(work, { recursive: true });
 // ---------------------------------------------------------------------------------------------
 // "Before": the worker built from `beforeRef`, with this checkout's node_modules.
 const beforeDir = path.join(work, 'before');
-rmSync(beforeDir, { recursive: true, force: true });
-mkdirSync(beforeDir, { recursive: true });
 const beforeCommit = execFileSync('git', ['rev-parse', '--short', beforeRef], { cwd: root, encoding: 'utf8' }).trim();
-execSync(`git archive ${beforeCommit} app/src package.json tsconfig.json tsconfig.build.json | tar -x -C ${JSON.stringify(beforeDir)}`, { cwd: root });
-execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(beforeDir, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+execFileSync(path.join(root, 'scripts', 'build-rev'), [beforeCommit, beforeDir], { cwd: root, stdio: 'inherit' });
 const beforeCli = path.join(beforeDir, 'dist', 'cli.js');
 log(`built the worker of ${beforeCommit} into ${path.relative(root, beforeDir)}`);
 

@@ -221,7 +221,7 @@ export const schema: Schema<Settings> = {
       env: 'EMBEDDING_DTYPE',
     },
     cacheDir: {
-      doc: 'Where models downloaded from the hub are kept, and looked up first (the image sets /models; a model baked in there loads offline). Empty: inside node_modules.',
+      doc: 'Where models downloaded from the hub are kept, and looked up first (the image sets /models; a model baked in there loads offline). Empty: a .cache folder inside the installed CLI (dist/.cache).',
       format: String,
       default: '',
       env: 'EMBEDDING_CACHE_DIR',
