@@ -38,14 +38,14 @@ test('a section nested in one of the same stage reads no clock and changes no fi
   const readsBefore = reads;
   ledger.sync('request', () => {
     spend(1e9);
-    for (let line = 0; line < 3; line++) ledger.sync('request', () => spend(1e9));
+    for (let line = 0; line < 3; line++) ledger.sync('request', () => { spend(1e9); });
   });
   assert.equal(reads - readsBefore, 2, 'one read entering the outer section, one leaving it');
   assert.equal(ledger.seconds().request, 4);
   // A different stage nested inside still gets its own boundaries.
   ledger.sync('request', () => {
     spend(1e9);
-    ledger.sync('split', () => spend(2e9));
+    ledger.sync('split', () => { spend(2e9); });
   });
   assert.equal(ledger.seconds().request, 5);
   assert.equal(ledger.seconds().split, 2);
