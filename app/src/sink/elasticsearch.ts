@@ -6,7 +6,7 @@
 // claim's generation as their external version, so a writer holding an older claim can neither
 // overwrite nor delete what a newer one wrote, and it cleans up after itself when it finds out.
 import { readFileSync } from 'node:fs';
-import { Client, Serializer, errors } from '@elastic/elasticsearch';
+import { Client, Serializer, SniffingTransport, errors } from '@elastic/elasticsearch';
 
 type ClientOptions = ConstructorParameters<typeof Client>[0];
 import type { Settings } from '../config/config.js';
@@ -46,6 +46,20 @@ class MeasuredSerializer extends Serializer {
   }
 }
 
+/**
+ * The client's transport without its OpenTelemetry spans. The client wraps every request in a span
+ * by default; keda-indexer registers no tracer, so the spans go nowhere, yet they cost a third of
+ * the client's CPU per request (0.53 against 0.35 ms for a realtime get, measured on the dev
+ * stack). Used unless OTEL_ELASTICSEARCH_ENABLED, the client's own switch, is set: a process
+ * started with an OpenTelemetry SDK preloaded keeps its Elasticsearch spans. (The client does not
+ * pass an `openTelemetry` option on to its transport, hence a subclass.)
+ */
+class UntracedTransport extends SniffingTransport {
+  constructor(options: ConstructorParameters<typeof SniffingTransport>[0]) {
+    super({ ...options, openTelemetry: { ...options.openTelemetry, enabled: false } });
+  }
+}
+
 export function createElasticsearchClient(settings: ElasticsearchSettings): Client {
   if (settings.url === '' && settings.cloudId === '') {
     throw new SinkStartupError('ELASTICSEARCH_URL (or ELASTICSEARCH_CLOUD_ID) is not set');
@@ -57,6 +71,7 @@ export function createElasticsearchClient(settings: ElasticsearchSettings): Clie
     maxRetries: 3,
     Serializer: MeasuredSerializer,
   };
+  if (process.env.OTEL_ELASTICSEARCH_ENABLED === undefined) options.Transport = UntracedTransport;
   if (settings.cloudId !== '') options.cloud = { id: settings.cloudId };
   else options.node = settings.url;
   if (settings.apiKey !== '') options.auth = { apiKey: settings.apiKey };
