@@ -159,8 +159,8 @@ export class ElasticsearchSink implements ChunkSink {
 
   /** Creates the index if absent; an existing index must have the model's dimensions. */
   async ensureIndex(dims: number): Promise<'created' | 'exists'> {
-    const outcome = await this.ensureChunkIndex(dims);
-    await this.records.ensureIndex();
+    // Two independent indices, checked at once: a worker's start waits one round trip less.
+    const [outcome] = await Promise.all([this.ensureChunkIndex(dims), this.records.ensureIndex()]);
     return outcome;
   }
 
