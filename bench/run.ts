@@ -66,7 +66,7 @@ const baselineCli = process.env.BENCH_BASELINE_CLI;
 /** Sizes: the full run fits in about ten minutes on the 2-core machine; --quick is a smoke run. */
 const size = quick
   ? { sample: 48, rounds: 2, sweepSample: 32, sweepRounds: 1, e2eChunks: 60, e2eRounds: 1, coldRounds: 1, pdfFiles: 3, pdfRounds: 1, probeRounds: 1 }
-  : { sample: 192, rounds: 5, sweepSample: 128, sweepRounds: 2, e2eChunks: 500, e2eRounds: 3, coldRounds: 3, pdfFiles: 12, pdfRounds: 3, probeRounds: 3 };
+  : { sample: 192, rounds: 5, sweepSample: 128, sweepRounds: 2, e2eChunks: 500, e2eRounds: 3, coldRounds: 7, pdfFiles: 12, pdfRounds: 3, probeRounds: 3 };
 /** `--rounds N` sets the end-to-end and cold-start rounds (e.g. more rounds in a --quick run). */
 const roundsArg = process.argv.indexOf('--rounds');
 if (roundsArg > 0) {
@@ -546,12 +546,16 @@ const whileBusy = async <T>(step: () => Promise<T>): Promise<T> => {
 const coldRuns: ColdRun[] = [];
 const baselineColdRuns: ColdRun[] = [];
 const busyColdRuns: ColdRun[] = [];
+const busyBaselineColdRuns: ColdRun[] = [];
 for (let r = 0; r < size.coldRounds; r++) {
   const steps = [
     async () => void coldRuns.push(await coldStartOnce(r, 'this', cli)),
     async () => void busyColdRuns.push(await whileBusy(() => coldStartOnce(r, 'busy', cli))),
   ];
-  if (baselineCli) steps.push(async () => void baselineColdRuns.push(await coldStartOnce(r, 'baseline', baselineCli)));
+  if (baselineCli) {
+    steps.push(async () => void baselineColdRuns.push(await coldStartOnce(r, 'baseline', baselineCli)));
+    steps.push(async () => void busyBaselineColdRuns.push(await whileBusy(() => coldStartOnce(r, 'busy-baseline', baselineCli))));
+  }
   for (const step of rotate(steps, r)) await step();
 }
 await deleteIndex(coldIndex);
@@ -594,7 +598,22 @@ const coldStart = {
   modelLoadedSeconds: summarize(coldRuns.map((r) => r.modelLoaded)),
   startupSecondsLogged: summarize(coldRuns.map((r) => r.startupSeconds)),
   /** The same cold start with one busy loop per core running beside it (whileBusy). */
-  busy: { loops: BUSY_LOOPS, readySeconds: summarize(busyColdRuns.map((r) => r.ready)), firstFileSeconds: summarize(busyColdRuns.map((r) => r.first)) },
+  busy: {
+    loops: BUSY_LOOPS,
+    readySeconds: summarize(busyColdRuns.map((r) => r.ready)),
+    firstFileSeconds: summarize(busyColdRuns.map((r) => r.first)),
+    /** The baseline's worker started the same way, its rounds alternating with these. */
+    baseline:
+      busyBaselineColdRuns.length > 0
+        ? {
+            measured: true as const,
+            readySeconds: summarize(busyBaselineColdRuns.map((r) => r.ready)),
+            firstFileSeconds: summarize(busyBaselineColdRuns.map((r) => r.first)),
+            readyVsBaseline: ratio(busyColdRuns.map((r) => r.ready), busyBaselineColdRuns.map((r) => r.ready)),
+            firstFileVsBaseline: ratio(busyColdRuns.map((r) => r.first), busyBaselineColdRuns.map((r) => r.first)),
+          }
+        : { measured: false as const },
+  },
   baseline:
     baselineColdRuns.length > 0
       ? {

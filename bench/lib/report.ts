@@ -39,7 +39,7 @@ export function renderMarkdown(r: Results, svgName: string): string {
     isolatedRow(r, t['isolated pipeline efficiency']?.met),
     `| 4 | cold start: process start → /readyz 200 | ${pm(r.coldStart.readySeconds, 2)} s | | | ≤ 1.0 s | ${ok(t['cold start to ready (s)']?.met)} |`,
     `| 4 | cold start: process start → first file indexed | ${pm(r.coldStart.firstFileSeconds, 2)} s | | | | |`,
-    `| 4 | cold start on a busy machine (one busy loop per core beside it, ${r.coldStart.busy.loops} loops): → /readyz; → first file | ${pm(r.coldStart.busy.readySeconds, 2)} s; ${pm(r.coldStart.busy.firstFileSeconds, 2)} s | | | | |`,
+    busyColdRow(r),
     ...(r.coldStart.baseline.measured
       ? [
           `| 4 | cold start against ${r.coldStart.baseline.rev} (rounds alternating): → /readyz; → first file | ${pm(r.coldStart.readySeconds, 2)} s; ${pm(r.coldStart.firstFileSeconds, 2)} s | ` +
@@ -94,6 +94,18 @@ export function renderMarkdown(r: Results, svgName: string): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/** The busy-machine cold start, beside the baseline's started the same way when there is one. */
+function busyColdRow(r: Results): string {
+  const busy = r.coldStart.busy;
+  const label = `| 4 | cold start on a busy machine (one busy loop per core beside it, ${busy.loops} loops): → /readyz; → first file | ${pm(busy.readySeconds, 2)} s; ${pm(busy.firstFileSeconds, 2)} s |`;
+  const target = `≤ 0.8 s to /readyz (issue 14) | ${ok(busy.readySeconds.median <= 0.8)} |`;
+  if (!busy.baseline.measured || !r.coldStart.baseline.measured) return `${label} | | ${target}`;
+  return (
+    `${label} ${r.coldStart.baseline.rev}, rounds alternating: ${pm(busy.baseline.readySeconds, 2)} s; ${pm(busy.baseline.firstFileSeconds, 2)} s | ` +
+    `${x(busy.baseline.readyVsBaseline)}; ${x(busy.baseline.firstFileVsBaseline)} | ${target}`
+  );
 }
 
 function isolatedRow(r: Results, met: boolean | undefined): string {
