@@ -98,10 +98,10 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     const { sink, target } = ready;
     indexReady = true;
 
-    // The queue side loads only now: the AWS SDK's S3 and SQS clients and the file pipeline are
-    // ~0.1 s of imports on a quiet machine (more on a busy one) that /readyz does not need (it
-    // reports the model loaded and the index reachable), so they no longer stand in front of it.
-    // The first file is not delayed by this: the same imports ran before it either way.
+    // The queue side loads only now: the AWS SDK's S3 and SQS clients and the file pipeline, which
+    // /readyz does not report on. Loading them keeps the event loop busy (~0.07 s quiet), so the
+    // first /readyz answer still waits for them; started at the beginning instead, to overlap the
+    // model's file reads, the busy-machine start measured slower (docs/benchmarks.md, evening).
     const [{ createS3Client, createSqsClient }, { SqsQueue }, { Worker }, { FileIndexer }] = await Promise.all([
       import('../aws.js'),
       import('../source/sqs.js'),

@@ -95,7 +95,7 @@ export class StageCpuLedger {
   sync<T>(stage: SyncStage, run: () => T): T {
     // Inside a section of the same stage a boundary would move nothing: skip its two clock reads.
     // (The Elasticsearch client's ndserialize calls serialize once per bulk line, both measured:
-    // 2,900 boundaries in the isolated benchmark run, half of all, ~0.1 s of CPU.)
+    // 2,900 of the isolated benchmark run's 5,600 sections, at 2.6 µs each timed directly.)
     if (this.syncStack.at(-1) === stage) return run();
     this.settle();
     this.syncStack.push(stage);
