@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ExitCode, reportError, settingsFor } from './commands/common.js';
+import { preloadModel } from './embed/preload.js';
 
 // The AWS SDK warns on every command under Node 20 that its 2027 releases will need Node 22. The
 // README says so once (and the image runs Node 22); repeating it in every command's output would
@@ -64,8 +65,11 @@ the alias away from that index.`,
   )
   .action(
     action('worker', async (options: { drain?: boolean }) => {
+      const settings = settingsFor(globalOptions());
+      // The model's session loads in a thread from here while the worker's code loads.
+      await preloadModel(settings.embedding);
       const { runWorker } = await import('./commands/worker.js');
-      return runWorker(settingsFor(globalOptions()), { drain: options.drain === true });
+      return runWorker(settings, { drain: options.drain === true });
     }),
   );
 

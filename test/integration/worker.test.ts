@@ -105,6 +105,9 @@ describe('worker', () => {
   test('--drain exits 0 on an empty queue', async () => {
     const output = await drain();
     assert.match(output, /queue drained/);
+    // The session the worker preloaded at start (app/src/embed/preload.ts) is the one transformers.js
+    // asked for: if transformers.js ever asks for other options, this says so.
+    assert.match(output, /"preload":"used"[^\n]*"msg":"model loaded"/);
   });
 
   test('every file type is indexed end to end and found by a question about it', async () => {

@@ -88,26 +88,20 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     );
   }
   try {
-    // The first Elasticsearch request (connection, TLS handshake) overlaps with loading the model.
+    // The model loads in a thread of its own (embed/model-thread.ts). Meanwhile the main thread
+    // makes the first Elasticsearch request (connection, TLS handshake) and loads the queue side:
+    // the AWS SDK's S3 and SQS clients and the file pipeline.
     const warmUp = probe.ping();
+    const queueSide = Promise.all([import('../aws.js'), import('../source/sqs.js'), import('../pipeline/worker.js'), import('../pipeline/index-file.js')]);
     embedder = await loadEmbedder(settings, logger);
     await warmUp;
-    logger.info({ model: embedder.model, device: embedder.device, dims: embedder.dimensions }, 'model loaded');
+    logger.info({ model: embedder.model, device: embedder.device, dims: embedder.dimensions, preload: embedder.preload }, 'model loaded');
     const ready = await ensureIndexWhenReachable(esClient, settings, embedder, logger, stop.signal);
     if (ready === undefined || stop.signal.aborted) return ExitCode.ok;
     const { sink, target } = ready;
     indexReady = true;
 
-    // The queue side loads only now: the AWS SDK's S3 and SQS clients and the file pipeline, which
-    // /readyz does not report on. Loading them keeps the event loop busy (~0.07 s quiet), so the
-    // first /readyz answer still waits for them; started at the beginning instead, to overlap the
-    // model's file reads, the busy-machine start measured slower (docs/benchmarks.md, evening).
-    const [{ createS3Client, createSqsClient }, { SqsQueue }, { Worker }, { FileIndexer }] = await Promise.all([
-      import('../aws.js'),
-      import('../source/sqs.js'),
-      import('../pipeline/worker.js'),
-      import('../pipeline/index-file.js'),
-    ]);
+    const [{ createS3Client, createSqsClient }, { SqsQueue }, { Worker }, { FileIndexer }] = await queueSide;
     // A signal may have come while those loaded, before a Worker existed to be told.
     if (stopRequested()) return ExitCode.ok;
 

@@ -5,7 +5,6 @@
 // "Xenova/all-MiniLM-L6-v2") or from a local folder. A local folder is given as an absolute path;
 // remote loading is then switched off so a missing file fails here instead of reaching for a hub
 // that may be unreachable.
-import os from 'node:os';
 import path from 'node:path';
 import { env, pipeline, Tensor, type FeatureExtractionPipeline } from '@huggingface/transformers';
 import type { Logger } from '../observe/logger.js';
@@ -13,6 +12,7 @@ import { stageCpu } from '../observe/stage-cpu.js';
 import { ModelFileCache } from './model-files.js';
 import { effectiveDtype, readModelProfile } from './model-profile.js';
 import { meanPoolNormalized } from './pooling.js';
+import { threadOptions } from './session-plan.js';
 
 export type EmbeddingDevice = 'cpu' | 'cuda' | 'auto';
 export type EmbeddingDtype = 'fp32' | 'fp16' | 'q8';
@@ -52,6 +52,8 @@ export interface Embedder {
   /** Prefixes actually applied, after settings and the folder's profile. */
   readonly passagePrefix: string;
   readonly queryPrefix: string;
+  /** Whether the session preloaded at start (preload.ts) was the one used. */
+  readonly preload: 'none' | 'used' | 'missed';
   /** Vector length the model produces (384 for all-MiniLM-L6-v2). */
   readonly dimensions: number;
   /** Longest input the model accepts, in tokens, special tokens included. */
@@ -90,34 +92,29 @@ function resolveModelLocation(model: string): { id: string; localRoot?: string }
   return { id: path.basename(folder), localRoot: path.dirname(folder) };
 }
 
-/**
- * Threads when EMBEDDING_THREADS is 0. onnxruntime sizes its pool by the machine's cores whatever
- * the process's CPU affinity, so a worker pinned to one core (taskset, a Kubernetes cpuset) ran
- * two threads on it that wait on each other at every operator: the benchmark's pinned embed-only
- * reference ran 1.68× as fast with one thread (docs/benchmarks.md). Where the affinity allows
- * every core, onnxruntime's own default stays (0).
- */
-export function affinityThreads(): number {
-  const allowed = os.availableParallelism();
-  return allowed < os.cpus().length ? allowed : 0;
-}
+/** Names the onnxruntime backend a session on `device` is created by (model-thread.ts). */
+type BackendFor = (device: 'cpu' | 'cuda') => string;
 
-async function loadPipeline(id: string, device: 'cpu' | 'cuda', options: EmbedderOptions): Promise<FeatureExtractionPipeline> {
-  const threads = options.threads !== undefined && options.threads > 0 ? options.threads : affinityThreads();
+async function loadPipeline(id: string, device: 'cpu' | 'cuda', backendFor: BackendFor, options: EmbedderOptions): Promise<FeatureExtractionPipeline> {
   return pipeline('feature-extraction', id, {
     device,
     dtype: options.dtype,
-    ...(threads > 0 ? { session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 } } : {}),
+    session_options: {
+      // The session loads and runs in a thread of its own (model-thread.ts).
+      executionProviders: [backendFor(device)],
+      ...threadOptions(options.threads),
+    },
   });
 }
 
 async function loadOnDevice(
   id: string,
+  backendFor: BackendFor,
   options: EmbedderOptions,
 ): Promise<{ extractor: FeatureExtractionPipeline; device: 'cpu' | 'cuda' }> {
-  if (options.device === 'cpu') return { extractor: await loadPipeline(id, 'cpu', options), device: 'cpu' };
+  if (options.device === 'cpu') return { extractor: await loadPipeline(id, 'cpu', backendFor, options), device: 'cpu' };
   try {
-    return { extractor: await loadPipeline(id, 'cuda', options), device: 'cuda' };
+    return { extractor: await loadPipeline(id, 'cuda', backendFor, options), device: 'cuda' };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (options.device === 'cuda') {
@@ -126,11 +123,14 @@ async function loadOnDevice(
       });
     }
     options.logger.warn({ reason }, 'EMBEDDING_DEVICE=auto: CUDA not usable, falling back to CPU');
-    return { extractor: await loadPipeline(id, 'cpu', options), device: 'cpu' };
+    return { extractor: await loadPipeline(id, 'cpu', backendFor, options), device: 'cpu' };
   }
 }
 
 export async function createEmbedder(options: EmbedderOptions): Promise<Embedder> {
+  // Started first: the thread loads onnxruntime while the tokenizer and config are read here.
+  const { registerModelThreadBackend, modelThreadBackend, takePreloadOutcome } = await import('./model-thread.js');
+  registerModelThreadBackend();
   const location = resolveModelLocation(options.model);
   let profile;
   try {
@@ -150,7 +150,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   env.customCache = new ModelFileCache({ root: location.localRoot ?? env.cacheDir ?? '', remoteHost: env.remoteHost });
   let loaded: Awaited<ReturnType<typeof loadOnDevice>>;
   try {
-    loaded = await loadOnDevice(location.id, { ...options, dtype });
+    loaded = await loadOnDevice(location.id, modelThreadBackend, { ...options, dtype });
   } catch (error) {
     if (error instanceof EmbedderStartupError) throw error;
     throw new EmbedderStartupError(
@@ -160,8 +160,8 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     );
   }
   const { extractor, device } = loaded;
+  const preload = takePreloadOutcome();
   const { tokenizer } = extractor;
-  measureSessionRuns(extractor);
   const passagePrefix = options.passagePrefix || (profile.passagePrefix ?? '');
   const queryPrefix = options.queryPrefix || (profile.queryPrefix ?? '');
 
@@ -192,6 +192,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     model: options.model,
     device,
     dtype,
+    preload,
     passagePrefix,
     queryPrefix,
     dimensions,
@@ -286,37 +287,6 @@ async function runModel(extractor: FeatureExtractionPipeline, encoded: object, a
     return stageCpu.sync('embed', () => meanPoolNormalized({ data: hidden.data, dims: hidden.dims as [number, number, number] }, attentionMask));
   } finally {
     for (const output of Object.values(outputs)) output.dispose();
-  }
-}
-
-interface SessionHandler {
-  run(...args: unknown[]): Promise<unknown>;
-}
-
-/**
- * Counts onnxruntime's run into the embed stage's CPU (observe/stage-cpu.ts). onnxruntime-node's
- * session handler runs the session synchronously inside one setImmediate callback that it queues
- * when called; callbacks queued just before and just after it run next to it, so they open and
- * close the measured section around exactly that run. transformers.js keeps its sessions in
- * `model.sessions` and onnxruntime-common each handler in `session.handler`: if a later version
- * moves either, nothing is wrapped and the run's main-thread CPU counts as `other`.
- */
-function measureSessionRuns(extractor: FeatureExtractionPipeline): void {
-  const sessions = (extractor.model as unknown as { sessions?: Record<string, { handler?: SessionHandler }> }).sessions ?? {};
-  for (const session of Object.values(sessions)) {
-    const handler = session.handler;
-    if (handler === undefined || typeof handler.run !== 'function') continue;
-    const run = handler.run.bind(handler);
-    handler.run = (...args: unknown[]) => {
-      setImmediate(() => {
-        stageCpu.enter('embed');
-      });
-      const result = run(...args);
-      setImmediate(() => {
-        stageCpu.exit('embed');
-      });
-      return result;
-    };
   }
 }
 

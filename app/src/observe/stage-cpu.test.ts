@@ -54,9 +54,9 @@ test('a section nested in one of the same stage reads no clock and changes no fi
 test('a model call gets the other threads; the main thread only inside its embed sections', async () => {
   const { ledger, spend } = fakeClocks();
   await ledger.model(() => {
-    ledger.enter('embed');
-    spend(1e9, 3e9);
-    ledger.exit('embed');
+    ledger.sync('embed', () => {
+      spend(1e9, 3e9);
+    });
     ledger.sync('request', () => {
       spend(0.5e9, 1e9);
     });

@@ -11,11 +11,10 @@
 // and hands the CPU used since the previous boundary to the stages open in between:
 //   1. A synchronous section owns the main thread while it runs, so all main-thread CPU of the
 //      interval is its own: exact. These are split (with its token counting), request (building
-//      bulk bodies) and embed (tokenizing, onnxruntime's run, pooling: onnxruntime-node runs a
-//      session synchronously on the main thread, inside a setImmediate callback that the embed
-//      stage brackets with callbacks of its own; see embedder.ts).
+//      bulk bodies) and embed (building the model's inputs, pooling its output).
 //   2. While a model call is open (from a batch leaving the batcher to its vectors coming back),
-//      the CPU of every thread but the main one goes to embed: onnxruntime's intra-op pool.
+//      the CPU of every thread but the main one goes to embed: the model thread that runs the
+//      session (embed/model-thread.ts) and onnxruntime's intra-op pool.
 //   3. Asynchronous sections (fetch, convert, write) share the remaining main-thread CPU equally
 //      among the sections open at that moment: interleaved files cannot be told apart without
 //      async hooks, whose cost on promise-heavy code (pdf.js) would distort what is measured.
@@ -105,21 +104,6 @@ export class StageCpuLedger {
       this.settle();
       this.syncStack.pop();
     }
-  }
-
-  /**
-   * Opens a synchronous stage whose start and end are two callbacks, not one function (the embed
-   * stage's bracket around onnxruntime's run); every enter must be followed by its exit.
-   */
-  enter(stage: SyncStage): void {
-    this.settle();
-    this.syncStack.push(stage);
-  }
-
-  exit(stage: SyncStage): void {
-    this.settle();
-    const index = this.syncStack.lastIndexOf(stage);
-    if (index >= 0) this.syncStack.splice(index, 1);
   }
 
   /** Runs an asynchronous stage of one file (fetch, convert, write). */

@@ -1,0 +1,68 @@
+// The embedding model's session runs in a thread of its own (app/src/embed/model-thread.ts), and
+// a worker preloads it before transformers.js asks for it (preload.ts). With the real model.
+// Each test runs in a fresh process: the preload and the backend registration are per process.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const model = process.env.EMBEDDING_MODEL ?? '';
+
+/** Runs a script in a fresh Node process (TypeScript sources through tsx) and returns its last stdout line as JSON. */
+function inFreshProcess(script: string): Record<string, unknown> {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, MODEL: model },
+    timeout: 120_000,
+  });
+  return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+}
+
+const prelude = `
+import { createEmbedder } from './app/src/embed/embedder.ts';
+import { preloadModel } from './app/src/embed/preload.ts';
+import { silentLogger } from './app/src/observe/logger.ts';
+const model = process.env.MODEL;
+const load = (threads) => createEmbedder({ model, device: 'cpu', dtype: 'fp32', threads, logger: silentLogger() });
+`;
+
+test('the session preloaded for the settings is the one the embedder uses, and embeds as a fresh one does', () => {
+  const result = inFreshProcess(`${prelude}
+    await preloadModel({ model, device: 'cpu', dtype: 'fp32', threads: 1 });
+    const preloaded = await load(1);
+    const fresh = await load(1);
+    const [a] = await preloaded.embed(['the worker preloads its model'], 'passage');
+    const [b] = await fresh.embed(['the worker preloads its model'], 'passage');
+    console.log(JSON.stringify({ first: preloaded.preload, second: fresh.preload, same: a.every((x, i) => x === b[i]), dims: a.length }));
+    await preloaded.dispose();
+    await fresh.dispose();
+  `);
+  assert.equal(result.first, 'used');
+  assert.equal(result.second, 'none', 'one preload, taken once');
+  assert.equal(result.dims, 384);
+  assert.equal(result.same, true, 'a preloaded session gives the same vector, bit for bit');
+});
+
+test('a preload for other settings is dropped, and the embedder loads its own session', () => {
+  const result = inFreshProcess(`${prelude}
+    await preloadModel({ model, device: 'cpu', dtype: 'fp32', threads: 1 });
+    const embedder = await load(2);
+    const [vector] = await embedder.embed(['other settings'], 'passage');
+    console.log(JSON.stringify({ preload: embedder.preload, dims: vector.length }));
+    await embedder.dispose();
+  `);
+  assert.deepEqual(result, { preload: 'missed', dims: 384 });
+});
+
+test('after dispose a model call fails with a clear error instead of waiting forever, and the process exits', () => {
+  const result = inFreshProcess(`${prelude}
+    const embedder = await load(1);
+    await embedder.dispose();
+    const outcome = await embedder.embed(['too late'], 'passage').then(() => 'embedded', (error) => error.message);
+    console.log(JSON.stringify({ outcome }));
+  `);
+  assert.match(String(result.outcome), /model thread exited/);
+});
