@@ -507,13 +507,14 @@ const coldIndex = `${runId}-cold`;
   await es.close();
 }
 type ColdRun = { ready: number; first: number; modelLoaded: number; startupSeconds: number };
-const coldStartOnce = async (r: number, label: string, build: string): Promise<ColdRun> => {
+const coldStartOnce = async (r: number, label: string, build: string, node?: string): Promise<ColdRun> => {
   const index = coldIndex;
   const queueUrl = await createQueue(`${runId}-cold-${label}-${r}`);
   await enqueue(queueUrl, bucket, [coldFile]);
   const port = await freePort();
   const run = await runWorker({
     cli: build,
+    ...(node === undefined ? {} : { node }),
     env: workerEnv(queueUrl, index, port),
     drain: false,
     pollReadyz: port,
@@ -547,6 +548,21 @@ const coldRuns: ColdRun[] = [];
 const baselineColdRuns: ColdRun[] = [];
 const busyColdRuns: ColdRun[] = [];
 const busyBaselineColdRuns: ColdRun[] = [];
+// The same starts on the Node.js the image runs (Dockerfile: node:22), fetched from the npm
+// registry by scripts/fetch-node: start-up is mostly Node's own work (booting, compiling the
+// bundle), so the machine's Node 20 is not what a pod starts with.
+const imageNode = (() => {
+  try {
+    const binary = execFileSync(path.join(root, 'scripts', 'fetch-node'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    return { binary, version: execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim() };
+  } catch (error) {
+    log(`cold start on the image's Node skipped: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+})();
+const imageColdRuns: ColdRun[] = [];
+const busyImageColdRuns: ColdRun[] = [];
+const busyImageBaselineColdRuns: ColdRun[] = [];
 for (let r = 0; r < size.coldRounds; r++) {
   const steps = [
     async () => void coldRuns.push(await coldStartOnce(r, 'this', cli)),
@@ -555,6 +571,12 @@ for (let r = 0; r < size.coldRounds; r++) {
   if (baselineCli) {
     steps.push(async () => void baselineColdRuns.push(await coldStartOnce(r, 'baseline', baselineCli)));
     steps.push(async () => void busyBaselineColdRuns.push(await whileBusy(() => coldStartOnce(r, 'busy-baseline', baselineCli))));
+  }
+  if (imageNode) {
+    const node = imageNode.binary;
+    steps.push(async () => void imageColdRuns.push(await coldStartOnce(r, 'image-node', cli, node)));
+    steps.push(async () => void busyImageColdRuns.push(await whileBusy(() => coldStartOnce(r, 'busy-image-node', cli, node))));
+    if (baselineCli) steps.push(async () => void busyImageBaselineColdRuns.push(await whileBusy(() => coldStartOnce(r, 'busy-image-node-baseline', baselineCli, node))));
   }
   for (const step of rotate(steps, r)) await step();
 }
@@ -614,6 +636,28 @@ const coldStart = {
           }
         : { measured: false as const },
   },
+  /** This build's start on the image's Node (scripts/fetch-node), quiet and busy, rounds alternating with the rest. */
+  imageNode:
+    imageNode && imageColdRuns.length > 0
+      ? {
+          measured: true as const,
+          version: imageNode.version,
+          readySeconds: summarize(imageColdRuns.map((r) => r.ready)),
+          firstFileSeconds: summarize(imageColdRuns.map((r) => r.first)),
+          busy: {
+            readySeconds: summarize(busyImageColdRuns.map((r) => r.ready)),
+            firstFileSeconds: summarize(busyImageColdRuns.map((r) => r.first)),
+            baseline:
+              busyImageBaselineColdRuns.length > 0
+                ? {
+                    measured: true as const,
+                    readySeconds: summarize(busyImageBaselineColdRuns.map((r) => r.ready)),
+                    readyVsBaseline: ratio(busyImageColdRuns.map((r) => r.ready), busyImageBaselineColdRuns.map((r) => r.ready)),
+                  }
+                : { measured: false as const },
+          },
+        }
+      : { measured: false as const },
   baseline:
     baselineColdRuns.length > 0
       ? {
@@ -638,6 +682,10 @@ log(
   `cold start: ready ${coldStart.readySeconds.median.toFixed(2)} s, first file ${coldStart.firstFileSeconds.median.toFixed(2)} s` +
     (coldStart.baseline.measured
       ? `; baseline ${coldStart.baseline.rev}: ready ${coldStart.baseline.readySeconds.median.toFixed(2)} s, first file ${coldStart.baseline.firstFileSeconds.median.toFixed(2)} s`
+      : '') +
+    `; busy ${coldStart.busy.readySeconds.median.toFixed(2)} s` +
+    (coldStart.imageNode.measured
+      ? `; on the image's Node ${coldStart.imageNode.version}: ready ${coldStart.imageNode.readySeconds.median.toFixed(2)} s, busy ${coldStart.imageNode.busy.readySeconds.median.toFixed(2)} s`
       : ''),
 );
 

@@ -169,6 +169,8 @@ export interface WorkerRun {
 
 export interface WorkerOptions {
   readonly cli: string;
+  /** The node binary to run it with; this process's own by default. */
+  readonly node?: string;
   readonly env: Record<string, string>;
   readonly drain: boolean;
   /** Resolves true when the run has seen what it needs; the worker is then stopped with SIGTERM. */
@@ -229,7 +231,7 @@ export function processCpuSeconds(pid: number): number | undefined {
 /** Runs the worker as a user would and watches it: log lines, /readyz, RSS every 100 ms. */
 export async function runWorker(options: WorkerOptions): Promise<WorkerRun> {
   const spawnedAt = Date.now();
-  const command = [process.execPath, options.cli, 'worker', ...(options.drain ? ['--drain'] : [])];
+  const command = [options.node ?? process.execPath, options.cli, 'worker', ...(options.drain ? ['--drain'] : [])];
   // taskset execs node in its own process, so the pid watched below is the worker's.
   const [file, ...args] = options.cpus === undefined ? command : ['taskset', '-c', options.cpus, ...command];
   const child = spawn(file!, args, {
