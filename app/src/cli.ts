@@ -92,8 +92,10 @@ Examples:
   )
   .action(
     action('index', async (paths: string[]) => {
+      const settings = settingsFor(globalOptions());
+      await preloadModel(settings.embedding);
       const { runIndex } = await import('./commands/index-files.js');
-      return runIndex(settingsFor(globalOptions()), paths, { out: process.stdout, err: process.stderr });
+      return runIndex(settings, paths, { out: process.stdout, err: process.stderr });
     }),
   );
 
