@@ -12,12 +12,15 @@ ARG NODE_IMAGE=node:22-bookworm-slim
 ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 ARG VARIANT=cpu
 
-# --- build: bundle the TypeScript -----------------------------------------------------------------
-FROM ${NODE_IMAGE} AS build
+# --- build-deps: every dependency, for the bundle and for downloading a model ------------------------
+FROM ${NODE_IMAGE} AS build-deps
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
 COPY scripts/build.js ./scripts/
 RUN npm ci --ignore-scripts --no-audit --no-fund
+
+# --- build: bundle the TypeScript -----------------------------------------------------------------
+FROM build-deps AS build
 COPY app ./app
 RUN node scripts/build.js
 
@@ -36,7 +39,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && sh prune-runtime node_modules && rm prune-runtime
 
 # --- model (optional): download a Hugging Face model into the /models cache at build time -----------
-FROM deps AS model
+# From the full install: the runtime's node_modules holds only what the bundle leaves out
+# (prune-runtime), not transformers.js.
+FROM build-deps AS model
 ARG MODEL_ID=
 RUN mkdir -p /models && if [ -n "$MODEL_ID" ]; then \
       node --input-type=module -e "import { env, pipeline } from '@huggingface/transformers'; env.cacheDir = '/models'; await pipeline('feature-extraction', process.env.MODEL_ID, { dtype: 'fp32' });"; \
