@@ -7,12 +7,13 @@
 // 16 main-thread CPU seconds in a profile) and for the whole model load at start, so nothing else
 // of the worker ran meanwhile: not the Elasticsearch checks and imports that a start also needs,
 // and, with a GPU doing the model's work, not the conversion of the next files. In a thread the
-// main thread goes on while the model loads and runs (docs/benchmarks.md, "The model in a thread").
+// main thread goes on while the model loads and runs (docs/benchmarks.md, "the model in a thread
+// of its own").
 //
 // Why this way round: transformers.js keeps choosing the model file, the weights for the dtype,
 // external data and session options, and calls `InferenceSession.create` as ever; only where the
 // session runs changes. Selected by naming the backend in the session options'
-// executionProviders (MODEL_THREAD_BACKEND), not by taking over the names `cpu` and `cuda`:
+// executionProviders (modelThreadBackend()), not by taking over the names `cpu` and `cuda`:
 // onnxruntime-common keeps the first backend registered under a name, and onnxruntime-node
 // registers its own when it is first required, so overriding depended on module load order.
 //

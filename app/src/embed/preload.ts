@@ -8,7 +8,8 @@ import { planSession, type ModelSettings } from './session-plan.js';
 export async function preloadModel(settings: ModelSettings): Promise<void> {
   const plan = planSession(settings);
   if (plan === undefined) return;
-  // Imported, not bundled in: the thread runs that module's file (model-thread.ts says why).
+  // Imported on demand, so the bundle keeps that module in a file of its own: the thread runs
+  // that file (model-thread.ts says why).
   const { preloadSession } = await import('./model-thread.js');
   preloadSession(plan.file, plan.device, plan.options);
 }
