@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cosineSimilarity } from '../app/src/embed/embedder.js';
 import { convert, DEFAULT_CONVERT_LIMITS } from '../app/src/convert/index.js';
 import { planBatches } from '../app/src/embed/batcher.js';
+import { wordTokenEncoder } from '../app/src/embed/word-tokens.js';
 import { pdfToText } from '../app/src/convert/pdf.js';
 import { splitText } from '../app/src/split/splitter.js';
 import { createElasticsearchClient, ElasticsearchSink } from '../app/src/sink/elasticsearch.js';
@@ -257,9 +258,15 @@ const coldFile: BenchFile = { key: 'cold/hello.txt', bytes: Buffer.from(document
 await createBucket(bucket, [...files, coldFile]);
 // What the worker will embed: the same files converted and split by the same code and settings.
 const e2eChunks: BenchChunk[] = [];
+// Every text the split stage asks to count (windows, and the halves of windows over the limit).
+const countedTexts: string[] = [];
 for (const file of files) {
   const converted = await convert(file.bytes, path.posix.basename(file.key), DEFAULT_CONVERT_LIMITS);
-  for (const chunk of splitText(converted, { ...settings.split, maxTokens: Math.min(settings.split.maxTokens, stage.modelMaxTokens), countTokens: (t) => stage.countTokens(t) })) {
+  const countTokens = (text: string) => {
+    countedTexts.push(text);
+    return stage.countTokens(text);
+  };
+  for (const chunk of splitText(converted, { ...settings.split, maxTokens: Math.min(settings.split.maxTokens, stage.modelMaxTokens), countTokens })) {
     e2eChunks.push({ id: `${file.key}#${chunk.splitId}`, text: chunk.content, tokens: chunk.tokens });
   }
 }
@@ -331,11 +338,24 @@ const runE2e = async (r: number, label: string, extraEnv: Record<string, string>
 // more, as the embed stage did before (the tokenizer the model runs with, with padding and
 // truncation, one call per chunk).
 const tokenizeSeconds: number[] = [];
-const tokenizeOnce = () => {
+// Lever: the split stage's counting, by the tokenizer on each whole text against word by word
+// (app/src/embed/word-tokens.ts) with a memo started afresh, as a new worker's, and warm, as one
+// that has seen these words (a worker's memo lives as long as it does).
+const countingSeconds = { wholeText: [] as number[], wordsFresh: [] as number[], wordsWarm: [] as number[] };
+const cpuSecondsOf = (run: () => void): number => {
   const cpuBefore = process.cpuUsage();
-  for (const chunk of e2eChunks) stage.countTokens(chunk.text);
+  run();
   const used = process.cpuUsage(cpuBefore);
-  tokenizeSeconds.push((used.user + used.system) / 1e6);
+  return (used.user + used.system) / 1e6;
+};
+const tokenizeOnce = () => {
+  tokenizeSeconds.push(cpuSecondsOf(() => e2eChunks.forEach((chunk) => stage.countTokens(chunk.text))));
+  const byWords = wordTokenEncoder(raw.tokenizer);
+  if (!('encoder' in byWords)) throw new Error(`the bench's model cannot be counted word by word: ${byWords.obstacle}`);
+  const { encoder } = byWords;
+  countingSeconds.wholeText.push(cpuSecondsOf(() => countedTexts.forEach((text) => raw.tokenizer.encode(text))));
+  countingSeconds.wordsFresh.push(cpuSecondsOf(() => countedTexts.forEach((text) => encoder(text))));
+  countingSeconds.wordsWarm.push(cpuSecondsOf(() => countedTexts.forEach((text) => encoder(text))));
 };
 const e2eRuns: E2eRun[] = [];
 const e2eDefaultMalloc: E2eRun[] = [];
@@ -441,6 +461,16 @@ const e2e = {
   stageCpuSeconds: stageCpuSummary(e2eRuns),
   /** CPU seconds to tokenize the chunks once more: what reusing the split stage's ids saves. */
   retokenizeCpuSeconds: summarize(tokenizeSeconds),
+  /** The split stage's token counting of these files, by the tokenizer and word by word (CPU s). */
+  tokenCounting: {
+    texts: countedTexts.length,
+    words: countedTexts.reduce((n, text) => n + text.split(/[ \t\n\r]+/).filter(Boolean).length, 0),
+    wholeTextCpuSeconds: summarize(countingSeconds.wholeText),
+    wordsFreshCpuSeconds: summarize(countingSeconds.wordsFresh),
+    wordsWarmCpuSeconds: summarize(countingSeconds.wordsWarm),
+    freshVsWholeText: ratio(countingSeconds.wordsFresh, countingSeconds.wholeText),
+    warmVsWholeText: ratio(countingSeconds.wordsWarm, countingSeconds.wholeText),
+  },
   isolated:
     'worker' in cores && isolatedRuns.length > 0
       ? {

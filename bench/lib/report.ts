@@ -151,7 +151,17 @@ function stageCpuParagraph(r: Results): string {
   return (
     `**The worker's CPU by stage** (CPU seconds from 'worker ready' to the last file, medians; keda_indexer_stage_cpu_seconds_total, app/src/observe/stage-cpu.ts): ` +
     `shared cores: ${list(r.e2e.stageCpuSeconds)}.${isolated} Tokenizing the chunks a second time, which the embed stage no longer does ` +
-    `(it reuses the split stage's token ids), takes ${pm(r.e2e.retokenizeCpuSeconds, 3)} CPU s.`
+    `(it reuses the split stage's token ids), takes ${pm(r.e2e.retokenizeCpuSeconds, 3)} CPU s.` +
+    tokenCountingLine(r.e2e.tokenCounting)
+  );
+}
+
+/** The split stage's token counting, by the tokenizer and word by word (app/src/embed/word-tokens.ts). */
+function tokenCountingLine(c: Results['e2e']['tokenCounting']): string {
+  return (
+    ` Counting tokens as the split stage does (${c.texts} texts, ${c.words} words: every window, and the halves of those over the limit): ` +
+    `the tokenizer on each whole text ${pm(c.wholeTextCpuSeconds, 3)} CPU s; word by word ${pm(c.wordsFreshCpuSeconds, 3)} with a new memo ` +
+    `(${x(c.freshVsWholeText)}), ${pm(c.wordsWarmCpuSeconds, 3)} with one that has seen these words (${x(c.warmVsWholeText)}).`
   );
 }
 

@@ -108,6 +108,9 @@ describe('worker', () => {
     // The session the worker preloaded at start (app/src/embed/preload.ts) is the one transformers.js
     // asked for: if transformers.js ever asks for other options, this says so.
     assert.match(output, /"preload":"used"[^\n]*"msg":"model loaded"/);
+    // The model's tokenizer is put together word by word (app/src/embed/word-tokens.ts): if a
+    // transformers.js upgrade changes how it tokenizes, the probes fall back and this says so.
+    assert.match(output, /"tokenCounting":\{"mode":"words"\}[^\n]*"msg":"model loaded"/);
   });
 
   test('every file type is indexed end to end and found by a question about it', async () => {

@@ -95,7 +95,7 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     const queueSide = Promise.all([import('../aws.js'), import('../source/sqs.js'), import('../pipeline/worker.js'), import('../pipeline/index-file.js')]);
     embedder = await loadEmbedder(settings, logger);
     await warmUp;
-    logger.info({ model: embedder.model, device: embedder.device, dims: embedder.dimensions, preload: embedder.preload }, 'model loaded');
+    logger.info({ model: embedder.model, device: embedder.device, dims: embedder.dimensions, preload: embedder.preload, tokenCounting: embedder.tokenCounting }, 'model loaded');
     const ready = await ensureIndexWhenReachable(esClient, settings, embedder, logger, stop.signal);
     if (ready === undefined || stop.signal.aborted) return ExitCode.ok;
     const { sink, target } = ready;

@@ -13,6 +13,7 @@ import { ModelFileCache } from './model-files.js';
 import { effectiveDtype, readModelProfile } from './model-profile.js';
 import { meanPoolNormalized } from './pooling.js';
 import { threadOptions } from './session-plan.js';
+import { wordTokenEncoder } from './word-tokens.js';
 
 export type EmbeddingDevice = 'cpu' | 'cuda' | 'auto';
 export type EmbeddingDtype = 'fp32' | 'fp16' | 'q8';
@@ -38,6 +39,12 @@ export interface EmbedderOptions {
    * off so that they tokenize as a bare embed stage does.
    */
   readonly reuseTokenIds?: boolean;
+  /**
+   * How countTokens tokenizes: 'words' puts a passage together from a memo of each word's ids where
+   * the tokenizer allows it exactly (word-tokens.ts), 'whole-text' calls the tokenizer on the whole
+   * passage. Default 'words'; the benchmark's references measure the tokenizer itself.
+   */
+  readonly tokenCounting?: 'words' | 'whole-text';
   readonly logger: Logger;
 }
 
@@ -63,6 +70,8 @@ export interface Embedder {
   embed(texts: readonly string[], kind: TextKind): Promise<Float32Array[]>;
   /** Passages embedded from the token ids countTokens kept, and passages tokenized again. */
   readonly tokenIdReuse?: { readonly reused: number; readonly tokenized: number };
+  /** How countTokens tokenizes, and why not word by word where it does not (word-tokens.ts). */
+  readonly tokenCounting: { readonly mode: 'words' | 'whole-text'; readonly reason?: string };
   dispose(): Promise<void>;
 }
 
@@ -171,6 +180,8 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   const tokenIds = options.reuseTokenIds === false ? undefined : new TokenIdCache(TOKEN_ID_CACHE_ENTRIES);
   const padId: unknown = tokenizer.pad_token_id;
   const reuse = { reused: 0, tokenized: 0 };
+  const byWords = options.tokenCounting === 'whole-text' ? { obstacle: 'tokenCounting: whole-text' } : wordTokenEncoder(tokenizer);
+  const encodePassage = 'encoder' in byWords ? byWords.encoder : (text: string) => tokenizer.encode(text);
 
   const embed = async (texts: readonly string[], kind: TextKind): Promise<Float32Array[]> => {
     if (texts.length === 0) return [];
@@ -199,12 +210,13 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     modelMaxTokens,
     countTokens: (text) => {
       const input = passagePrefix + text;
-      const ids = tokenizer.encode(input);
+      const ids = encodePassage(input);
       tokenIds?.put(input, ids);
       return ids.length;
     },
     embed,
     tokenIdReuse: reuse,
+    tokenCounting: 'encoder' in byWords ? { mode: 'words' } : { mode: 'whole-text', reason: byWords.obstacle },
     dispose: () => extractor.dispose(),
   };
 }
