@@ -298,7 +298,7 @@ interface E2eRun {
   /** Padded tokens over tokens in the window. */
   padding: number;
 }
-const runE2e = async (r: number, label: string, extraEnv: Record<string, string>, cpus?: string, build = cli): Promise<E2eRun> => {
+const runE2e = async (r: number, label: string, extraEnv: Record<string, string>, cpus?: string, build = cli, node?: string): Promise<E2eRun> => {
   const index = `${runId}-e2e-${label}-${r}`;
   const queueUrl = await createQueue(index);
   await enqueue(queueUrl, bucket, files);
@@ -312,6 +312,7 @@ const runE2e = async (r: number, label: string, extraEnv: Record<string, string>
     timeoutMs: 15 * 60_000,
     watch,
     ...(cpus === undefined ? {} : { cpus }),
+    ...(node === undefined ? {} : { node }),
   });
   await deleteQueue(queueUrl);
   await deleteIndex(index);
@@ -361,11 +362,27 @@ const e2eRuns: E2eRun[] = [];
 const e2eDefaultMalloc: E2eRun[] = [];
 const embedOnly: number[] = [];
 const embedOnlyCpu: number[] = [];
+// The Node.js the image runs (Dockerfile: node:22), fetched from the npm registry by
+// scripts/fetch-node: start-up is mostly Node's own work (booting, compiling the bundle), and its
+// compilers and garbage collector are the worker's overhead, so the machine's Node 20 is not what
+// a pod runs. Cold starts and the isolated rounds are measured on both.
+const imageNode = (() => {
+  try {
+    const binary = execFileSync(path.join(root, 'scripts', 'fetch-node'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    return { binary, version: execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim() };
+  } catch (error) {
+    log(`runs on the image's Node skipped: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+})();
 // Isolated mode: the services (and this harness) on one half of the cores, the worker and its
 // embed-only reference on the other, alternating with the shared-cores rounds.
 const cores: CoreSplit | { unavailable: string } = isolatedMode ? splitCores() : { unavailable: 'skipped (--no-isolated)' };
 const isolatedRuns: E2eRun[] = [];
 const isolatedEmbedOnly: { chunksPerSecond: number; cpuSeconds: number }[] = [];
+// The same pair on the image's Node: the worker, and its reference on that Node too.
+const isolatedImageNodeRuns: E2eRun[] = [];
+const isolatedImageNodeEmbedOnly: { chunksPerSecond: number; cpuSeconds: number }[] = [];
 // Lever: as many intra-op threads as the pinned cores, not onnxruntime's default (every core of the
 // machine, whatever the process's affinity).
 const isolatedEmbedOnlyPinnedThreads: number[] = [];
@@ -414,6 +431,20 @@ for (let r = 0; r < size.e2eRounds; r++) {
         : [
             async () => {
               isolatedBaselineRuns.push(await isolated(split, () => runE2e(r, 'isolated-baseline', imageEnv, split.worker, baselineCli)));
+            },
+          ]),
+      ...(imageNode === undefined
+        ? []
+        : [
+            async () => {
+              isolatedImageNodeRuns.push(await isolated(split, () => runE2e(r, 'isolated-image-node', imageEnv, split.worker, cli, imageNode.binary)));
+            },
+            async () => {
+              isolatedImageNodeEmbedOnly.push(
+                await isolated(split, () =>
+                  runEmbedOnly({ root, work, modelDir, chunks: e2eChunks, batchTokens, cpus: split.worker, env: imageEnv, node: imageNode.binary }),
+                ),
+              );
             },
           ]),
       async () => {
@@ -511,6 +542,25 @@ const e2e = {
           ),
           /** The worker's embed-stage CPU over the reference's for the same chunks. */
           embedCpuVsReference: ratio(isolatedRuns.map((r) => r.stageCpu.embed ?? Number.NaN), isolatedEmbedOnly.map((r) => r.cpuSeconds)),
+          steadyRssMb: summarize(isolatedRuns.map((r) => r.steadyMb)),
+          /** The worker and its reference both on the image's Node, same rounds. */
+          imageNode:
+            imageNode !== undefined && isolatedImageNodeRuns.length > 0
+              ? {
+                  version: imageNode.version,
+                  chunksPerSecond: summarize(isolatedImageNodeRuns.map((r) => r.chunksPerSecond)),
+                  embedOnlyChunksPerSecond: summarize(isolatedImageNodeEmbedOnly.map((r) => r.chunksPerSecond)),
+                  efficiency: ratio(isolatedImageNodeRuns.map((r) => r.chunksPerSecond), isolatedImageNodeEmbedOnly.map((r) => r.chunksPerSecond)),
+                  cpuEfficiency: ratio(
+                    isolatedImageNodeEmbedOnly.map((r) => r.cpuSeconds),
+                    isolatedImageNodeRuns.map((r) => Object.values(r.stageCpu).reduce((sum, seconds) => sum + seconds, 0)),
+                  ),
+                  stageCpuSeconds: stageCpuSummary(isolatedImageNodeRuns),
+                  /** Its throughput over the worker's on this machine's Node, same rounds. */
+                  vsMachineNode: ratio(isolatedImageNodeRuns.map((r) => r.chunksPerSecond), isolatedRuns.map((r) => r.chunksPerSecond)),
+                  steadyRssMb: summarize(isolatedImageNodeRuns.map((r) => r.steadyMb)),
+                }
+              : undefined,
         }
       : { measured: false as const, skipped: 'unavailable' in cores ? cores.unavailable : 'no rounds' },
   rssMb: { peak: summarize(e2eRuns.map((r) => r.peakMb)), steady: summarize(e2eRuns.map((r) => r.steadyMb)) },
@@ -578,18 +628,6 @@ const coldRuns: ColdRun[] = [];
 const baselineColdRuns: ColdRun[] = [];
 const busyColdRuns: ColdRun[] = [];
 const busyBaselineColdRuns: ColdRun[] = [];
-// The same starts on the Node.js the image runs (Dockerfile: node:22), fetched from the npm
-// registry by scripts/fetch-node: start-up is mostly Node's own work (booting, compiling the
-// bundle), so the machine's Node 20 is not what a pod starts with.
-const imageNode = (() => {
-  try {
-    const binary = execFileSync(path.join(root, 'scripts', 'fetch-node'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-    return { binary, version: execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim() };
-  } catch (error) {
-    log(`cold start on the image's Node skipped: ${error instanceof Error ? error.message : String(error)}`);
-    return undefined;
-  }
-})();
 const imageColdRuns: ColdRun[] = [];
 const busyImageColdRuns: ColdRun[] = [];
 const busyImageBaselineColdRuns: ColdRun[] = [];
@@ -785,6 +823,12 @@ const targets = [
   target('embed stage vs raw session', embed.stageVsRaw.median, '>=', 0.9, '×'),
   target('pipeline efficiency', e2e.efficiency.median, '>=', 0.85),
   ...(e2e.isolated.measured ? [target('isolated pipeline efficiency', e2e.isolated.efficiency.median, '>=', 0.85)] : []),
+  ...(e2e.isolated.measured && e2e.isolated.imageNode
+    ? [
+        target("isolated pipeline efficiency, image's Node", e2e.isolated.imageNode.efficiency.median, '>=', 0.85),
+        target("steady RSS, isolated, image's Node (MB)", e2e.isolated.imageNode.steadyRssMb.median, '<=', 400, ' MB'),
+      ]
+    : []),
   target('cold start to ready (s)', coldStart.readySeconds.median, '<=', 1.0, ' s'),
   target('steady RSS (MB)', e2e.rssMb.steady.median, '<=', 400, ' MB'),
   target('pruned footprint (MB)', footprintMb, '<=', 250, ' MB'),

@@ -60,11 +60,13 @@ export async function runEmbedOnly(options: {
   batchTokens: number;
   cpus: string;
   env: Record<string, string>;
+  /** The Node binary to run it on (the worker's), this process's by default. */
+  node?: string;
 }): Promise<EmbedOnlyRun> {
   const file = path.join(options.work, 'embed-only-chunks.json');
   writeFileSync(file, JSON.stringify(options.chunks));
   const script = path.join(options.root, 'bench', 'lib', 'embed-only.ts');
-  const child = spawn('taskset', ['-c', options.cpus, process.execPath, '--import', 'tsx', script, options.modelDir, file, String(options.batchTokens)], {
+  const child = spawn('taskset', ['-c', options.cpus, options.node ?? process.execPath, '--import', 'tsx', script, options.modelDir, file, String(options.batchTokens)], {
     cwd: options.root,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -37,6 +37,7 @@ export function renderMarkdown(r: Results, svgName: string): string {
     `| 3 | end to end (moto SQS+S3 → worker → Elasticsearch), files/s | ${pm(r.e2e.filesPerSecond, 2)} | | | | |`,
     `| 3 | end to end, chunks/s; pipeline efficiency | ${pm(r.e2e.chunksPerSecond)} | embed only, same chunks ${pm(r.e2e.embedOnlyChunksPerSecond)} | ${x(r.e2e.efficiency)} | ≥ 0.85 | ${ok(t['pipeline efficiency']?.met)} |`,
     isolatedRow(r, t['isolated pipeline efficiency']?.met),
+    ...isolatedImageNodeRows(r, t["isolated pipeline efficiency, image's Node"]?.met, t["steady RSS, isolated, image's Node (MB)"]?.met),
     `| 4 | cold start: process start → /readyz 200 | ${pm(r.coldStart.readySeconds, 2)} s | | | ≤ 1.0 s | ${ok(t['cold start to ready (s)']?.met)} |`,
     `| 4 | cold start: process start → first file indexed | ${pm(r.coldStart.firstFileSeconds, 2)} s | | | | |`,
     busyColdRow(r),
@@ -131,6 +132,18 @@ function isolatedRow(r: Results, met: boolean | undefined): string {
   );
 }
 
+/** The isolated pair (worker and reference) on the image's Node, and the worker's memory there. */
+function isolatedImageNodeRows(r: Results, met: boolean | undefined, rssMet: boolean | undefined): string[] {
+  const i = r.e2e.isolated;
+  if (!i.measured || i.imageNode === undefined) return [];
+  const n = i.imageNode;
+  return [
+    `| 3 | end to end, isolated as above, worker and reference on the image's Node (${n.version}); chunks/s, efficiency | ${pm(n.chunksPerSecond)} (${x(n.vsMachineNode)} the worker on Node ${r.machine.node}, same rounds) | ` +
+      `embed only, pinned alike, same Node ${pm(n.embedOnlyChunksPerSecond)} | ${x(n.efficiency)}; CPU efficiency ${x(n.cpuEfficiency)} | ≥ 0.85 | ${ok(met)} |`,
+    `| 5 | worker RSS in the isolated rounds, steady: this machine's Node; the image's | ${pm(i.steadyRssMb, 0)} MB; ${pm(n.steadyRssMb, 0)} MB | | | ≤ 400 MB | ${ok(rssMet)} |`,
+  ];
+}
+
 /** The worker's CPU per stage (its keda_indexer_stage_cpu_seconds_total), shared and isolated. */
 function stageCpuParagraph(r: Results): string {
   const list = (stages: Record<string, Summary>) =>
@@ -143,6 +156,7 @@ function stageCpuParagraph(r: Results): string {
       ? ` Isolated: ${list(i.stageCpuSeconds)}; the embed-only reference used ${pm(i.embedOnlyCpuSeconds, 2)} CPU s for the same chunks ` +
         `(the worker's embed stage ${x(i.embedCpuVsReference)} of it); texts per model call: worker ${fmt(i.textsPerBatch.worker.median, 1)}, reference ${fmt(i.textsPerBatch.reference, 1)}; ` +
         `padded tokens per token: worker ${fmt(i.padding.worker.median, 3)}, reference ${fmt(i.padding.reference, 3)}. ` +
+        (i.imageNode ? `On the image's Node: ${list(i.imageNode.stageCpuSeconds)}. ` : '') +
         `Lever: the reference with EMBEDDING_THREADS set to the pinned cores runs ${x(i.pinnedThreadsVsDefault)} as fast as with the configured threads.` +
         (i.vsBaseline
           ? ` Against ${i.vsBaseline.rev}'s worker, pinned alike in the same rounds: ${pm(i.vsBaseline.chunksPerSecond)} chunks/s (efficiency ${x(i.vsBaseline.efficiency)} against the same reference); this worker delivers ${x(i.vsBaseline.throughput)} its throughput.`
