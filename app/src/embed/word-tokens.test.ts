@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { wordCompositionObstacle, wordTokenEncoder, type WordTokenizer } from './word-tokens.js';
 
 // all-MiniLM-L6-v2's tokenizer.json, less its vocabulary.
@@ -94,4 +96,26 @@ test('a tokenizer whose words change alone is caught by the probes, whatever its
   const built = wordTokenEncoder(marking);
   assert.ok('obstacle' in built);
   assert.match(built.obstacle, /word by word differs from the tokenizer on "Hello, world!/);
+});
+
+test('the memo does not keep alive the text a remembered word was cut from', () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const tokenizer = characterTokenizer();
+  const built = wordTokenEncoder(tokenizer);
+  assert.ok('encoder' in built);
+  const heapAfterGc = () => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const before = heapAfterGc();
+  // A 40 MB text, and words of 13 to 64 characters from it: each one a slice of the whole text.
+  let text: string | undefined = `${'filler '.repeat(6_000_000)}remembered-word-one remembered-word-two`;
+  built.encoder(text.slice(-50));
+  text = undefined;
+  tokenizer.calls.length = 0; // the fake's record of what it was asked
+  /again/.test('again'); // V8 keeps the last string a regular expression ran on (RegExp.input)
+  const retained = heapAfterGc() - before;
+  assert.ok(retained < 10e6, `${(retained / 1e6).toFixed(1)} MB still held after the text was dropped`);
 });

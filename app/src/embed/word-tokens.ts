@@ -109,6 +109,14 @@ const PROBES = [
 const DEFAULT_CAPACITY = 1 << 15;
 /** Longer words are tokenized every time: rare, and not worth their memory. */
 const LONGEST_REMEMBERED = 64;
+/**
+ * A word split out of a passage is, from 13 characters on, a slice that keeps the whole text it
+ * was cut from alive (V8's sliced strings), and a passage is itself a slice of its file's text: a
+ * memo keyed by such words would hold on to every file it has seen a long word of. It keeps a
+ * copy of those words instead (UTF-16 round trip: lossless, lone surrogates included).
+ */
+const SLICED_FROM = 13;
+const detached = (word: string): string => (word.length < SLICED_FROM ? word : Buffer.from(word, 'utf16le').toString('utf16le'));
 
 export interface WordTokenEncoder {
   /** Token ids of `text` with the special tokens, exactly as tokenizer.encode(text) gives them. */
@@ -143,7 +151,7 @@ export function wordTokenEncoder(
         wordIds = tokenizer.encode(word, { add_special_tokens: false });
         if (word.length <= LONGEST_REMEMBERED) {
           if (memo.size >= capacity) memo = new Map();
-          memo.set(word, wordIds);
+          memo.set(detached(word), wordIds);
         }
       }
       for (const id of wordIds) ids.push(id);
