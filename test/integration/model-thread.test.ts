@@ -2,7 +2,7 @@
 // a worker preloads it before transformers.js asks for it (preload.ts). With the real model.
 // Each test runs in a fresh process: the preload and the backend registration are per process.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -66,3 +66,29 @@ test('after dispose a model call fails with a clear error instead of waiting for
   `);
   assert.match(String(result.outcome), /model thread exited/);
 });
+
+for (const [how, body, reason] of [
+  ['exits', 'setTimeout(() => process.exit(3), 50)', 'Error: the model thread exited \\(code 3\\)'],
+  ['throws', 'setTimeout(() => { throw new Error("boom in the thread"); }, 50)', 'Error: the model thread failed: boom in the thread'],
+] as const) {
+  test(`a model thread that ${how} on its own ends the process with the reason, before any caller can act on the failure`, () => {
+    // A real thread that dies by itself, supervised as the model thread is: the path a bug in the
+    // thread's own code would take (onnxruntime's native crashes end the process anyway). The
+    // process must end before the waiting call's rejection is handled: a pipeline that took it for
+    // the file's own failure could dead-letter the file, where a restart returns it to the queue.
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      import { ModelThread } from './app/src/embed/model-thread.ts';
+      const thread = new ModelThread(() => new Worker(${JSON.stringify(body)}, { eval: true }));
+      thread.request({ kind: 'dispose' }).then(
+        () => console.log('answered'),
+        (error) => console.log('rejected: ' + error.message),
+      );
+      setTimeout(() => console.log('still running'), 5000);
+    `;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.stdout.trim(), '', 'no caller saw the failure, and nothing ran on');
+    assert.notEqual(run.status, 0, 'the process must not go on without its model thread');
+    assert.match(run.stderr, new RegExp(reason));
+  });
+}

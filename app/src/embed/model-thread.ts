@@ -54,6 +54,8 @@ interface SessionShape {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** A request to the thread, before it is numbered. */
+export type ModelRequest = DistributiveOmit<Request, 'id'>;
 
 type Reply =
   | { readonly id: number; readonly ok: true; readonly value: SessionShape | Record<string, WireTensor> | null }
@@ -79,17 +81,25 @@ function threadEntry(): [string | URL, { eval: true }?] {
   return [`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); });`, { eval: true }];
 }
 
-/** One thread running one session; requests answered in order. */
-class ModelThread {
+/** Starts the thread that runs this file's `serve`. */
+function startModelThread(): Worker {
+  const [entry, evaluated] = threadEntry();
+  return new Worker(entry, { ...evaluated, workerData: { role: THREAD_ROLE } });
+}
+
+/**
+ * One thread running one session; requests answered in order. Exported, with the thread it
+ * supervises as a parameter, so that a test can watch how it takes a thread's death.
+ */
+export class ModelThread {
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve: (value: Reply) => void; reject: (error: Error) => void }>();
   private nextId = 1;
   private exited: Error | undefined;
   private terminating = false;
 
-  constructor() {
-    const [entry, evaluated] = threadEntry();
-    this.worker = new Worker(entry, { ...evaluated, workerData: { role: THREAD_ROLE } });
+  constructor(start: () => Worker = startModelThread) {
+    this.worker = start();
     // An idle thread must not keep a finished command alive; one with a request out must.
     this.worker.unref();
     this.worker.on('message', (reply: Reply) => {
@@ -98,22 +108,31 @@ class ModelThread {
       if (this.pending.size === 0) this.worker.unref();
       waiting?.resolve(reply);
     });
+    // An uncaught error in the thread comes as 'error', then 'exit'; a thread that ends itself
+    // comes as 'exit' alone. Either way it is dead.
     this.worker.on('error', (error) => {
-      this.fail(error);
+      this.died(new Error(`the model thread failed: ${error.message}`, { cause: error }));
     });
     this.worker.on('exit', (code) => {
-      const error = new Error(`the model thread exited (code ${code})`);
-      this.fail(error);
-      // A thread that dies on its own leaves a worker that can no longer embed anything, and every
-      // file it took would fail (and in the end be dead-lettered) for that: end the process
-      // instead, as a crash of onnxruntime in the main thread would, so that it is restarted and
-      // its messages return to the queue.
-      if (!this.terminating) {
-        process.nextTick(() => {
-          throw error;
-        });
-      }
+      this.died(new Error(`the model thread exited (code ${code})`));
     });
+  }
+
+  /**
+   * A thread that dies on its own leaves a worker that can no longer embed anything, and every
+   * file it took would fail (and in the end be dead-lettered) for that: the process ends instead,
+   * as a crash of onnxruntime in the main thread would, so that it is restarted and its messages
+   * return to the queue. It ends on the next tick, before the rejected calls' handlers run: a file
+   * must not be recorded as failed, or dead-lettered, for this.
+   */
+  private died(error: Error): void {
+    const first = this.exited === undefined;
+    this.fail(error);
+    if (first && !this.terminating) {
+      process.nextTick(() => {
+        throw error;
+      });
+    }
   }
 
   private fail(error: Error): void {
@@ -122,7 +141,8 @@ class ModelThread {
     this.pending.clear();
   }
 
-  async request(request: DistributiveOmit<Request, 'id'>): Promise<unknown> {
+  /** Sends one request (ModelRequest) and waits for its answer. */
+  async request(request: ModelRequest): Promise<unknown> {
     if (this.exited !== undefined) throw this.exited;
     const id = this.nextId++;
     const reply = await new Promise<Reply>((resolve, reject) => {
