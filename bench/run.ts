@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cosineSimilarity } from '../app/src/embed/embedder.js';
 import { convert, DEFAULT_CONVERT_LIMITS } from '../app/src/convert/index.js';
 import { planBatches } from '../app/src/embed/batcher.js';
-import { wordTokenEncoder } from '../app/src/embed/word-tokens.js';
+import { WORD_GAPS, wordTokenEncoder } from '../app/src/embed/word-tokens.js';
 import { pdfToText } from '../app/src/convert/pdf.js';
 import { splitText } from '../app/src/split/splitter.js';
 import { createElasticsearchClient, ElasticsearchSink } from '../app/src/sink/elasticsearch.js';
@@ -495,7 +495,7 @@ const e2e = {
   /** The split stage's token counting of these files, by the tokenizer and word by word (CPU s). */
   tokenCounting: {
     texts: countedTexts.length,
-    words: countedTexts.reduce((n, text) => n + text.split(/[ \t\n\r]+/).filter(Boolean).length, 0),
+    words: countedTexts.reduce((n, text) => n + text.split(WORD_GAPS).filter(Boolean).length, 0),
     wholeTextCpuSeconds: summarize(countingSeconds.wholeText),
     wordsFreshCpuSeconds: summarize(countingSeconds.wordsFresh),
     wordsWarmCpuSeconds: summarize(countingSeconds.wordsWarm),

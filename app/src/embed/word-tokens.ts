@@ -86,7 +86,7 @@ export function wordCompositionObstacle(tokenizerJson: unknown): string | undefi
 // Where words are cut: characters every accepted normalizer keeps as whitespace and every accepted
 // pre-tokenizer splits at. Other spaces (no-break, ideographic) stay inside a "word" and the
 // tokenizer itself splits them there, so a word here may be several of the tokenizer's words.
-const WORD_GAPS = /[ \t\n\r]+/;
+export const WORD_GAPS = /[ \t\n\r]+/;
 
 // Strings on which a wrong composition would show: every one must come out exactly as the
 // tokenizer's own output, or the whole-text tokenizer is used.
