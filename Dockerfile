@@ -70,8 +70,16 @@ COPY package.json ./
 # Xenova/all-MiniLM-L6-v2); without one, the first start downloads into /models (mount a volume
 # there: the root filesystem may be read-only).
 COPY --from=model --chown=10001:10001 /models /models
+RUN install -d -o 10001 -g 10001 /app/compile-cache
 # Fixed non-root uid, matching the chart's securityContext; the root filesystem can be read-only.
 USER 10001:10001
+# Node's compile cache (V8 code for the bundle and the packages it loads), made here by this
+# image's Node, as this user, at these paths, the three things Node keys it by: a start reads
+# compiled code instead of compiling the bundle and pdf.js (docs/image.md). Only read at run time;
+# a start under another uid or other V8 flags misses it and compiles as without it.
+RUN --mount=type=bind,source=scripts/compile-cache.js,target=/tmp/compile-cache.mjs \
+    node /tmp/compile-cache.mjs /app /app/compile-cache
+ENV NODE_COMPILE_CACHE=/app/compile-cache
 EXPOSE 8080
 ENTRYPOINT ["node", "/app/dist/cli.js"]
 CMD ["worker"]
