@@ -31,6 +31,7 @@ import {
   enqueue,
   freePort,
   imageAllocatorEnv,
+  imageCompileCacheEnv,
   indexedLines,
   makeFiles,
   pagesOf,
@@ -375,6 +376,11 @@ const imageNode = (() => {
     return undefined;
   }
 })();
+// The image carries Node's compile cache for its bundle (Dockerfile, scripts/compile-cache.js):
+// runs on the image's Node read one made the same way for their build.
+const appDirOf = (build: string) => path.dirname(path.dirname(build));
+const imageNodeEnv = imageNode ? imageCompileCacheEnv(root, imageNode.binary, appDirOf(cli)) : {};
+const baselineImageNodeEnv = imageNode && baselineCli ? imageCompileCacheEnv(root, imageNode.binary, appDirOf(baselineCli)) : {};
 // Isolated mode: the services (and this harness) on one half of the cores, the worker and its
 // embed-only reference on the other, alternating with the shared-cores rounds.
 const cores: CoreSplit | { unavailable: string } = isolatedMode ? splitCores() : { unavailable: 'skipped (--no-isolated)' };
@@ -437,7 +443,7 @@ for (let r = 0; r < size.e2eRounds; r++) {
         ? []
         : [
             async () => {
-              isolatedImageNodeRuns.push(await isolated(split, () => runE2e(r, 'isolated-image-node', imageEnv, split.worker, cli, imageNode.binary)));
+              isolatedImageNodeRuns.push(await isolated(split, () => runE2e(r, 'isolated-image-node', { ...imageEnv, ...imageNodeEnv }, split.worker, cli, imageNode.binary)));
             },
             async () => {
               isolatedImageNodeEmbedOnly.push(
@@ -587,7 +593,7 @@ const coldIndex = `${runId}-cold`;
   await es.close();
 }
 type ColdRun = { ready: number; first: number; modelLoaded: number; startupSeconds: number };
-const coldStartOnce = async (r: number, label: string, build: string, node?: string): Promise<ColdRun> => {
+const coldStartOnce = async (r: number, label: string, build: string, node?: string, extraEnv: Record<string, string> = {}): Promise<ColdRun> => {
   const index = coldIndex;
   const queueUrl = await createQueue(`${runId}-cold-${label}-${r}`);
   await enqueue(queueUrl, bucket, [coldFile]);
@@ -595,7 +601,7 @@ const coldStartOnce = async (r: number, label: string, build: string, node?: str
   const run = await runWorker({
     cli: build,
     ...(node === undefined ? {} : { node }),
-    env: workerEnv(queueUrl, index, port),
+    env: { ...workerEnv(queueUrl, index, port), ...extraEnv },
     drain: false,
     pollReadyz: port,
     until: (w) => w.readyAt !== undefined && indexedLines(w).length > 0,
@@ -631,6 +637,7 @@ const busyBaselineColdRuns: ColdRun[] = [];
 const imageColdRuns: ColdRun[] = [];
 const busyImageColdRuns: ColdRun[] = [];
 const busyImageBaselineColdRuns: ColdRun[] = [];
+const busyImageUncachedColdRuns: ColdRun[] = [];
 for (let r = 0; r < size.coldRounds; r++) {
   const steps = [
     async () => void coldRuns.push(await coldStartOnce(r, 'this', cli)),
@@ -642,9 +649,11 @@ for (let r = 0; r < size.coldRounds; r++) {
   }
   if (imageNode) {
     const node = imageNode.binary;
-    steps.push(async () => void imageColdRuns.push(await coldStartOnce(r, 'image-node', cli, node)));
-    steps.push(async () => void busyImageColdRuns.push(await whileBusy(() => coldStartOnce(r, 'busy-image-node', cli, node))));
-    if (baselineCli) steps.push(async () => void busyImageBaselineColdRuns.push(await whileBusy(() => coldStartOnce(r, 'busy-image-node-baseline', baselineCli, node))));
+    steps.push(async () => void imageColdRuns.push(await coldStartOnce(r, 'image-node', cli, node, imageNodeEnv)));
+    steps.push(async () => void busyImageColdRuns.push(await whileBusy(() => coldStartOnce(r, 'busy-image-node', cli, node, imageNodeEnv))));
+    if (baselineCli) steps.push(async () => void busyImageBaselineColdRuns.push(await whileBusy(() => coldStartOnce(r, 'busy-image-node-baseline', baselineCli, node, baselineImageNodeEnv))));
+    // Lever: the same busy start without the compile cache.
+    if ('NODE_COMPILE_CACHE' in imageNodeEnv) steps.push(async () => void busyImageUncachedColdRuns.push(await whileBusy(() => coldStartOnce(r, 'busy-image-node-uncached', cli, node))));
   }
   for (const step of rotate(steps, r)) await step();
 }
@@ -721,6 +730,15 @@ const coldStart = {
                     measured: true as const,
                     readySeconds: summarize(busyImageBaselineColdRuns.map((r) => r.ready)),
                     readyVsBaseline: ratio(busyImageColdRuns.map((r) => r.ready), busyImageBaselineColdRuns.map((r) => r.ready)),
+                  }
+                : { measured: false as const },
+            /** Lever: the same start without the image's compile cache, rounds alternating. */
+            uncached:
+              busyImageUncachedColdRuns.length > 0
+                ? {
+                    measured: true as const,
+                    readySeconds: summarize(busyImageUncachedColdRuns.map((r) => r.ready)),
+                    readyVsUncached: ratio(busyImageColdRuns.map((r) => r.ready), busyImageUncachedColdRuns.map((r) => r.ready)),
                   }
                 : { measured: false as const },
           },

@@ -1,7 +1,7 @@
 // End-to-end and cold-start measurements of the real worker process (`node dist/cli.js worker`)
 // against the dev stack: moto for SQS and S3, Elasticsearch on 127.0.0.1.
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -115,6 +115,20 @@ export function devStackPids(root: string): Record<string, number> {
 export function imageAllocatorEnv(root: string): Record<string, string> {
   const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
   return Object.fromEntries([...dockerfile.matchAll(/^ENV (MALLOC_\w+)=(\S+)\s*$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+/**
+ * The image's compile cache for a build, made as the Dockerfile makes it (scripts/compile-cache.js)
+ * with the image's Node: the environment under which a run on that Node reads it. Empty when the
+ * Dockerfile sets no NODE_COMPILE_CACHE.
+ */
+export function imageCompileCacheEnv(root: string, node: string, appDir: string): Record<string, string> {
+  const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+  if (!/^ENV NODE_COMPILE_CACHE=/m.test(dockerfile)) return {};
+  const cacheDir = path.join(appDir, 'compile-cache');
+  rmSync(cacheDir, { recursive: true, force: true });
+  execFileSync(node, [path.join(root, 'scripts', 'compile-cache.js'), appDir, cacheDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return { NODE_COMPILE_CACHE: cacheDir };
 }
 
 /** Deletes an index the worker wrote through ELASTICSEARCH_INDEX: its alias's physical indices and records too. */

@@ -120,6 +120,12 @@ function imageNodeColdRows(r: Results): string[] {
     `| 4 | cold start on the image's Node, busy machine (as above): → /readyz; → first file | ${pm(image.busy.readySeconds, 2)} s; ${pm(image.busy.firstFileSeconds, 2)} s | ` +
       (busyBaseline ? `${r.coldStart.baseline.measured ? r.coldStart.baseline.rev : ''}, rounds alternating: ${pm(busyBaseline.readySeconds, 2)} s | ${x(busyBaseline.readyVsBaseline)} | ` : '| | ') +
       `≤ 0.8 s to /readyz (issue 14) | ${ok(image.busy.readySeconds.median <= 0.8)} |`,
+    ...(image.busy.uncached.measured
+      ? [
+          `| 4 | the same busy start without the image's compile cache (NODE_COMPILE_CACHE unset), rounds alternating: → /readyz | ${pm(image.busy.uncached.readySeconds, 2)} s | | ` +
+            `with the cache ${x(image.busy.uncached.readyVsUncached)} | | |`,
+        ]
+      : []),
   ];
 }
 
