@@ -652,8 +652,11 @@ for (let r = 0; r < size.coldRounds; r++) {
     steps.push(async () => void imageColdRuns.push(await coldStartOnce(r, 'image-node', cli, node, imageNodeEnv)));
     steps.push(async () => void busyImageColdRuns.push(await whileBusy(() => coldStartOnce(r, 'busy-image-node', cli, node, imageNodeEnv))));
     if (baselineCli) steps.push(async () => void busyImageBaselineColdRuns.push(await whileBusy(() => coldStartOnce(r, 'busy-image-node-baseline', baselineCli, node, baselineImageNodeEnv))));
-    // Lever: the same busy start without the compile cache.
-    if ('NODE_COMPILE_CACHE' in imageNodeEnv) steps.push(async () => void busyImageUncachedColdRuns.push(await whileBusy(() => coldStartOnce(r, 'busy-image-node-uncached', cli, node))));
+    // Lever: the same busy start without any compile cache (the CLI otherwise enables Node's own).
+    if ('NODE_COMPILE_CACHE' in imageNodeEnv) {
+      const uncached = { NODE_DISABLE_COMPILE_CACHE: '1' };
+      steps.push(async () => void busyImageUncachedColdRuns.push(await whileBusy(() => coldStartOnce(r, 'busy-image-node-uncached', cli, node, uncached))));
+    }
   }
   for (const step of rotate(steps, r)) await step();
 }
