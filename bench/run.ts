@@ -735,7 +735,7 @@ const coldStart = {
                     readyVsBaseline: ratio(busyImageColdRuns.map((r) => r.ready), busyImageBaselineColdRuns.map((r) => r.ready)),
                   }
                 : { measured: false as const },
-            /** Lever: the same start without the image's compile cache, rounds alternating. */
+            /** Lever: the same start with no compile cache at all (NODE_DISABLE_COMPILE_CACHE=1), rounds alternating. */
             uncached:
               busyImageUncachedColdRuns.length > 0
                 ? {
