@@ -1,19 +1,47 @@
 // AWS clients built the same way for every command: the SDK's own credential chain, region
 // resolution, retry strategy and AWS_ENDPOINT_URL handling; path-style S3 for emulators.
 import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Settings } from './config/config.js';
+import type { Logger } from './observe/logger.js';
 
 type AwsSettings = Settings['aws'];
+type SdkLogger = NonNullable<SQSClientConfig['logger']>;
+
+/**
+ * The SDK's warnings as lines of `logger`. Without a logger of its own the SDK writes them with
+ * console.warn: plain lines in a stream of one JSON object per line, and some on every call (a
+ * queue URL whose host is not the client's endpoint warns at each receive and delete). Each
+ * distinct warning is logged once. Info and debug go nowhere: given a logger, the SDK logs every
+ * call's input and output at info. Errors too: a failed call comes back as a rejected promise,
+ * which the caller logs with what it means for the file.
+ */
+export function sdkLogger(logger: Logger): SdkLogger {
+  const seen = new Set<string>();
+  const ignore = () => {};
+  return {
+    debug: ignore,
+    info: ignore,
+    error: ignore,
+    warn: (...content: unknown[]) => {
+      const message = content.map((part) => (part instanceof Error ? part.message : typeof part === 'string' ? part : JSON.stringify(part))).join(' ');
+      if (seen.has(message)) return;
+      // Bounded: a stream of distinct warnings is logged in full rather than remembered forever.
+      if (seen.size < 100) seen.add(message);
+      logger.warn({ source: 'aws-sdk' }, message);
+    },
+  };
+}
 
 // The SDK's defaults wait forever on a connection that hangs (a frozen endpoint, a half-open
 // socket): the message's lease would be extended on and its file never finish. Connections get
 // 5 s; a socket silent for longer than a long poll (20 s) plus margin is given up and retried.
 const requestHandler = () => new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 45_000 });
 
-function common(settings: AwsSettings) {
+function common(settings: AwsSettings, logger: Logger | undefined) {
   return {
+    ...(logger === undefined ? {} : { logger: sdkLogger(logger) }),
     ...(settings.region === '' ? {} : { region: settings.region }),
     ...(settings.endpoint === '' ? {} : { endpoint: settings.endpoint }),
     retryMode: 'standard',
@@ -22,10 +50,12 @@ function common(settings: AwsSettings) {
   };
 }
 
-export function createS3Client(settings: AwsSettings): S3Client {
-  return new S3Client({ ...common(settings), forcePathStyle: settings.s3ForcePathStyle });
+/** With `logger`, the SDK's warnings go to it (sdkLogger); without, the SDK prints them itself. */
+export function createS3Client(settings: AwsSettings, logger?: Logger): S3Client {
+  return new S3Client({ ...common(settings, logger), forcePathStyle: settings.s3ForcePathStyle });
 }
 
-export function createSqsClient(settings: AwsSettings): SQSClient {
-  return new SQSClient(common(settings));
+/** With `logger`, the SDK's warnings go to it (sdkLogger); without, the SDK prints them itself. */
+export function createSqsClient(settings: AwsSettings, logger?: Logger): SQSClient {
+  return new SQSClient(common(settings, logger));
 }

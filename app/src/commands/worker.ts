@@ -6,7 +6,7 @@ import type { Settings } from '../config/config.js';
 import { callOverheadTokens, EmbedBatcher } from '../embed/batcher.js';
 import type { Embedder } from '../embed/embedder.js';
 import { startHealthServer } from '../observe/health.js';
-import { createLogger, type Logger } from '../observe/logger.js';
+import { createLogger, logProcessWarnings, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
 import type { Worker } from '../pipeline/worker.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
@@ -52,6 +52,8 @@ async function ensureIndexWhenReachable(
 export async function runWorker(settings: Settings, options: { drain: boolean }): Promise<number> {
   const started = performance.now();
   const logger = createLogger({ level: settings.log.level });
+  // The worker's stderr is its log stream: one JSON object per line.
+  logProcessWarnings(logger);
   const queueUrl = requireSetting(settings.sqs.queueUrl, 'SQS_QUEUE_URL', 'Set it to the URL of the queue to consume.');
   if (!usesElasticsearch(settings)) {
     throw new UserError('ELASTICSEARCH_URL (or ELASTICSEARCH_CLOUD_ID) is not set: the worker writes to Elasticsearch.', ExitCode.usage);
@@ -115,8 +117,8 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
       },
     });
     const indexer = new FileIndexer(embedder, batcher, sink, settings);
-    const queue = new SqsQueue(createSqsClient(settings.aws), queueUrl, settings.sqs.deadLetterQueueUrl);
-    worker = new Worker(queue, createS3Client(settings.aws), indexer, settings, logger, metrics);
+    const queue = new SqsQueue(createSqsClient(settings.aws, logger), queueUrl, settings.sqs.deadLetterQueueUrl);
+    worker = new Worker(queue, createS3Client(settings.aws, logger), indexer, settings, logger, metrics);
     if (target.alias !== undefined) {
       // After a flip this worker's vectors belong to an index search no longer reads: stop taking
       // messages (they wait in the queue) and exit; a restarted worker resolves the alias again.

@@ -29,3 +29,25 @@ export function createLogger(options: LoggerOptions): Logger {
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+/**
+ * Logs Node's process warnings (deprecations, the AWS SDK's notice that it will need a newer Node…)
+ * as JSON lines through `logger`, in place of Node's own printer, which writes several plain lines
+ * to stderr that a log pipeline reading one JSON object per line would split or drop. Node installs
+ * its printer first, at boot; only that listener is replaced, and only when it is there: with
+ * `--no-warnings` (or NODE_NO_WARNINGS=1) Node installs none and warnings stay off. Returns a
+ * function that puts Node's printer back.
+ */
+export function logProcessWarnings(logger: Logger): () => void {
+  const [nodePrinter] = process.listeners('warning');
+  if (nodePrinter === undefined) return () => {};
+  const log = (warning: Error & { code?: string }) => {
+    logger.warn({ warning: warning.name, ...(warning.code === undefined ? {} : { code: warning.code }) }, warning.message);
+  };
+  process.off('warning', nodePrinter);
+  process.on('warning', log);
+  return () => {
+    process.off('warning', log);
+    process.prependListener('warning', nodePrinter);
+  };
+}
