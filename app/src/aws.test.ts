@@ -28,6 +28,7 @@ test("a queue URL on another host than the client's endpoint: one JSON warning l
   });
   // No endpoint: the client resolves the real regional one, and the queue URL points elsewhere.
   const sqs = createSqsClient({ region: 'us-east-1', endpoint: '', s3ForcePathStyle: false }, createLogger({ level: 'info', destination }));
+  assert.ok(!sqs.middlewareStack.identify().some((name) => name.startsWith('loggerMiddleware')), 'the per-call logging middleware is removed');
   const queueUrl = `http://127.0.0.1:${port}/123456789012/elsewhere`;
   for (let call = 0; call < 2; call++) {
     await assert.rejects(sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] })));

@@ -13,9 +13,10 @@ type SdkLogger = NonNullable<SQSClientConfig['logger']>;
  * The SDK's warnings as lines of `logger`. Without a logger of its own the SDK writes them with
  * console.warn: plain lines in a stream of one JSON object per line, and some on every call (a
  * queue URL whose host is not the client's endpoint warns at each receive and delete). Each
- * distinct warning is logged once. Info and debug go nowhere: given a logger, the SDK logs every
- * call's input and output at info. Errors too: a failed call comes back as a rejected promise,
- * which the caller logs with what it means for the file.
+ * distinct warning is logged once. Info and debug go nowhere: given a logger, the SDK would log
+ * every call's input and output at info (withoutCallLogging removes that middleware too). Errors
+ * too: a failed call comes back as a rejected promise, which the caller logs with what it means
+ * for the file.
  */
 export function sdkLogger(logger: Logger): SdkLogger {
   const seen = new Set<string>();
@@ -52,10 +53,20 @@ function common(settings: AwsSettings, logger: Logger | undefined) {
 
 /** With `logger`, the SDK's warnings go to it (sdkLogger); without, the SDK prints them itself. */
 export function createS3Client(settings: AwsSettings, logger?: Logger): S3Client {
-  return new S3Client({ ...common(settings, logger), forcePathStyle: settings.s3ForcePathStyle });
+  return withoutCallLogging(new S3Client({ ...common(settings, logger), forcePathStyle: settings.s3ForcePathStyle }), logger);
 }
 
 /** With `logger`, the SDK's warnings go to it (sdkLogger); without, the SDK prints them itself. */
 export function createSqsClient(settings: AwsSettings, logger?: Logger): SQSClient {
-  return new SQSClient(common(settings, logger));
+  return withoutCallLogging(new SQSClient(common(settings, logger)), logger);
+}
+
+/**
+ * Given a logger, the SDK's logger middleware copies every call's input and output through its
+ * redaction filters for `info`, which sdkLogger drops: about 50 µs of CPU per ReceiveMessage of 10
+ * messages, measured against a canned response. The middleware only logs, so it goes.
+ */
+function withoutCallLogging<Client extends S3Client | SQSClient>(client: Client, logger: Logger | undefined): Client {
+  if (logger !== undefined) client.middlewareStack.remove('loggerMiddleware');
+  return client;
 }
