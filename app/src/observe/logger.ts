@@ -31,7 +31,7 @@ export function silentLogger(): Logger {
 }
 
 /**
- * Logs Node's process warnings (deprecations, the AWS SDK's notice that it will need a newer Node…)
+ * Logs Node's process warnings (deprecations, experimental features, a library's own notices)
  * as JSON lines through `logger`, in place of Node's own printer, which writes several plain lines
  * to stderr that a log pipeline reading one JSON object per line would split or drop. Node installs
  * its printer first, at boot; only that listener is replaced, and only when it is there: with
