@@ -11,8 +11,8 @@
 // Layout on disk is the one transformers.js's file cache uses (`<cacheDir>/<model id>/<file>`,
 // `<cacheDir>/<model id>/<revision>/<file>` for other revisions), so a cache folder filled by it,
 // by an image build or by an earlier version is used as is.
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -70,10 +70,14 @@ export class ModelFileCache {
     if (file === undefined || response.body === null) return;
     await mkdir(path.dirname(file), { recursive: true });
     const partial = `${file}.partial-${process.pid}`;
+    // Opened before the copy starts: a write stream given only a name opens it later, and a body
+    // that fails at once lets the cleanup below run before that open, which then leaves the file.
+    const handle = await open(partial, 'w');
     try {
-      await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(partial));
+      await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), handle.createWriteStream());
       await rename(partial, file);
     } catch (error) {
+      await handle.close().catch(() => undefined);
       await rm(partial, { force: true });
       throw error;
     }
