@@ -6,26 +6,13 @@
 //
 //   bench/run --memory [--quick] [--memory-before=<git ref>] [--pages=<n>] [--words-per-page=<n>] [--rounds=<n>]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makePdf } from '../test/fixtures/documents.js';
-import { stratifiedSample } from './lib/chunks.js';
-import { countWords, loadCorpus, type Manifest } from './lib/corpus.js';
-import {
-  createBucket,
-  createQueue,
-  deleteIndex,
-  deleteQueue,
-  enqueue,
-  imageAllocatorEnv,
-  indexedLines,
-  makeFiles,
-  runWorker,
-  settings,
-  type BenchFile,
-} from './lib/pipeline.js';
+import { drainAndMeasure, makeMemoryFiles, type MemoryRun } from './lib/memory-scenario.js';
+import { createBucket, imageAllocatorEnv, settings } from './lib/pipeline.js';
+import { updateDocs, writeResults } from './lib/report.js';
 import { median, round } from './lib/stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -57,68 +44,25 @@ const beforeCli = path.join(beforeDir, 'dist', 'cli.js');
 log(`built the worker of ${beforeCommit} into ${path.relative(root, beforeDir)}`);
 
 // ---------------------------------------------------------------------------------------------
-// Files: the bench corpus's prose, as one PDF of `pageCount` pages (~300 words a page, the
-// corpus repeated as often as needed) and as small files of every format.
-const manifest = JSON.parse(readFileSync(path.join(root, 'bench', 'corpus', 'manifest.json'), 'utf8')) as Manifest;
-const documents = loadCorpus(root, manifest);
-const words = documents.flatMap((document) => document.paragraphs.join(' ').split(/\s+/));
-const pages = Array.from({ length: pageCount }, (_, page) => {
-  const first = (page * WORDS_PER_PAGE) % Math.max(1, words.length - WORDS_PER_PAGE);
-  return `Page ${page + 1}. ${words.slice(first, first + WORDS_PER_PAGE).join(' ')}`;
-});
-const largePdf: BenchFile = { key: 'memory/large.pdf', bytes: await makePdf(pages, { title: 'large' }), format: 'pdf' };
-// A quarter of it: if memory grew with the file, the two peaks would differ.
-const quarterPdf: BenchFile = { key: 'memory/quarter.pdf', bytes: await makePdf(pages.slice(0, Math.ceil(pageCount / 4)), { title: 'quarter' }), format: 'pdf' };
-const smallDocuments = [];
-{
-  let estimate = 0;
-  for (const document of stratifiedSample(documents, documents.length)) {
-    if (estimate >= (quick ? 150 : 300)) break;
-    smallDocuments.push(document);
-    estimate += Math.ceil(countWords(document.paragraphs) / 130);
-  }
-}
-const smallFiles = (await makeFiles(smallDocuments)).map((file) => ({ ...file, key: `memory/small/${file.key}` }));
+// Files: the bench corpus's prose, as one PDF of `pageCount` pages, its first quarter, and small
+// files of every format.
+const { largePdf, quarterPdf, smallFiles } = await makeMemoryFiles(root, { pageCount, wordsPerPage: WORDS_PER_PAGE, smallChunks: quick ? 150 : 300 });
 const bucket = `bench-memory-${process.pid}-${Date.now().toString(36)}`;
 await createBucket(bucket, [largePdf, quarterPdf, ...smallFiles]);
 log(`large PDF: ${pageCount} pages (and a quarter of it), ${(largePdf.bytes.byteLength / 2 ** 20).toFixed(1)} MB; small files: ${smallFiles.length}`);
 
 // ---------------------------------------------------------------------------------------------
 type Scenario = 'large' | 'quarter' | 'small';
-interface MemoryRun {
-  peakMb: number;
-  medianMb: number;
-  chunks: number;
-  files: number;
-  seconds: number;
-  chunksPerSecond: number;
-}
 const imageEnv = imageAllocatorEnv(root);
-const runOnce = async (variant: 'before' | 'after', scenario: Scenario, round: number): Promise<MemoryRun> => {
-  const index = `${bucket}-${variant}-${scenario}-${round}`;
-  const queueUrl = await createQueue(index);
-  const files = scenario === 'large' ? [largePdf] : scenario === 'quarter' ? [quarterPdf] : smallFiles;
-  await enqueue(queueUrl, bucket, files);
-  const run = await runWorker({
-    cli: variant === 'before' ? beforeCli : cli,
-    env: { ...imageEnv, SQS_QUEUE_URL: queueUrl, ELASTICSEARCH_INDEX: index, EMBEDDING_MODEL: modelDir, HTTP_PORT: '0', SQS_WAIT_TIME_SECONDS: '1', LOG_LEVEL: 'info' },
-    drain: true,
-    timeoutMs: 30 * 60_000,
+const runOnce = (variant: 'before' | 'after', scenario: Scenario, round: number): Promise<MemoryRun> =>
+  drainAndMeasure({
+    root,
+    bucket,
+    index: `${bucket}-${variant}-${scenario}-${round}`,
+    files: scenario === 'large' ? [largePdf] : scenario === 'quarter' ? [quarterPdf] : smallFiles,
+    modelDir,
+    worker: { cli: variant === 'before' ? beforeCli : cli },
   });
-  await deleteQueue(queueUrl);
-  await deleteIndex(index);
-  await deleteIndex(`${index}-files`);
-  const indexed = indexedLines(run);
-  const ready = run.lines.find((line) => line.msg === 'worker ready');
-  if (indexed.length !== files.length || ready?.time === undefined) {
-    throw new Error(`${variant}/${scenario}: indexed ${indexed.length} of ${files.length} files: ${JSON.stringify(run.lines.filter((l) => (l.level ?? 0) >= 40).slice(0, 3))}`);
-  }
-  const end = Math.max(...indexed.map((line) => line.time ?? 0));
-  const seconds = (end - ready.time) / 1000;
-  const chunks = indexed.reduce((n, line) => n + (line.chunks ?? 0), 0);
-  const during = run.rss.filter((sample) => sample.at >= ready.time! && sample.at <= end).map((sample) => sample.mb);
-  return { peakMb: run.peakMb, medianMb: median(during), chunks, files: files.length, seconds, chunksPerSecond: chunks / seconds };
-};
 
 const runs: Record<string, MemoryRun[]> = {};
 const steps = (['large', 'quarter', 'small'] as const).flatMap((scenario) => (['before', 'after'] as const).map((variant) => ({ scenario, variant })));
@@ -170,22 +114,9 @@ const markdown = [
   ...rows,
   '',
 ].join('\n');
-const resultsDir = path.join(root, 'bench', 'results');
-mkdirSync(resultsDir, { recursive: true });
 const base = `${results.date.slice(0, 10)}-memory${quick ? '-quick' : ''}`;
-writeFileSync(path.join(resultsDir, `${base}.json`), JSON.stringify(results, null, 1) + '\n');
-writeFileSync(path.join(resultsDir, `${base}.md`), markdown);
-if (!quick) {
-  const docs = path.join(root, 'docs', 'benchmarks.md');
-  const START = '<!-- memory:start (generated by npm run bench -- --memory) -->';
-  const END = '<!-- memory:end -->';
-  const text = readFileSync(docs, 'utf8');
-  const start = text.indexOf(START);
-  const end = text.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`${docs} lacks the ${START} … ${END} markers`);
-  const section = `${START}\n\nLatest run: [bench/results/${base}.json](../bench/results/${base}.json).\n\n${markdown}\n${END}`;
-  writeFileSync(docs, text.slice(0, start) + section + text.slice(end + END.length));
-}
+writeResults(root, base, results, markdown);
+if (!quick) updateDocs(path.join(root, 'docs', 'benchmarks.md'), markdown, base, { name: 'memory', command: 'npm run bench -- --memory', lead: 'Latest run' });
 console.log(markdown);
 log(`wrote bench/results/${base}.json and .md${quick ? '' : '; updated docs/benchmarks.md'}`);
 process.exit(0);

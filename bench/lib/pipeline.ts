@@ -195,6 +195,8 @@ export interface WorkerOptions {
   readonly watch?: Record<string, number>;
   /** Runs the worker pinned to these cores (a taskset list). */
   readonly cpus?: string;
+  /** Rewrites the worker's command before any pinning, e.g. to start it in a memory cgroup. */
+  readonly wrap?: (command: readonly string[]) => string[];
   /** The worker's HTTP_PORT: /metrics is then scraped at 'worker ready' and before the stop. */
   readonly metricsPort?: number;
 }
@@ -245,8 +247,9 @@ export function processCpuSeconds(pid: number): number | undefined {
 /** Runs the worker as a user would and watches it: log lines, /readyz, RSS every 100 ms. */
 export async function runWorker(options: WorkerOptions): Promise<WorkerRun> {
   const spawnedAt = Date.now();
-  const command = [options.node ?? process.execPath, options.cli, 'worker', ...(options.drain ? ['--drain'] : [])];
-  // taskset execs node in its own process, so the pid watched below is the worker's.
+  const plain = [options.node ?? process.execPath, options.cli, 'worker', ...(options.drain ? ['--drain'] : [])];
+  const command = options.wrap ? options.wrap(plain) : plain;
+  // taskset (and a wrap's shell) exec node in their own process, so the pid watched below is the worker's.
   const [file, ...args] = options.cpus === undefined ? command : ['taskset', '-c', options.cpus, ...command];
   const child = spawn(file!, args, {
     env: { ...process.env, ...options.env },
