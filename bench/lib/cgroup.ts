@@ -13,7 +13,6 @@ import path from 'node:path';
 const ROOT = '/sys/fs/cgroup';
 
 export interface MemoryCgroup {
-  readonly limitBytes: number;
   /** The command, run in this cgroup: a shell joins it, then execs the command (same pid). */
   readonly wrap: (command: readonly string[]) => string[];
   /** How many times the kernel killed a process here for want of memory. */
@@ -22,7 +21,7 @@ export interface MemoryCgroup {
 }
 
 /** Where memory cgroups can be made here, or why not. */
-export function memoryCgroupSupport(): { version: 1 | 2 } | { reason: string } {
+function memoryCgroupSupport(): { version: 1 | 2 } | { reason: string } {
   if (existsSync(path.join(ROOT, 'cgroup.controllers'))) {
     const enabled = readFileSync(path.join(ROOT, 'cgroup.subtree_control'), 'utf8').split(/\s+/);
     return enabled.includes('memory') ? { version: 2 } : { reason: `cgroup v2 without the memory controller in ${ROOT}/cgroup.subtree_control` };
@@ -49,7 +48,6 @@ export function createMemoryCgroup(name: string, limitBytes: number): MemoryCgro
   }
   const eventsFile = support.version === 2 ? path.join(dir, 'memory.events') : path.join(dir, 'memory.oom_control');
   return {
-    limitBytes,
     wrap: (command) => ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', path.join(dir, 'cgroup.procs'), ...command],
     oomKills: () => Number(/^oom_kill (\d+)$/m.exec(readFileSync(eventsFile, 'utf8'))?.[1] ?? 0),
     dispose: () => {

@@ -52,7 +52,8 @@ test('put writes a download under its final name only once it is complete', asyn
 
   // A body that fails at once races the partial file's open against the cleanup. One try lost
   // that race only now and then (CI, 2026-12-02), so many are made, each in a new folder with a
-  // pause after it, which is when the old code lost it most often (8–150 in 500 on this host).
+  // pause after it: the arrangement in which a probe saw the old code leave the most files (8 to 151
+  // in 200–500 tries on this host).
   for (let i = 0; i < 100; i++) {
     const cut = new ReadableStream<Uint8Array>({
       start(controller) {
