@@ -89,9 +89,10 @@ program
     'after',
     `
 Writes to Elasticsearch when ELASTICSEARCH_URL is set, otherwise to the embedded local store in
-LOCAL_STORE_PATH (default ./.keda-indexer). Against the local store, unchanged files are skipped
-and files deleted from an indexed folder are removed from the index. A file that cannot be
-indexed is reported and skipped; the exit code is 1 if any failed.
+LOCAL_STORE_PATH (default ./.keda-indexer). Files unchanged since they were indexed (size,
+modification time, model and split settings) are skipped; against the local store, files deleted
+from an indexed folder are also removed from the index. A file that cannot be indexed is reported
+and skipped; the exit code is 1 if any failed.
 
 Examples:
   keda-indexer index examples/

@@ -1,7 +1,8 @@
 // `keda-indexer index <path…>`: the worker's convert → split → embed → sink line on local files.
-// Writes to Elasticsearch when one is configured, otherwise to the embedded local store. Against
-// the local store, unchanged files are skipped and files deleted from an indexed folder lose
-// their chunks, so re-running on a folder brings the index up to date.
+// Writes to Elasticsearch when one is configured, otherwise to the embedded local store. Files
+// unchanged since they were indexed (same size and modification time, same model and split
+// settings) are skipped on both. Against the local store, files deleted from an indexed folder
+// also lose their chunks, so re-running on a folder brings that index up to date.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
@@ -54,6 +55,15 @@ async function findFiles(root: string, found: FoundFile[], missing: string[]): P
       found.push({ path: full, size: fileInfo.size, mtimeMs: fileInfo.mtimeMs });
     }
   }
+}
+
+/**
+ * What stands for an S3 ETag on a local file, recorded with its chunks in Elasticsearch: the
+ * size and modification time, as the local store compares them (reading and hashing every file
+ * to find it unchanged would cost what indexing a small one does).
+ */
+export function localFileTag(file: { readonly size: number; readonly mtimeMs: number }): string {
+  return `local:${file.size}:${file.mtimeMs}`;
 }
 
 function isUnder(file: string, roots: readonly string[]): boolean {
@@ -158,12 +168,20 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
 
     const indexer = new FileIndexer(embedder, new EmbedBatcher(embedder, { batchTokens: settings.embedding.batchTokens, callOverheadTokens: callOverheadTokens(embedder.device, settings.embedding.batchTokens), lingerMs: 5 }), sink, settings);
     const counts = { indexed: 0, unchanged: 0, removed: 0, failed: missing.length, chunks: 0 };
-    const toIndex = found.filter((file) => {
-      const entry = store?.fileEntry(file.path);
-      const unchanged = entry !== undefined && entry.size === file.size && entry.mtimeMs === file.mtimeMs;
-      if (unchanged) counts.unchanged++;
-      return !unchanged;
+    const isUnchanged = async (file: FoundFile): Promise<boolean> => {
+      if (store) {
+        const entry = store.fileEntry(file.path);
+        return entry !== undefined && entry.size === file.size && entry.mtimeMs === file.mtimeMs;
+      }
+      return indexer.isUnchanged(file.path, localFileTag(file));
+    };
+    const unchanged = new Array<boolean>(found.length).fill(false);
+    await mapConcurrent([...found.keys()], settings.worker.concurrency, async (i) => {
+      const file = found[i];
+      if (file !== undefined) unchanged[i] = await isUnchanged(file);
     });
+    const toIndex = found.filter((_, i) => !unchanged[i]);
+    counts.unchanged = found.length - toIndex.length;
 
     const progress = new Progress(io, toIndex.length);
     await mapConcurrent(toIndex, settings.worker.concurrency, async (file) => {
@@ -171,7 +189,8 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
         // Claimed before reading, as the worker does: another writer of the same path then orders after.
         const claim = await indexer.claim(file.path);
         const bytes = await readFile(file.path);
-        const result = await indexer.index({ bytes, fileName: path.basename(file.path), filePath: file.path }, claim);
+        const object = store ? undefined : { etag: localFileTag(file), lastModified: new Date(file.mtimeMs).toISOString() };
+        const result = await indexer.index({ bytes, fileName: path.basename(file.path), filePath: file.path, ...(object && { object }) }, claim);
         store?.recordStat(file.path, file);
         counts.indexed++;
         counts.chunks += result.chunks;
