@@ -17,7 +17,7 @@ export interface Settings {
   s3: { bucket: string; prefix: string };
   worker: { concurrency: number; drainDeadlineSeconds: number };
   fetch: { maxBytes: number };
-  convert: { maxPages: number; maxSeconds: number; maxInflatedBytes: number };
+  convert: { maxPages: number; maxSeconds: number; maxInflatedBytes: number; maxChars: number; maxChunks: number; maxHeapMb: number; threads: number };
   split: { by: 'word' | 'sentence' | 'passage'; length: number; overlap: number; maxTokens: number; withinPages: boolean };
   embedding: {
     model: string;
@@ -157,7 +157,7 @@ export const schema: Schema<Settings> = {
       env: 'CONVERT_MAX_PAGES',
     },
     maxSeconds: {
-      doc: 'Text extraction time budget per file.',
+      doc: 'Conversion time budget per file, counted across the whole conversion: the converter thread is ended when it passes (timeout).',
       format: 'positive-int',
       default: 120,
       env: 'CONVERT_MAX_SECONDS',
@@ -167,6 +167,30 @@ export const schema: Schema<Settings> = {
       format: 'positive-int',
       default: 256 * 1024 * 1024,
       env: 'CONVERT_MAX_INFLATED_BYTES',
+    },
+    maxChars: {
+      doc: 'Most characters of text one file may give; a file over it is dead-lettered (too_large), never cut.',
+      format: 'positive-int',
+      default: 10_000_000,
+      env: 'CONVERT_MAX_CHARS',
+    },
+    maxChunks: {
+      doc: 'Most chunks one file may be split into; a file over it is dead-lettered (too_large).',
+      format: 'positive-int',
+      default: 20_000,
+      env: 'CONVERT_MAX_CHUNKS',
+    },
+    maxHeapMb: {
+      doc: 'V8 heap of each converter thread, in MB; a file whose conversion needs more is dead-lettered (too_large).',
+      format: 'positive-int',
+      default: 384,
+      env: 'CONVERT_MAX_HEAP_MB',
+    },
+    threads: {
+      doc: 'Converter threads per worker (files convert off the main thread, each under a heap limit and a deadline).',
+      format: 'positive-int',
+      default: 2,
+      env: 'CONVERT_THREADS',
     },
   },
   split: {

@@ -28,7 +28,7 @@ export interface Converted {
 export interface ConvertLimits {
   /** Most pages a PDF may have; a longer one is refused rather than indexed in part. */
   readonly maxPages: number;
-  /** Extraction time budget per file, checked between pages. */
+  /** Extraction time budget per file: checked between pages, and enforced by the sandbox's deadline. */
   readonly maxMillis: number;
   /** Most bytes a DOCX may inflate to (sum of its entries' declared sizes). */
   readonly maxInflatedBytes: number;

@@ -1,6 +1,6 @@
 // One file through convert → split → embed → sink. Shared by the queue worker and the CLI's
 // `index` command, so both index a file the same way.
-import { convert, type ConvertLimits } from '../convert/index.js';
+import type { FileConverter, SandboxLimits } from '../convert/sandbox.js';
 import type { EmbedBatcher } from '../embed/batcher.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Settings } from '../config/config.js';
@@ -36,7 +36,10 @@ export interface FileToIndex {
 
 export class FileIndexer {
   private readonly splitOptions: SplitOptions;
-  private readonly limits: ConvertLimits;
+  private readonly limits: SandboxLimits;
+  private readonly maxChunks: number;
+  private readonly converterThreads: number;
+  private converter: Promise<FileConverter> | undefined;
   /** Fingerprint of the model and split settings, recorded with each file's chunks. */
   readonly indexSettings: string;
   private readonly sliceChunks: number;
@@ -46,7 +49,12 @@ export class FileIndexer {
     private readonly batcher: Pick<EmbedBatcher, 'embedPassages'>,
     private readonly sink: ChunkSink,
     settings: Pick<Settings, 'split' | 'convert' | 'embedding'>,
+    /** Where files are converted; by default a pool of converter threads (convert/sandbox.ts). */
+    converter?: FileConverter,
   ) {
+    if (converter !== undefined) this.converter = Promise.resolve(converter);
+    this.converterThreads = settings.convert.threads;
+    this.maxChunks = settings.convert.maxChunks;
     this.splitOptions = {
       by: settings.split.by,
       length: settings.split.length,
@@ -59,6 +67,8 @@ export class FileIndexer {
       maxPages: settings.convert.maxPages,
       maxMillis: settings.convert.maxSeconds * 1000,
       maxInflatedBytes: settings.convert.maxInflatedBytes,
+      maxChars: settings.convert.maxChars,
+      maxHeapMb: settings.convert.maxHeapMb,
     };
     this.sliceChunks = settings.embedding.sliceChunks;
     this.indexSettings = indexSettingsFingerprint({
@@ -93,13 +103,17 @@ export class FileIndexer {
   async index(file: FileToIndex, claim: WriteClaim): Promise<IndexedFile> {
     if (claim.filePath !== file.filePath) throw new Error(`claim for ${claim.filePath} used for ${file.filePath}`);
     const clock = stopwatch();
-    const converted = await stageCpu.measure('convert', () => convert(file.bytes, file.fileName, this.limits));
+    const converter = await this.converterOf();
+    const converted = await stageCpu.measure('convert', () => converter.convert(file.bytes, file.fileName));
     const convertSeconds = clock.lap();
 
     // The whole text is split at once: chunk texts weigh about what the text does (a few MB for
     // thousands of pages). Vectors and request bodies, several times heavier, go by slices.
     const chunks = stageCpu.sync('split', () => splitText(converted, this.splitOptions));
     if (chunks.length === 0) throw new PermanentError('no_text', 'no chunk could be made from the extracted text');
+    if (chunks.length > this.maxChunks) {
+      throw new PermanentError('too_large', `it splits into ${chunks.length} chunks, more than CONVERT_MAX_CHUNKS=${this.maxChunks}`);
+    }
     const splitSeconds = clock.lap();
 
     const { sourceId } = claim;
@@ -169,6 +183,16 @@ export class FileIndexer {
         }),
       );
     }
+  }
+
+  /**
+   * The converter pool, started on the first file: a command that converts nothing (or a worker
+   * before its first message) starts no thread. Loaded by a dynamic import so that the bundle
+   * keeps the sandbox in a file of its own, which is also what its threads load.
+   */
+  private converterOf(): Promise<FileConverter> {
+    this.converter ??= import('../convert/sandbox.js').then(({ ConvertSandbox }) => new ConvertSandbox({ threads: this.converterThreads, limits: this.limits }));
+    return this.converter;
   }
 
   /** Removes the claimed file's chunks: its object is gone. */
