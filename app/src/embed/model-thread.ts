@@ -273,6 +273,26 @@ function claimPreloaded(model: string | Uint8Array, device: ThreadDevice, option
   return undefined;
 }
 
+/**
+ * onnxruntime could not create a session: the weights file is unreadable or not a model. The
+ * reason is onnxruntime's, less its "Load model from <file> failed:" preamble (the file is kept
+ * apart, for the embedder's message).
+ */
+export class ModelSessionError extends Error {
+  override readonly name = 'ModelSessionError';
+  readonly reason: string;
+
+  constructor(
+    readonly file: string | undefined,
+    error: unknown,
+  ) {
+    const message = error instanceof Error ? error.message : String(error);
+    const reason = message.replace(/^Load model from .*? failed: ?/s, '').replace(/\.+$/, '');
+    super(`onnxruntime could not load ${file ?? 'the model'}: ${reason}`, { cause: error });
+    this.reason = reason;
+  }
+}
+
 function threadBackend(device: ThreadDevice): Backend {
   return {
     init: async () => {},
@@ -283,7 +303,7 @@ function threadBackend(device: ThreadDevice): Backend {
         return new ThreadSessionHandler(thread, await (claimed?.shape ?? loadIn(thread, model, device, options)));
       } catch (error) {
         await thread.terminate();
-        throw error;
+        throw new ModelSessionError(typeof model === 'string' ? model : undefined, error);
       }
     },
   };
