@@ -39,7 +39,7 @@ const badModels: readonly BadModel[] = [
   { cause: 'unreachable hub (a hub id)', model: () => 'Xenova/all-MiniLM-L6-v2', code: 1, says: /Hugging Face hub .* not reachable/ },
   { cause: 'missing folder', model: () => '/nonexistent', code: 2, says: /\/nonexistent: no such folder/ },
   { cause: 'empty value', model: () => '', code: 2, says: /is empty/ },
-  { cause: 'corrupt weights', model: () => corrupt, code: 1, says: /onnx\/model\.onnx\) are not a readable ONNX model/ },
+  { cause: 'corrupt weights', model: () => corrupt, code: 1, says: /could not load its weights, onnx\/model\.onnx \(Protobuf parsing failed\)/ },
 ];
 
 /** transformers.js's and Node's own words, which tell a user nothing they can act on. */

@@ -196,8 +196,8 @@ function describeLoadFailure(error: unknown, model: string, setting: string, ses
   if (session !== undefined) {
     const file = session.file === undefined ? 'file' : path.isAbsolute(model) ? path.relative(model, session.file) : path.basename(session.file);
     return new EmbedderStartupError(
-      `could not load embedding model ${model}: its weights (${file}) are not a readable ONNX model (${session.reason}). ` +
-        `Fix: fetch the model again (scripts/fetch-model), or set ${setting} to another model.`,
+      `could not load embedding model ${model}: onnxruntime could not load its weights, ${file} (${session.reason}). ` +
+        `Fix: if the file is truncated or damaged, fetch the model again (scripts/fetch-model); or set ${setting} to another model.`,
       { cause: error },
     );
   }
@@ -210,7 +210,7 @@ function describeLoadFailure(error: unknown, model: string, setting: string, ses
     );
   }
   return new EmbedderStartupError(
-    `could not load embedding model ${model}: ${error instanceof Error ? error.message : String(error)}. ` +
+    `could not load embedding model ${model}: ${(error instanceof Error ? error.message : String(error)).replace(/\.+$/, '')}. ` +
       `Fix: set ${setting} to a Hugging Face id reachable from here, or to the absolute path of a local model folder (scripts/fetch-model).`,
     { cause: error },
   );
