@@ -2,12 +2,13 @@
 // plain-line output), with the real model.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { makePdf } from '../fixtures/documents.js';
 import { CLI } from '../support/cli.js';
+import { minilmModel } from '../support/models.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'ki-cli-'));
 const docs = path.join(work, 'docs');
@@ -117,6 +118,43 @@ describe('index and search on the local store', () => {
     const result = spawnSync(process.execPath, [CLI, 'search', 'x'], { env: { ...env, EMBEDDING_DEVICE: 'tpu' }, encoding: 'utf8', cwd: work });
     assert.equal(result.status, 2);
     assert.match(result.stderr, /embedding\.device.*tpu/s);
+  });
+
+  test('a store indexed under one name of the model is searched under its other name: hub id and fetched folder, either way round', () => {
+    // The hub id loads from a hub cache holding the fetched folder (the hub is out of reach here),
+    // so both names are the same files and must give the same hits.
+    const hubCache = path.join(work, 'hub-cache');
+    mkdirSync(path.join(hubCache, 'Xenova'), { recursive: true });
+    symlinkSync(minilmModel(), path.join(hubCache, 'Xenova', 'all-MiniLM-L6-v2'));
+    const small = path.join(work, 'two-names');
+    mkdirSync(small);
+    writeFileSync(path.join(small, 'lighthouses.txt'), 'Lighthouses warn ships of rocks with a rotating beam of light visible for miles at night.');
+    writeFileSync(path.join(small, 'bees.md'), '# Bees\n\nHoney bees dance to tell the hive where flowers are.');
+    const names = { hub: 'Xenova/all-MiniLM-L6-v2', folder: minilmModel() };
+    for (const [indexedWith, searchedWith] of [
+      ['hub', 'folder'],
+      ['folder', 'hub'],
+    ] as const) {
+      const run = (model: string, ...args: string[]) =>
+        spawnSync(process.execPath, [CLI, ...args], {
+          env: { ...env, LOCAL_STORE_PATH: path.join(work, `by-${indexedWith}`), EMBEDDING_MODEL: model, EMBEDDING_CACHE_DIR: hubCache },
+          encoding: 'utf8',
+          cwd: work,
+        });
+      const indexed = run(names[indexedWith], 'index', small);
+      assert.equal(indexed.status, 0, indexed.stderr);
+      const same = run(names[indexedWith], 'search', 'a light for ships at night', '--json');
+      const other = run(names[searchedWith], 'search', 'a light for ships at night', '--json');
+      assert.equal(other.status, 0, `indexed with the ${indexedWith}, searched with the ${searchedWith}: ${other.stderr}`);
+      const hits = JSON.parse(other.stdout) as JsonHit[];
+      assert.ok(hits.length > 0);
+      assert.deepEqual(hits, JSON.parse(same.stdout) as JsonHit[], 'the same model under either name finds the same hits');
+      // Indexing again under the other name keeps the store: it is the same model.
+      const again = run(names[searchedWith], 'index', small);
+      assert.equal(again.status, 0, again.stderr);
+      assert.match(again.stdout, /0 failed/);
+      assert.match(again.stdout, /2 unchanged/, 'nothing re-indexed for a change of name alone');
+    }
   });
 
   test('searching before indexing says how to index', () => {

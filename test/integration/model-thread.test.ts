@@ -92,3 +92,25 @@ for (const [how, body, reason] of [
     assert.match(run.stderr, new RegExp(reason));
   });
 }
+
+for (const [what, body] of [
+  ['a spare thread started ahead, never asked for anything', `registerModelThreadBackend();`],
+  ['a thread whose request has been answered', `const thread = new ModelThread(); await thread.request({ kind: 'dispose' });`],
+] as const) {
+  test(`an idle model thread does not hold the process open: ${what}`, (t) => {
+    // Every command that failed to load its model hung on a spare thread, which held the process
+    // open with nothing to do (issue #28).
+    const script = `
+      import { ModelThread, registerModelThreadBackend } from './app/src/embed/model-thread.ts';
+      ${body}
+      console.log('done');
+    `;
+    const started = performance.now();
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    const seconds = (performance.now() - started) / 1000;
+    t.diagnostic(`exited in ${seconds.toFixed(2)} s`);
+    assert.equal(run.signal, null, `killed after 30 s: the thread held the process open (stderr: ${run.stderr})`);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), 'done');
+  });
+}

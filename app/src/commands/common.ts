@@ -1,6 +1,7 @@
 // What every command shares: settings from --config and the environment, and turning errors
 // into a clear message and an exit code (documented in the README).
 import { ConfigError, loadConfig, type Settings } from '../config/config.js';
+import { EmbedderStartupError } from '../embed/startup-error.js';
 
 export const ExitCode = {
   ok: 0,
@@ -37,6 +38,12 @@ export function reportError(command: string, error: unknown): number {
   if (error instanceof ConfigError) {
     process.stderr.write(`keda-indexer ${command}: ${error.message}\n`);
     return ExitCode.usage;
+  }
+  if (error instanceof EmbedderStartupError) {
+    // Its message already says what to fix; the library's stack adds nothing for a user.
+    process.stderr.write(`keda-indexer ${command}: ${error.message}\n`);
+    if (process.env.DEBUG !== undefined && error.stack) process.stderr.write(`${error.stack}\n`);
+    return error.misconfigured ? ExitCode.usage : ExitCode.failure;
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`keda-indexer ${command}: ${message}\n`);

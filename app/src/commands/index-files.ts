@@ -161,7 +161,7 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
       elasticsearch = es;
       target = `Elasticsearch index ${es.index}`;
     } else {
-      store = await LocalStore.open(path.resolve(settings.localStore.path), embedder.model, embedder.dimensions);
+      store = await LocalStore.open(path.resolve(settings.localStore.path), modelRecordOf(embedder, embedder.dimensions));
       sink = store;
       target = `local store ${store.folder}`;
     }

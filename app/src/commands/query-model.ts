@@ -7,7 +7,7 @@ import type { Settings } from '../config/config.js';
 import { createEmbedder, type Embedder, type EmbeddingDtype } from '../embed/embedder.js';
 import { modelSlug } from '../embed/model-profile.js';
 import type { Logger } from '../observe/logger.js';
-import type { IndexMeta, ModelRecord } from '../sink/index-alias.js';
+import type { ModelRecord } from '../sink/model-record.js';
 import { UserError } from './common.js';
 
 export interface QueryModelChoice {
@@ -62,9 +62,12 @@ export class QueryModels {
     private readonly logger: Logger,
   ) {}
 
-  /** The embedder for an index with `meta` (undefined: an index without a recorded model). */
-  async forIndex(index: string, meta: IndexMeta | undefined): Promise<Embedder> {
-    const choice = queryModelFor(this.settings, index, meta?.model);
+  /**
+   * The embedder for an index (Elasticsearch's, or the local store's folder) whose vectors are of
+   * `recorded` (undefined: an index without a recorded model).
+   */
+  async forIndex(index: string, recorded: ModelRecord | undefined): Promise<Embedder> {
+    const choice = queryModelFor(this.settings, index, recorded);
     const key = JSON.stringify(choice);
     let embedder = this.loaded.get(key);
     if (embedder === undefined) {
@@ -78,8 +81,8 @@ export class QueryModels {
       this.loaded.set(key, embedder);
     }
     const ready = await embedder;
-    if (meta !== undefined && ready.dimensions !== meta.model.dims) {
-      throw new UserError(`index ${index} holds ${meta.model.dims}-dim vectors of ${meta.model.name}, but ${choice.model} produces ${ready.dimensions}. Fix: set EMBEDDING_MODEL to the model the index was made with.`);
+    if (recorded !== undefined && ready.dimensions !== recorded.dims) {
+      throw new UserError(`index ${index} holds ${recorded.dims}-dim vectors of ${recorded.name}, but ${choice.model} produces ${ready.dimensions}. Fix: set EMBEDDING_MODEL to the model the index was made with.`);
     }
     return ready;
   }

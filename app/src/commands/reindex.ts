@@ -117,7 +117,7 @@ export async function runReindexCreate(settings: Settings, options: CreateOption
   let dims = options.dims;
   if (dims === undefined) {
     // Loading the model measures its dims and checks that it loads at all, before any index exists.
-    const embedder = await loadEmbedder({ ...settings, embedding }, createLogger({ level: cliLogLevel(settings) }));
+    const embedder = await loadEmbedder({ ...settings, embedding }, createLogger({ level: cliLogLevel(settings) }), '--model');
     dims = embedder.dimensions;
     description = embedder;
     await embedder.dispose();

@@ -3,9 +3,11 @@ import { createEmbedder, type Embedder } from '../embed/embedder.js';
 import type { Settings } from '../config/config.js';
 import type { Logger } from '../observe/logger.js';
 
-export function loadEmbedder(settings: Settings, logger: Logger): Promise<Embedder> {
+/** `modelSetting`: what named the model, for messages (reindex create's --model). */
+export function loadEmbedder(settings: Settings, logger: Logger, modelSetting = 'EMBEDDING_MODEL'): Promise<Embedder> {
   return createEmbedder({
     model: settings.embedding.model,
+    modelSetting,
     device: settings.embedding.device,
     dtype: settings.embedding.dtype,
     cacheDir: settings.embedding.cacheDir,

@@ -6,11 +6,11 @@ import type { Settings } from '../config/config.js';
 import { createLogger } from '../observe/logger.js';
 import type { ChunkDocument } from '../sink/document.js';
 import { classifyElasticsearchError, createElasticsearchClient } from '../sink/elasticsearch.js';
-import { readIndexMeta, resolveIndex, type IndexMeta } from '../sink/index-alias.js';
+import { describeConfiguredModel, modelRecordOf, readIndexMeta, resolveIndex, type IndexMeta } from '../sink/index-alias.js';
 import { LocalStore } from '../sink/local-store.js';
 import { ExitCode, UserError } from './common.js';
 import { QueryModels } from './query-model.js';
-import { cliLogLevel, loadEmbedder, usesElasticsearch } from './runtime.js';
+import { cliLogLevel, usesElasticsearch } from './runtime.js';
 
 export interface SearchHit {
   readonly score: number;
@@ -133,7 +133,7 @@ export async function searchIndex(client: Client, settings: Settings, models: Qu
       if (resolved.kind === 'alias' && attempt < MAX_RESOLVE_ATTEMPTS && isIndexNotFound(error)) continue;
       throw error;
     }
-    const embedder = await models.forIndex(resolved.index, meta);
+    const embedder = await models.forIndex(resolved.index, meta?.model);
     const [vector] = await embedder.embed([query], 'query');
     if (vector === undefined) throw new Error('the model returned no vector for the query');
     try {
@@ -170,17 +170,20 @@ export async function runSearch(settings: Settings, query: string, options: Sear
       await client.close();
     }
   } else {
-    const store = await LocalStore.openExisting(path.resolve(settings.localStore.path));
-    if (store.model !== settings.embedding.model) {
-      throw new UserError(`the local index was built with ${store.model}, but EMBEDDING_MODEL is ${settings.embedding.model}; set it to the same model.`);
-    }
-    const embedder = await loadEmbedder(settings, logger);
+    const folder = path.resolve(settings.localStore.path);
+    const store = await LocalStore.openExisting(folder);
+    // The query is embedded with the store's model, found here as for an Elasticsearch index (the
+    // same model under its other name included). A store saved before it recorded its model: the
+    // model it names, described as these settings would describe it.
+    const recorded = store.record ?? modelRecordOf(describeConfiguredModel({ ...settings.embedding, model: store.model }), store.dims);
+    const models = new QueryModels(settings, logger);
     try {
+      const embedder = await models.forIndex(folder, recorded);
       const [vector] = await embedder.embed([query], 'query');
       if (vector === undefined) throw new Error('the model returned no vector for the query');
       hits = store.search(vector, options.k).map((hit) => toHit(hit.score, hit.chunk));
     } finally {
-      await embedder.dispose();
+      await models.dispose();
     }
   }
   out.write(options.json ? `${JSON.stringify(hits, null, 2)}\n` : formatHits(hits));

@@ -5,14 +5,17 @@
 // "Xenova/all-MiniLM-L6-v2") or from a local folder. A local folder is given as an absolute path;
 // remote loading is then switched off so a missing file fails here instead of reaching for a hub
 // that may be unreachable.
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { env, pipeline, Tensor, type FeatureExtractionPipeline } from '@huggingface/transformers';
 import type { Logger } from '../observe/logger.js';
 import { stageCpu } from '../observe/stage-cpu.js';
 import { ModelFileCache } from './model-files.js';
-import { effectiveDtype, readModelProfile } from './model-profile.js';
+import { effectiveDtype, readModelProfile, WEIGHTS_FILE, type ProfileDtype } from './model-profile.js';
+import type { ModelSessionError } from './model-thread.js';
 import { meanPoolNormalized } from './pooling.js';
 import { threadOptions } from './session-plan.js';
+import { EmbedderStartupError } from './startup-error.js';
 import { wordTokenEncoder } from './word-tokens.js';
 
 export type EmbeddingDevice = 'cpu' | 'cuda' | 'auto';
@@ -21,6 +24,8 @@ export type EmbeddingDtype = 'fp32' | 'fp16' | 'q8';
 export interface EmbedderOptions {
   /** Hugging Face model id, or an absolute path to a local model folder. */
   readonly model: string;
+  /** What names the model, for messages: the setting or flag to fix. Default EMBEDDING_MODEL. */
+  readonly modelSetting?: string;
   readonly device: EmbeddingDevice;
   readonly dtype: EmbeddingDtype;
   /** Folder where hub downloads are cached and looked up first; transformers.js's default if absent. */
@@ -86,9 +91,7 @@ interface ModelOutput {
   dispose(): void;
 }
 
-export class EmbedderStartupError extends Error {
-  override readonly name = 'EmbedderStartupError';
-}
+export { EmbedderStartupError };
 
 const CUDA_FIX =
   'install onnxruntime-node with its CUDA 12 providers (ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci --allow-scripts=onnxruntime-node) ' +
@@ -136,18 +139,98 @@ async function loadOnDevice(
   }
 }
 
+/** Files transformers.js needs in a local model folder, besides the weights. */
+const FOLDER_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
+
+/**
+ * The model setting's own faults, found before transformers.js is asked: its messages name the
+ * library's options and search paths, not the setting a user has to change.
+ */
+function checkModelSetting(model: string, setting: string): void {
+  if (model.trim() === '') {
+    throw new EmbedderStartupError(`${setting} is empty. Fix: set ${setting} to a Hugging Face id (such as Xenova/all-MiniLM-L6-v2) or to the absolute path of a local model folder (scripts/fetch-model prints one).`, {
+      misconfigured: true,
+    });
+  }
+  if (path.isAbsolute(model) && !(existsSync(model) && statSync(model).isDirectory())) {
+    throw new EmbedderStartupError(`${setting}=${model}: no such folder. Fix: set ${setting} to the absolute path of a local model folder (scripts/fetch-model prints one), or to a Hugging Face id.`, {
+      misconfigured: true,
+    });
+  }
+}
+
+/** A local model folder lacking what transformers.js reads. */
+function checkModelFolder(model: string, setting: string, dtype: ProfileDtype): void {
+  if (!path.isAbsolute(model)) return;
+  const missing = [...FOLDER_FILES, WEIGHTS_FILE[dtype]].filter((file) => !existsSync(path.join(model, file)));
+  if (missing.length > 0) {
+    throw new EmbedderStartupError(
+      `${setting}=${model} is not a complete model folder: ${missing.join(', ')} missing. Fix: fetch the model again (scripts/fetch-model), or set ${setting} to another model folder or a Hugging Face id.`,
+    );
+  }
+}
+
+/** The first error in a cause chain that `pick` accepts. */
+function findCause<T>(error: unknown, pick: (candidate: unknown) => T | undefined): T | undefined {
+  for (let current: unknown = error, depth = 0; current !== undefined && current !== null && depth < 8; depth++) {
+    const found = pick(current);
+    if (found !== undefined) return found;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Why the hub could not be reached (ENOTFOUND, ECONNREFUSED…), when that is what failed. */
+function networkFailure(error: unknown): string | undefined {
+  const fetchFailed = findCause(error, (candidate) => (candidate instanceof TypeError && candidate.message === 'fetch failed' ? candidate : undefined));
+  const code = findCause(error, (candidate) => {
+    const value = (candidate as { code?: unknown }).code;
+    return typeof value === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(value) ? value : undefined;
+  });
+  return code ?? (fetchFailed === undefined ? undefined : 'fetch failed');
+}
+
+/** A load failure in words a user acts on: what failed, and the setting to change. */
+function describeLoadFailure(error: unknown, model: string, setting: string, sessionErrorType: typeof ModelSessionError): EmbedderStartupError {
+  const session = findCause(error, (candidate) => (candidate instanceof sessionErrorType ? candidate : undefined));
+  if (session !== undefined) {
+    const file = session.file === undefined ? 'file' : path.isAbsolute(model) ? path.relative(model, session.file) : path.basename(session.file);
+    return new EmbedderStartupError(
+      `could not load embedding model ${model}: onnxruntime could not load its weights, ${file} (${session.reason}). ` +
+        `Fix: if the file is truncated or damaged, fetch the model again (scripts/fetch-model); or set ${setting} to another model.`,
+      { cause: error },
+    );
+  }
+  const network = path.isAbsolute(model) ? undefined : networkFailure(error);
+  if (network !== undefined) {
+    return new EmbedderStartupError(
+      `could not download embedding model ${model}: the Hugging Face hub (${env.remoteHost}) is not reachable from here (${network}). ` +
+        `Fix: set ${setting} to the absolute path of a local model folder (scripts/fetch-model), or let this machine reach the hub.`,
+      { cause: error },
+    );
+  }
+  return new EmbedderStartupError(
+    `could not load embedding model ${model}: ${(error instanceof Error ? error.message : String(error)).replace(/\.+$/, '')}. ` +
+      `Fix: set ${setting} to a Hugging Face id reachable from here, or to the absolute path of a local model folder (scripts/fetch-model).`,
+    { cause: error },
+  );
+}
+
 export async function createEmbedder(options: EmbedderOptions): Promise<Embedder> {
+  const setting = options.modelSetting ?? 'EMBEDDING_MODEL';
+  checkModelSetting(options.model, setting);
   // Started first: the thread loads onnxruntime while the tokenizer and config are read here.
-  const { registerModelThreadBackend, modelThreadBackend, takePreloadOutcome } = await import('./model-thread.js');
+  const { registerModelThreadBackend, modelThreadBackend, takePreloadOutcome, ModelSessionError } = await import('./model-thread.js');
   registerModelThreadBackend();
   const location = resolveModelLocation(options.model);
   let profile;
   try {
     profile = readModelProfile(options.model);
   } catch (error) {
-    throw new EmbedderStartupError(`EMBEDDING_MODEL ${options.model}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new EmbedderStartupError(`${setting}=${options.model}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   const dtype = effectiveDtype(options.model, options.dtype, profile);
+  checkModelFolder(options.model, setting, dtype);
   if (dtype !== options.dtype) options.logger.info({ configured: options.dtype, loaded: dtype }, 'the model folder holds only other weights: loading those (keda-indexer.json)');
   // transformers.js keeps these in module-global state: set every one for this model.
   env.allowRemoteModels = location.localRoot === undefined;
@@ -162,11 +245,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     loaded = await loadOnDevice(location.id, modelThreadBackend, { ...options, dtype });
   } catch (error) {
     if (error instanceof EmbedderStartupError) throw error;
-    throw new EmbedderStartupError(
-      `could not load embedding model ${options.model}: ${error instanceof Error ? error.message : String(error)}. ` +
-        'Fix: set EMBEDDING_MODEL to a Hugging Face id reachable from here, or to the absolute path of a local model folder (scripts/fetch-model).',
-      { cause: error },
-    );
+    throw describeLoadFailure(error, options.model, setting, ModelSessionError);
   }
   const { extractor, device } = loaded;
   const preload = takePreloadOutcome();
@@ -195,9 +274,16 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     return reusable ? embedTokenIds(extractor, known as number[][], padId) : embedTexts(extractor, inputs);
   };
 
-  const probe = await embed(['dimension probe'], 'passage');
-  const dimensions = probe[0]?.length ?? 0;
-  if (dimensions === 0) throw new EmbedderStartupError(`model ${options.model} produced an empty embedding`);
+  let dimensions: number;
+  try {
+    const probe = await embed(['dimension probe'], 'passage');
+    dimensions = probe[0]?.length ?? 0;
+    if (dimensions === 0) throw new EmbedderStartupError(`model ${options.model} produced an empty embedding. Fix: set ${setting} to a sentence-embedding model.`);
+  } catch (error) {
+    // The session's thread goes with it: nothing will use it now.
+    await extractor.dispose();
+    throw error;
+  }
 
   return {
     model: options.model,

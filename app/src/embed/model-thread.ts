@@ -100,8 +100,6 @@ export class ModelThread {
 
   constructor(start: () => Worker = startModelThread) {
     this.worker = start();
-    // An idle thread must not keep a finished command alive; one with a request out must.
-    this.worker.unref();
     this.worker.on('message', (reply: Reply) => {
       const waiting = this.pending.get(reply.id);
       this.pending.delete(reply.id);
@@ -116,6 +114,10 @@ export class ModelThread {
     this.worker.on('exit', (code) => {
       this.died(new Error(`the model thread exited (code ${code})`));
     });
+    // An idle thread must not keep a finished command alive; one with a request out must. Unref'd
+    // after the listeners are added: on Node 20 adding a 'message' listener refs the thread's
+    // port again, and a spare thread then held every command open after it failed.
+    this.worker.unref();
   }
 
   /**
@@ -252,8 +254,9 @@ export function preloadSession(model: string, device: ThreadDevice, options: Inf
   if (preloaded !== undefined) return;
   const thread = spares.pop() ?? new ModelThread();
   const shape = loadIn(thread, model, device, options);
-  // A failed preload is reported to the session request that claims it, or to nobody.
-  shape.catch(() => {});
+  // A failed preload is reported to the session request that claims it, or to nobody; its thread
+  // is of no more use either way.
+  shape.catch(() => thread.terminate());
   preloaded = { thread, model, device, options, shape };
 }
 
@@ -270,6 +273,26 @@ function claimPreloaded(model: string | Uint8Array, device: ThreadDevice, option
   return undefined;
 }
 
+/**
+ * onnxruntime could not create a session: the weights file is unreadable or not a model. The
+ * reason is onnxruntime's, less its "Load model from <file> failed:" preamble (the file is kept
+ * apart, for the embedder's message).
+ */
+export class ModelSessionError extends Error {
+  override readonly name = 'ModelSessionError';
+  readonly reason: string;
+
+  constructor(
+    readonly file: string | undefined,
+    error: unknown,
+  ) {
+    const message = error instanceof Error ? error.message : String(error);
+    const reason = message.replace(/^Load model from .*? failed: ?/s, '').replace(/\.+$/, '');
+    super(`onnxruntime could not load ${file ?? 'the model'}: ${reason}`, { cause: error });
+    this.reason = reason;
+  }
+}
+
 function threadBackend(device: ThreadDevice): Backend {
   return {
     init: async () => {},
@@ -280,7 +303,7 @@ function threadBackend(device: ThreadDevice): Backend {
         return new ThreadSessionHandler(thread, await (claimed?.shape ?? loadIn(thread, model, device, options)));
       } catch (error) {
         await thread.terminate();
-        throw error;
+        throw new ModelSessionError(typeof model === 'string' ? model : undefined, error);
       }
     },
   };

@@ -12,20 +12,9 @@ import type { Settings } from '../config/config.js';
 import { effectiveDtype, modelSlug, readModelProfile } from '../embed/model-profile.js';
 import { classifyElasticsearchError, indexMapping, SinkStartupError, type ElasticsearchSettings } from './elasticsearch.js';
 import { RECORDS_MAPPING, recordsIndexOf } from './file-records.js';
+import { modelMismatch, type ModelDescription, type ModelRecord } from './model-record.js';
 
-/** How the vectors of an index were made: enough to embed a query the same way. */
-export interface ModelRecord {
-  /** Short name, the same for a hub id and a local folder of the model (model-profile.ts). */
-  readonly name: string;
-  /** EMBEDDING_MODEL as the creator of the index had it: a hub id, or a folder on its machine. */
-  readonly source: string;
-  readonly dims: number;
-  readonly dtype: string;
-  readonly passage_prefix: string;
-  readonly query_prefix: string;
-  readonly pooling: 'mean';
-  readonly normalize: true;
-}
+export { modelMismatch, modelRecordOf, type ModelDescription, type ModelRecord } from './model-record.js';
 
 /** The mapping `_meta` of a physical index keda-indexer made. */
 export interface IndexMeta {
@@ -34,27 +23,6 @@ export interface IndexMeta {
   readonly version: number;
   readonly model: ModelRecord;
   readonly created_at: string;
-}
-
-/** What a model setting means, read without loading the model (for --dims and bootstrap). */
-export interface ModelDescription {
-  readonly model: string;
-  readonly dtype: string;
-  readonly passagePrefix: string;
-  readonly queryPrefix: string;
-}
-
-export function modelRecordOf(model: ModelDescription, dims: number): ModelRecord {
-  return {
-    name: modelSlug(model.model),
-    source: model.model,
-    dims,
-    dtype: model.dtype,
-    passage_prefix: model.passagePrefix,
-    query_prefix: model.queryPrefix,
-    pooling: 'mean',
-    normalize: true,
-  };
 }
 
 /** The model the embedding settings name, with the folder's profile applied as the embedder applies it. */
@@ -66,15 +34,6 @@ export function describeConfiguredModel(embedding: Settings['embedding']): Model
     passagePrefix: embedding.passagePrefix || (profile.passagePrefix ?? ''),
     queryPrefix: embedding.queryPrefix || (profile.queryPrefix ?? ''),
   };
-}
-
-/** Why vectors of `writer` do not belong in an index made with `recorded`; undefined when they do. */
-export function modelMismatch(recorded: ModelRecord, writer: ModelRecord): string | undefined {
-  if (recorded.name !== writer.name) return `model ${recorded.name}, not ${writer.name}`;
-  if (recorded.dims !== writer.dims) return `${recorded.dims} dims, not ${writer.dims}`;
-  if (recorded.passage_prefix !== writer.passage_prefix) return `passage prefix ${JSON.stringify(recorded.passage_prefix)}, not ${JSON.stringify(writer.passage_prefix)}`;
-  if (recorded.query_prefix !== writer.query_prefix) return `query prefix ${JSON.stringify(recorded.query_prefix)}, not ${JSON.stringify(writer.query_prefix)}`;
-  return undefined;
 }
 
 export function physicalIndexName(alias: string, version: number, model: string): string {

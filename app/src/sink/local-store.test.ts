@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { chunkIdOf, sourceIdOf, type ChunkDocument } from './document.js';
 import { LocalStore, LocalStoreError } from './local-store.js';
+import { modelRecordOf } from './model-record.js';
 
 const DIMS = 4;
 const axis = (i: number): number[] => Array.from({ length: DIMS }, (_, d) => (d === i ? 1 : 0));
@@ -24,19 +25,22 @@ function docs(filePath: string, vectors: number[][]): ChunkDocument[] {
   }));
 }
 
+const modelOf = (model: string, prefixes: { passagePrefix?: string; queryPrefix?: string } = {}) =>
+  modelRecordOf({ model, dtype: 'fp32', passagePrefix: prefixes.passagePrefix ?? '', queryPrefix: prefixes.queryPrefix ?? '' }, DIMS);
+
 const folder = () => path.join(mkdtempSync(path.join(tmpdir(), 'ki-store-')), 'store');
 
 describe('LocalStore', () => {
   test('finds the nearest chunks, survives a reopen, and keeps file stats', async () => {
     const dir = folder();
-    const store = await LocalStore.open(dir, 'model-a', DIMS);
+    const store = await LocalStore.open(dir, modelOf('model-a'));
     await store.writeFile(await store.claim('/a.txt'), docs('/a.txt', [axis(0), axis(1)]));
     store.recordStat('/a.txt', { size: 10, mtimeMs: 1 });
     await store.writeFile(await store.claim('/b.txt'), docs('/b.txt', [axis(2)]));
     store.recordStat('/b.txt', { size: 20, mtimeMs: 2 });
     await store.save();
 
-    const reopened = await LocalStore.open(dir, 'model-a', DIMS);
+    const reopened = await LocalStore.open(dir, modelOf('model-a'));
     assert.equal(reopened.chunkCount, 3);
     const hits = reopened.search(Float32Array.from([0.1, 0.9, 0, 0]), 2);
     assert.deepEqual(hits.map((hit) => hit.chunk.content), ['/a.txt chunk 1', '/a.txt chunk 0']);
@@ -46,7 +50,7 @@ describe('LocalStore', () => {
 
   test('re-writing a file replaces its chunks; removing it drops them', async () => {
     const dir = folder();
-    const store = await LocalStore.open(dir, 'm', DIMS);
+    const store = await LocalStore.open(dir, modelOf('m'));
     await store.writeFile(await store.claim('/a.txt'), docs('/a.txt', [axis(0), axis(1), axis(2)]));
     const result = await store.writeFile(await store.claim('/a.txt'), docs('/a.txt', [axis(3)]));
     assert.deepEqual(result, { written: 1, staleDeleted: 2, superseded: false });
@@ -54,11 +58,11 @@ describe('LocalStore', () => {
     assert.deepEqual(await store.removeFile(await store.claim('/a.txt')), { removed: 1, superseded: false });
     assert.deepEqual(store.filePaths(), []);
     await store.save();
-    assert.equal((await LocalStore.open(dir, 'm', DIMS)).chunkCount, 0);
+    assert.equal((await LocalStore.open(dir, modelOf('m'))).chunkCount, 0);
   });
 
   test('a file written in slices is recorded whole; one whose slice fails keeps its old chunks', async () => {
-    const store = await LocalStore.open(folder(), 'm', DIMS);
+    const store = await LocalStore.open(folder(), modelOf('m'));
     const all = docs('/a.txt', [axis(0), axis(1), axis(2)]);
     const claim = await store.claim('/a.txt');
     assert.deepEqual(await store.writeFileSlices(claim, [all.slice(0, 2), all.slice(2)]), { written: 3, staleDeleted: 0, superseded: false });
@@ -73,7 +77,7 @@ describe('LocalStore', () => {
 
   test('a save leaves exactly one generation of data files', async () => {
     const dir = folder();
-    const store = await LocalStore.open(dir, 'm', DIMS);
+    const store = await LocalStore.open(dir, modelOf('m'));
     await store.writeFile(await store.claim('/a.txt'), docs('/a.txt', [axis(0)]));
     await store.save();
     await store.save();
@@ -82,9 +86,47 @@ describe('LocalStore', () => {
 
   test('a store built with another model is refused with a fix', async () => {
     const dir = folder();
-    const store = await LocalStore.open(dir, 'model-a', DIMS);
+    const store = await LocalStore.open(dir, modelOf('model-a'));
     await store.save();
-    await assert.rejects(LocalStore.open(dir, 'model-b', DIMS), (error: unknown) => error instanceof LocalStoreError && /model-a.*LOCAL_STORE_PATH/.test(error.message));
+    await assert.rejects(LocalStore.open(dir, modelOf('model-b')), (error: unknown) => error instanceof LocalStoreError && /model-a.*LOCAL_STORE_PATH/.test(error.message));
+  });
+
+  test('the same model under its other name is the same model: hub id and fetched folder, either way round', async () => {
+    const hubId = 'Xenova/all-MiniLM-L6-v2';
+    const fetched = '/root/.cache/keda-indexer/models/all-MiniLM-L6-v2';
+    for (const [first, second] of [
+      [hubId, fetched],
+      [fetched, hubId],
+    ] as const) {
+      const dir = folder();
+      const store = await LocalStore.open(dir, modelOf(first));
+      await store.writeFile(await store.claim('a.txt'), docs('a.txt', [axis(0)]));
+      await store.save();
+      const reopened = await LocalStore.open(dir, modelOf(second));
+      assert.equal(reopened.chunkCount, 1);
+      // The store keeps what it was built with.
+      assert.equal(reopened.model, first);
+      assert.equal((await LocalStore.openExisting(dir)).record?.name, 'all-minilm-l6-v2');
+    }
+  });
+
+  test('the same model with other prefixes is refused: its vectors would differ', async () => {
+    const dir = folder();
+    await (await LocalStore.open(dir, modelOf('intfloat/e5-small-v2', { passagePrefix: 'passage: ', queryPrefix: 'query: ' }))).save();
+    await assert.rejects(LocalStore.open(dir, modelOf('/models/e5-small-v2')), (error: unknown) => error instanceof LocalStoreError && /passage prefix "passage: ", not ""/.test(error.message));
+  });
+
+  test('a store saved before the model was recorded matches by name and dims, and records it on the next save', async () => {
+    const dir = folder();
+    await (await LocalStore.open(dir, modelOf('Xenova/all-MiniLM-L6-v2'))).save();
+    const manifestFile = path.join(dir, 'manifest.json');
+    const { record, ...legacy } = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, unknown>;
+    assert.ok(record !== undefined);
+    writeFileSync(manifestFile, JSON.stringify(legacy));
+    assert.equal((await LocalStore.openExisting(dir)).record, undefined);
+    await assert.rejects(LocalStore.open(dir, modelOf('/models/e5-small-v2')), LocalStoreError);
+    await (await LocalStore.open(dir, modelOf('/models/all-MiniLM-L6-v2'))).save();
+    assert.equal((await LocalStore.openExisting(dir)).record?.source, 'Xenova/all-MiniLM-L6-v2');
   });
 
   test('searching a folder with no index says how to make one', async () => {

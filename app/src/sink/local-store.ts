@@ -9,7 +9,9 @@
 // chunks) it answers in milliseconds and never misses a neighbour.
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { modelSlug } from '../embed/model-profile.js';
 import { sourceIdOf, type ChunkDocument, type ChunkSink, type ChunkSlices, type RemoveResult, type WriteClaim, type WriteResult } from './document.js';
+import { modelMismatch, type ModelRecord } from './model-record.js';
 
 export interface LocalFileEntry {
   readonly sourceId: string;
@@ -20,8 +22,11 @@ export interface LocalFileEntry {
 
 interface Manifest {
   readonly format: 1;
+  /** The model setting the store was built with (a hub id or a folder), as `record.source`. */
   readonly model: string;
   readonly dims: number;
+  /** The model's identity (model-record.ts); absent from stores saved before it was recorded. */
+  readonly record?: ModelRecord;
   readonly generation: number;
   readonly files: Record<string, LocalFileEntry>;
 }
@@ -49,23 +54,33 @@ export class LocalStore implements ChunkSink {
     readonly folder: string,
     readonly model: string,
     readonly dims: number,
+    /** Whose vectors these are; undefined for a store saved before the identity was recorded. */
+    readonly record: ModelRecord | undefined,
     manifest?: Manifest,
   ) {
     this.files = new Map(Object.entries(manifest?.files ?? {}));
     this.generation = manifest?.generation ?? 0;
   }
 
-  /** Opens (or starts) the store in `folder` for a model; a store built with another model is refused. */
-  static async open(folder: string, model: string, dims: number): Promise<LocalStore> {
+  /**
+   * Opens (or starts) the store in `folder` for a model. A store built with another model is
+   * refused; the same model under its other name (a hub id, or the folder scripts/fetch-model made
+   * of it) is the same model, as for an Elasticsearch index (model-record.ts).
+   */
+  static async open(folder: string, writer: ModelRecord): Promise<LocalStore> {
     const manifest = await readManifest(folder);
-    if (manifest === undefined) return new LocalStore(folder, model, dims);
-    if (manifest.model !== model || manifest.dims !== dims) {
+    if (manifest === undefined) return new LocalStore(folder, writer.source, writer.dims, writer);
+    // A store saved before records were kept: its model's name and dims are all it says; prefixes
+    // were never checked for it, so the writer's are taken as its own.
+    const recorded = manifest.record ?? { ...writer, name: modelSlug(manifest.model), source: manifest.model, dims: manifest.dims };
+    const mismatch = modelMismatch(recorded, writer);
+    if (mismatch !== undefined) {
       throw new LocalStoreError(
-        `${folder} was built with ${manifest.model} (${manifest.dims} dims), not ${model} (${dims} dims). ` +
+        `${folder} holds vectors of ${mismatch} (built with ${manifest.model}, ${manifest.dims} dims; now ${writer.source}, ${writer.dims} dims). ` +
           'Fix: use another LOCAL_STORE_PATH, or delete the folder to rebuild it.',
       );
     }
-    const store = new LocalStore(folder, model, dims, manifest);
+    const store = new LocalStore(folder, manifest.model, manifest.dims, recorded, manifest);
     await store.load(manifest.generation);
     return store;
   }
@@ -76,7 +91,7 @@ export class LocalStore implements ChunkSink {
     if (manifest === undefined) {
       throw new LocalStoreError(`no local index in ${folder}. Fix: run \`keda-indexer index <path…>\` first, or set LOCAL_STORE_PATH.`);
     }
-    const store = new LocalStore(folder, manifest.model, manifest.dims, manifest);
+    const store = new LocalStore(folder, manifest.model, manifest.dims, manifest.record, manifest);
     await store.load(manifest.generation);
     return store;
   }
@@ -186,7 +201,14 @@ export class LocalStore implements ChunkSink {
     }
     await writeFile(path.join(this.folder, `chunks-${generation}.jsonl`), lines.length > 0 ? `${lines.join('\n')}\n` : '');
     await writeFile(path.join(this.folder, `vectors-${generation}.f32`), buffer);
-    const manifest: Manifest = { format: 1, model: this.model, dims: this.dims, generation, files: Object.fromEntries(this.files) };
+    const manifest: Manifest = {
+      format: 1,
+      model: this.model,
+      dims: this.dims,
+      ...(this.record === undefined ? {} : { record: this.record }),
+      generation,
+      files: Object.fromEntries(this.files),
+    };
     const temporary = path.join(this.folder, `${MANIFEST}.tmp`);
     await writeFile(temporary, `${JSON.stringify(manifest, null, 1)}\n`);
     await rename(temporary, path.join(this.folder, MANIFEST));
