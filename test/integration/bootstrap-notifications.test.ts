@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { GetBucketNotificationConfigurationCommand, HeadBucketCommand, PutBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, PutBucketNotificationConfigurationCommand, type NotificationConfiguration } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { readNotification } from '../../app/src/setup/aws-resources.js';
 import { CLI } from '../support/cli.js';
 import { createBucket, putObject, s3, sqs, uniqueName } from '../support/stack.js';
 
@@ -41,8 +42,9 @@ async function receivedKeys(queueUrl: string, ms = 3000): Promise<string[]> {
   return keys.sort();
 }
 
-async function notification(bucket: string) {
-  const { $metadata: _, ...configuration } = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
+async function notification(bucket: string): Promise<NotificationConfiguration> {
+  const configuration = await readNotification(s3, bucket);
+  assert.ok(configuration, `bucket ${bucket} exists`);
   return configuration;
 }
 

@@ -239,8 +239,13 @@ export function planNotification(current: NotificationConfiguration, wanted: Not
 /** The bucket's notification configuration; undefined when the bucket does not exist (yet). */
 export async function readNotification(s3: S3Client, bucket: string): Promise<NotificationConfiguration | undefined> {
   try {
-    const { $metadata: _, ...configuration } = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
-    return configuration;
+    const response = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: bucket }));
+    return {
+      ...(response.QueueConfigurations ? { QueueConfigurations: response.QueueConfigurations } : {}),
+      ...(response.TopicConfigurations ? { TopicConfigurations: response.TopicConfigurations } : {}),
+      ...(response.LambdaFunctionConfigurations ? { LambdaFunctionConfigurations: response.LambdaFunctionConfigurations } : {}),
+      ...(response.EventBridgeConfiguration ? { EventBridgeConfiguration: response.EventBridgeConfiguration } : {}),
+    };
   } catch (error) {
     if (error instanceof S3ServiceException && (error.name === 'NoSuchBucket' || error.$metadata.httpStatusCode === 404)) return undefined;
     throw error;
