@@ -124,6 +124,8 @@ const fixedIndices = ['tickets'];
 const madeQueues = new Set<string>();
 const madeBuckets = new Set<string>();
 const madeIndices = new Set<string>();
+/** Set once the fixed names were found free: only then are they this replay's to delete. */
+let ownsFixedNames = false;
 
 describe('docs/operations.md replayed against the dev stack', () => {
   before(async () => {
@@ -137,10 +139,11 @@ describe('docs/operations.md replayed against the dev stack', () => {
     for (const name of fixedIndices) {
       assert.deepEqual(await indicesOf(es, name), [], `index ${name} exists on this stack; the replay makes and deletes it: delete it first`);
     }
+    ownsFixedNames = true;
   });
 
   after(async () => {
-    for (const name of [...madeQueues, ...fixedQueues]) {
+    for (const name of [...madeQueues, ...(ownsFixedNames ? fixedQueues : [])]) {
       const url = await queueUrl(name);
       if (url !== undefined) await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
     }
@@ -149,8 +152,8 @@ describe('docs/operations.md replayed against the dev stack', () => {
       for (const object of listed.Contents ?? []) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key }));
       await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
     }
-    await deleteIndexFamily(es, [...madeIndices, ...fixedIndices]);
-    rmSync(scratch, { recursive: true, force: true });
+    await deleteIndexFamily(es, [...madeIndices, ...(ownsFixedNames ? fixedIndices : [])]);
+    if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
   });
 
   test('"Adding a pipeline": a second pipeline on a prefix of the live bucket gets its own events, the live one keeps its', async () => {
