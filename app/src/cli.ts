@@ -169,20 +169,28 @@ program
   .option('--max-receive-count <n>', 'receives before SQS itself moves a message to the DLQ (with the default retry delays, 10 rides out ~45 min of outage)', '10')
   .option('--dims <n>', 'vector dimensions of the index (default: measured by loading EMBEDDING_MODEL)')
   .option('--skip-index', 'leave Elasticsearch alone')
+  .option('--skip-bucket', 'leave the bucket and its notification alone (a queue filled by backfill only, e.g. for reindex)')
   .addHelpText(
     'after',
     `
 Creates what is missing and brings the rest up to date: safe to run again.
+The notification is merged: bootstrap adds or updates its own configuration for this queue (Id
+keda-indexer-<queue>, events ObjectCreated/ObjectRemoved, prefix S3_PREFIX) and keeps every other
+one. It refuses, changing nothing (exit 1), when another configuration's events and prefix/suffix
+overlap its own, which S3 would reject: give each pipeline on a bucket its own prefix, or pass
+--skip-bucket for a queue that needs no notification.
 
 Examples:
   eval "$(scripts/dev-stack env)"
   keda-indexer bootstrap --queue-name docs --bucket docs
+  S3_PREFIX=tickets/ keda-indexer bootstrap --queue-name tickets --bucket docs
+  keda-indexer bootstrap --queue-name documents-reindex --skip-bucket --skip-index
   ELASTICSEARCH_URL=https://es:9200 keda-indexer bootstrap --dims 384`,
   )
   .action(
     action(
       'bootstrap',
-      async (options: { queueName?: string; bucket?: string; maxReceiveCount: string; dims?: string; skipIndex?: boolean }) => {
+      async (options: { queueName?: string; bucket?: string; maxReceiveCount: string; dims?: string; skipIndex?: boolean; skipBucket?: boolean }) => {
         const { runBootstrap } = await import('./commands/bootstrap.js');
         return runBootstrap(
           settingsFor(globalOptions()),
@@ -192,6 +200,7 @@ Examples:
             maxReceiveCount: Number(options.maxReceiveCount),
             ...(options.dims === undefined ? {} : { dims: Number(options.dims) }),
             skipIndex: options.skipIndex === true,
+            skipBucket: options.skipBucket === true,
           },
           process.stdout,
         );

@@ -25,9 +25,10 @@ export interface Scenario {
 export async function createScenario(name: string, options: { notify: boolean; env?: Record<string, string> }): Promise<Scenario> {
   const bucket = uniqueName(`rel-${name}`);
   const index = uniqueName(`rel-${name}`);
-  const queues = await ensureQueues(sqs, { name: uniqueName(`rel-${name}`), visibilityTimeoutSeconds: 10, maxReceiveCount: 100, bucket });
+  const queueName = uniqueName(`rel-${name}`);
+  const queues = await ensureQueues(sqs, { name: queueName, visibilityTimeoutSeconds: 10, maxReceiveCount: 100, bucket });
   await ensureBucket(s3, bucket, settings.aws.region);
-  if (options.notify) await ensureNotification(s3, bucket, queues.queueArn, '');
+  if (options.notify) await ensureNotification(s3, bucket, { queueName, queueArn: queues.queueArn, prefix: '' });
   return {
     name,
     bucket,

@@ -89,17 +89,23 @@ export async function runDoctor(load: () => Settings, out: NodeJS.WritableStream
     const s3 = createS3Client(settings.aws);
     try {
       await s3.send(new HeadBucketCommand({ Bucket: settings.s3.bucket }));
-      const notifies = queueArn !== undefined && (await notificationTargets(s3, settings.s3.bucket)).some((target) => target.QueueArn === queueArn);
-      report(
-        notifies
-          ? { name: 'bucket', status: 'ok', detail: `s3://${settings.s3.bucket}, notifies the queue` }
-          : {
-              name: 'bucket',
-              status: 'warn',
-              detail: `s3://${settings.s3.bucket} does not notify the queue: new files are indexed only when enqueued by \`keda-indexer upload\``,
-              fix: 'run `keda-indexer bootstrap` to add the S3 → SQS notification',
-            },
-      );
+      if (queueArn === undefined) {
+        report({ name: 'bucket', status: 'ok', detail: `s3://${settings.s3.bucket} (its notification not checked: the queue is not known)` });
+      } else {
+        const target = (await notificationTargets(s3, settings.s3.bucket)).find((config) => config.QueueArn === queueArn);
+        // Without the notification, files put in the bucket never reach this queue: the pipeline
+        // looks healthy and indexes nothing new. That is a failure, not a warning.
+        report(
+          target !== undefined
+            ? { name: 'bucket', status: 'ok', detail: `s3://${settings.s3.bucket}, notifies the queue (configuration "${target.Id ?? ''}")` }
+            : {
+                name: 'bucket',
+                status: 'fail',
+                detail: `s3://${settings.s3.bucket} does not notify the queue: files put in the bucket are not indexed (only those sent by \`keda-indexer upload\` or backfill)`,
+                fix: 'run `keda-indexer bootstrap` with this SQS_QUEUE_URL, S3_BUCKET and S3_PREFIX to add its notification; for a queue filled by backfill only (a reindex queue), run doctor without S3_BUCKET',
+              },
+        );
+      }
     } catch (error) {
       report({ name: 'bucket', status: 'fail', detail: message(error), fix: 'check S3_BUCKET, or create it with `keda-indexer bootstrap`' });
     }

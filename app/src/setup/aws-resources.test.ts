@@ -1,0 +1,76 @@
+// The merge and overlap rules of bootstrap's bucket notification, without S3 (moto accepts
+// overlapping configurations, so these rules are checked here; test/integration covers the calls).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { FilterRuleName, NotificationConfiguration } from '@aws-sdk/client-s3';
+import { entriesOverlap, eventsOverlap, planNotification } from './aws-resources.js';
+
+const entry = (events: string[], prefix = '', suffix = '') => ({ events, prefix, suffix });
+const created = ['s3:ObjectCreated:*'];
+
+test('event types overlap when equal or when a wildcard covers the other', () => {
+  assert.equal(eventsOverlap('s3:ObjectCreated:*', 's3:ObjectCreated:Put'), true);
+  assert.equal(eventsOverlap('s3:ObjectCreated:Put', 's3:ObjectCreated:*'), true);
+  assert.equal(eventsOverlap('s3:ObjectCreated:Put', 's3:ObjectCreated:Put'), true);
+  assert.equal(eventsOverlap('s3:ObjectCreated:Put', 's3:ObjectCreated:Copy'), false);
+  assert.equal(eventsOverlap('s3:ObjectCreated:*', 's3:ObjectRemoved:*'), false);
+});
+
+test("S3's overlap rule: shared event type, one prefix starts the other, one suffix ends the other", () => {
+  // The User Guide's examples: overlapping prefixes, overlapping suffixes, a prefix and a suffix
+  // both matching one key; and the valid ones: disjoint prefixes, disjoint suffixes, other events.
+  assert.equal(entriesOverlap(entry(created, 'images/'), entry(created, 'images/thumbs/')), true);
+  assert.equal(entriesOverlap(entry(created, '', 'jpg'), entry(created, '', '.jpg')), true);
+  assert.equal(entriesOverlap(entry(created, 'images/'), entry(created, '', '.jpg')), true);
+  assert.equal(entriesOverlap(entry(created), entry(created, 'tickets/')), true);
+  assert.equal(entriesOverlap(entry(created, 'contracts/'), entry(created, 'tickets/')), false);
+  assert.equal(entriesOverlap(entry(created, 'images/', '.jpg'), entry(created, 'images/', '.png')), false);
+  assert.equal(entriesOverlap(entry(['s3:ObjectRemoved:*']), entry(created)), false);
+});
+
+const live: NotificationConfiguration = {
+  QueueConfigurations: [
+    {
+      Id: 'keda-indexer-contracts',
+      QueueArn: 'arn:aws:sqs:eu-west-1:111122223333:contracts',
+      Events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'],
+      Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'contracts/' }] } },
+    },
+  ],
+  // S3 answers "Prefix" where the SDK's type (and a request) says "prefix".
+  TopicConfigurations: [{ Id: 'audit', TopicArn: 'arn:aws:sns:eu-west-1:111122223333:audit', Events: ['s3:ObjectRemoved:Delete'], Filter: { Key: { FilterRules: [{ Name: 'Prefix' as FilterRuleName, Value: 'audit/' }] } } }],
+  EventBridgeConfiguration: {},
+};
+
+test('a queue on another prefix is added beside every other configuration', () => {
+  const plan = planNotification(live, { queueName: 'tickets', queueArn: 'arn:aws:sqs:eu-west-1:111122223333:tickets', prefix: 'tickets/' });
+  assert.equal(plan.kind, 'put');
+  assert.equal(plan.outcome, 'added');
+  assert.deepEqual(plan.configuration.QueueConfigurations?.map((c) => c.Id), ['keda-indexer-contracts', 'keda-indexer-tickets']);
+  assert.deepEqual(plan.configuration.TopicConfigurations, live.TopicConfigurations);
+  assert.deepEqual(plan.configuration.EventBridgeConfiguration, {});
+});
+
+test('its own entry, as wanted, is unchanged; with another prefix it is updated in place', () => {
+  const wanted = { queueName: 'contracts', queueArn: 'arn:aws:sqs:eu-west-1:111122223333:contracts', prefix: 'contracts/' };
+  assert.deepEqual(planNotification(live, wanted), { kind: 'unchanged' });
+  const plan = planNotification(live, { ...wanted, prefix: 'contracts/2024/' });
+  assert.equal(plan.kind, 'put');
+  assert.equal(plan.outcome, 'updated');
+  assert.equal(plan.configuration.QueueConfigurations?.length, 1);
+});
+
+test('a whole-bucket queue beside a prefixed one is a conflict naming it', () => {
+  const plan = planNotification(live, { queueName: 'documents-reindex', queueArn: '', prefix: '' });
+  assert.equal(plan.kind, 'conflict');
+  // The topic's ObjectRemoved:Delete under audit/ (S3 answers "Prefix") overlaps ObjectRemoved:* on every key too.
+  assert.deepEqual(plan.with.map((e) => e.id), ['keda-indexer-contracts', 'audit']);
+});
+
+test('another configuration already sending these events to the same queue is left alone', () => {
+  const terraform: NotificationConfiguration = {
+    QueueConfigurations: [{ Id: 'tf-docs', QueueArn: 'arn:aws:sqs:eu-west-1:111122223333:docs', Events: ['s3:ObjectCreated:*'] }],
+  };
+  const plan = planNotification(terraform, { queueName: 'docs', queueArn: 'arn:aws:sqs:eu-west-1:111122223333:docs', prefix: '' });
+  assert.equal(plan.kind, 'covered');
+});
