@@ -22,6 +22,7 @@
 // worker's code.
 import { createRequire } from 'node:module';
 import { isMainThread, parentPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
+import { threadEntryOf } from '../thread-entry.js';
 import type { Backend, InferenceSession, InferenceSessionHandler, OnnxValue, SessionHandler, Tensor } from 'onnxruntime-common';
 
 /** Execution providers the thread can run a session on. */
@@ -71,19 +72,9 @@ function asWire(value: OnnxValue | null | undefined, name: string): WireTensor {
 // ---------------------------------------------------------------------------------------------
 // Main thread: the backend and its session handlers.
 
-/**
- * What the thread runs: this file. Run from TypeScript source (tests, tsx), Node 20 does not
- * carry the `--import tsx` hooks into worker threads, so the thread registers tsx itself first.
- */
-function threadEntry(): [string | URL, { eval: true }?] {
-  if (!import.meta.url.endsWith('.ts')) return [new URL(import.meta.url)];
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return [`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); });`, { eval: true }];
-}
-
 /** Starts the thread that runs this file's `serve`. */
 function startModelThread(): Worker {
-  const [entry, evaluated] = threadEntry();
+  const [entry, evaluated] = threadEntryOf(import.meta.url);
   return new Worker(entry, { ...evaluated, workerData: { role: THREAD_ROLE } });
 }
 
