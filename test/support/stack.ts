@@ -136,8 +136,17 @@ export async function chunksByFile(index: string): Promise<Map<string, ChunkDocu
 
 export interface RunningCli {
   readonly child: ChildProcess;
+  /** Everything printed so far: stdout, then stderr (each kept whole; never interleaved chunk by chunk). */
   readonly output: () => string;
-  /** Resolves with the exit code (or the signal name). */
+  /** What the command printed on stdout (its results). */
+  readonly stdout: () => string;
+  /** What it printed on stderr (the JSON log lines). */
+  readonly stderr: () => string;
+  /**
+   * Resolves with the exit code (or the signal name) once the process has exited AND its stdout
+   * and stderr are read to the end ('close', not 'exit': at 'exit' the last lines may still be in
+   * the pipes, so output read then can lack what the process wrote just before it ended).
+   */
   readonly exited: Promise<number | string>;
 }
 
@@ -147,19 +156,59 @@ export function startCli(args: readonly string[], env: Record<string, string>): 
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout.on('data', (data: Buffer) => (output += data.toString()));
-  child.stderr.on('data', (data: Buffer) => (output += data.toString()));
-  const exited = once(child, 'exit').then(([code, signal]) => (code ?? String(signal)) as number | string);
-  return { child, output: () => output, exited };
+  // Two buffers: one chunk of a stream can end mid-line, and a chunk of the other stream appended
+  // there would cut that line in two.
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+  const exited = once(child, 'close').then(([code, signal]) => (code ?? String(signal)) as number | string);
+  return { child, output: () => stdout + stderr, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-/** Waits until `predicate` holds, polling; fails with `what` after `timeoutMs`. */
-export async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+/** One JSON log line of the worker (pino): the fields tests read. */
+export interface LogLine {
+  readonly msg?: string;
+  readonly outcome?: string;
+  readonly key?: string;
+  readonly bucket?: string;
+  readonly reason?: string;
+  readonly [field: string]: unknown;
+}
+
+/** The JSON log lines in `text` (a process's stderr); a line that is not whole JSON fails loudly. */
+export function logLines(text: string): LogLine[] {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => {
+      try {
+        return JSON.parse(line) as LogLine;
+      } catch {
+        throw new Error(`not a whole JSON log line: ${line.slice(0, 300)}`);
+      }
+    });
+}
+
+/**
+ * The keys that reached `outcome`, as a sorted set. SQS delivers at least once, so a file's line
+ * can appear twice (a message redelivered on a loaded machine); tests compare which files, not
+ * how many lines.
+ */
+export function keysWithOutcome(text: string, outcome: string): string[] {
+  return [...new Set(logLines(text).flatMap((line) => (line.outcome === outcome && typeof line.key === 'string' ? [line.key] : [])))].sort();
+}
+
+/**
+ * Waits until `predicate` holds, polling every `intervalMs`; fails with `what` after `timeoutMs`.
+ * The deadline only bounds a hang: pick it generous for a loaded 2-core machine, and decide from the
+ * condition itself, never from the time it took.
+ */
+export async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 250): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  for (;;) {
     if (await predicate()) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
