@@ -3,6 +3,8 @@
 // run the built CLI as a user would.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
@@ -211,4 +213,33 @@ export async function waitFor(what: string, predicate: () => Promise<boolean>, t
     if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * A TCP port free now, for a child process to listen on a moment later. Taken below the kernel's
+ * ephemeral range (net.ipv4.ip_local_port_range), where outgoing connections get their ports: a
+ * port from listen(0) comes from that range, and in the time between its release and the child's
+ * listen an outgoing connection of this busy host may take it.
+ */
+export async function freePort(): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: the usual default
+  }
+  const bottom = Math.min(20_000, Math.floor(low / 2));
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = bottom + Math.floor(Math.random() * (low - bottom));
+    const server = createServer();
+    try {
+      server.listen(port); // all interfaces, as the worker's health server listens
+      await once(server, 'listening');
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    } catch {
+      server.close();
+    }
+  }
+  throw new Error(`no free port found between ${bottom} and ${low}`);
 }
