@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { CreateQueueCommand, DeleteQueueCommand, PurgeQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { parseAllDocuments } from 'yaml';
 import { CLI } from '../support/cli.js';
-import { es, queueDepth, sqs, uniqueName } from '../support/stack.js';
+import { es, keysWithOutcome, queueDepth, sqs, uniqueName } from '../support/stack.js';
 import {
   type Condition,
   type DeploymentJson,
@@ -78,7 +78,8 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
+  // 'close', not 'exit': at 'exit' the last lines (a bootstrap's export line) may still be in the pipes.
+  const [code] = (await once(child, 'close')) as [number | null];
   return { code: code ?? 1, stdout, stderr };
 }
 
@@ -162,8 +163,20 @@ class Relay {
       }
       client.pipe(upstream).pipe(client);
     });
-    server.listen(this.port, '127.0.0.1');
-    await once(server, 'listening');
+    // Reopened on the port the ScaledObject names. Between close and open another socket can hold
+    // it (an outgoing connection of this busy host takes ports from the same range): try again
+    // until it is free; the deadline bounds a hang only.
+    await waitFor(`port ${this.port} for the relay`, 60_000, async () => {
+      server.listen(this.port, '127.0.0.1');
+      try {
+        await once(server, 'listening');
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+        server.close(); // as Node's documentation does before listening again
+        return undefined;
+      }
+    });
     const address = server.address();
     this.port = typeof address === 'object' && address !== null ? address.port : 0;
     this.server = server;
@@ -319,7 +332,7 @@ describe('the chart on a real control plane with KEDA', { concurrency: false }, 
       await writeFile(join(files, `note-${String(i).padStart(3, '0')}.txt`), `Note ${i}: the cluster suite indexes this file about topic ${i % 7}.`);
     }
     const watch = watchReplicas(prodNs, prodName);
-    await waitFor('the replica watch to start', 10_000, () => (watch.changes.length > 0 ? true : undefined));
+    await waitFor('the replica watch to start', 60_000, () => (watch.changes.length > 0 ? true : undefined));
     assert.equal(watch.changes[0]?.replicas, 0, 'the Deployment is not at 0 before the first message');
     timeline = new Timeline();
     timeline.mark('start: uploading');
@@ -335,7 +348,14 @@ describe('the chart on a real control plane with KEDA', { concurrency: false }, 
     }
     const sequence = watch.changes.map((c) => c.replicas);
     for (const change of watch.changes.slice(1)) timeline.mark(`replicas ${change.replicas}`, change.at);
-    assert.deepEqual(sequence, [0, 1, N], `KEDA activates 0 → 1, the HPA takes it to ${N}, and it holds; seen ${sequence.join(' → ')}`);
+    // KEDA activates 0 → 1; the HPA then takes it up to N, never beyond, and it holds. The HPA may
+    // reach N in more than one step: it acts on the queue length it reads, and on a loaded machine
+    // its first reading can come while the upload is still filling the queue (1 → 2 → 3 is right).
+    const described = `seen ${sequence.join(' → ')}`;
+    assert.deepEqual(sequence.slice(0, 2), [0, 1], `KEDA activates 0 → 1; ${described}`);
+    assert.ok(sequence.every((replicas, i) => i === 0 || replicas > (sequence[i - 1] ?? 0)), `scaling up only; ${described}`);
+    assert.equal(sequence.at(-1), N, `the HPA takes it to ${N}; ${described}`);
+    assert.ok(Math.max(...sequence) <= M, `never above maxReplicaCount ${M}; ${described}`);
     assert.equal(await replicas(), N);
     console.log(`# replicas: ${sequence.join(' → ')}`);
   });
@@ -410,12 +430,16 @@ describe('the chart on a real control plane with KEDA', { concurrency: false }, 
 
   test('host workers drain the queue into Elasticsearch; after cooldownPeriod replicas return to 0', async () => {
     timeline.mark('draining with 2 host workers');
-    // When the queue first reads empty (visible and in flight), polled beside the workers.
-    const drain = { running: true, emptyAt: 0 };
+    // When the queue first reads empty (visible and in flight), polled beside the workers, and when
+    // a read that began last still found messages: the queue emptied between the two, however late
+    // this process got to run. lastFullAt is what the cooldown is measured from below.
+    const drain = { running: true, emptyAt: 0, lastFullAt: Date.now() };
     const watch = (async () => {
       while (drain.running && drain.emptyAt === 0) {
+        const readAt = Date.now();
         const depth = await queueDepth(queueUrl);
         if (depth.visible + depth.inFlight + depth.delayed === 0) drain.emptyAt = Date.now();
+        else drain.lastFullAt = readAt;
         await sleep(250);
       }
     })();
@@ -424,8 +448,9 @@ describe('the chart on a real control plane with KEDA', { concurrency: false }, 
     await watch;
     const emptyAt = drain.emptyAt === 0 ? Date.now() : drain.emptyAt;
     for (const w of workers) assert.equal(w.code, 0, w.stderr.slice(-4000));
-    const indexed = workers.reduce((n, w) => n + (w.stderr.match(/"outcome":"indexed"/g) ?? []).length, 0);
-    assert.equal(indexed, K, 'every uploaded file indexed once');
+    // Which files, not how many lines: SQS may deliver a message twice on a loaded machine.
+    const indexed = new Set(workers.flatMap((w) => keysWithOutcome(w.stderr, 'indexed')));
+    assert.equal(indexed.size, K, `every uploaded file indexed: ${indexed.size} of ${K}`);
     assert.deepEqual(await queueDepth(queueUrl), { visible: 0, inFlight: 0, delayed: 0 });
     timeline.mark('queue empty', emptyAt);
     await es.indices.refresh({ index });
@@ -435,8 +460,14 @@ describe('the chart on a real control plane with KEDA', { concurrency: false }, 
     timeline.mark('replicas 0');
     const toZero = secondsSince(emptyAt);
     // KEDA counts the cooldown from its last poll that saw messages, at most one interval before
-    // the queue emptied.
-    assert.ok(toZero >= COOLDOWN - POLLING_INTERVAL, `scaled to 0 ${toZero} s after the queue emptied: cooldownPeriod ${COOLDOWN} s not honoured`);
+    // the queue emptied; the queue emptied after lastFullAt (a read begun then still found
+    // messages), so 0 replicas cannot come before lastFullAt + cooldown - interval. Measured from
+    // lastFullAt, this process's own lateness in seeing the empty queue cannot fail the check.
+    const sinceLastFull = secondsSince(drain.lastFullAt);
+    assert.ok(
+      sinceLastFull >= COOLDOWN - POLLING_INTERVAL,
+      `scaled to 0 ${sinceLastFull} s after the queue last read non-empty: cooldownPeriod ${COOLDOWN} s not honoured`,
+    );
     console.log(`# timeline (seconds from the start of the upload):\n${timeline.toString()}`);
     console.log(`# empty queue → 0 replicas: ${toZero} s (cooldownPeriod ${COOLDOWN} s, pollingInterval ${POLLING_INTERVAL} s)`);
   });
@@ -553,6 +584,10 @@ describe('the chart on a real control plane with KEDA', { concurrency: false }, 
       }, ns);
     }
     const watches = { contracts: watchReplicas(ns, names.contracts), tickets: watchReplicas(ns, names.tickets) };
+    // Started before the messages, or 'tickets never moved' below would be read from an empty record.
+    for (const [name, watch] of Object.entries(watches)) {
+      await waitFor(`the replica watch of ${name} to start`, 60_000, () => (watch.changes.length > 0 ? true : undefined));
+    }
     const send = async (name: keyof typeof pool) => {
       for (let i = 0; i < pool[name].messages; i++) {
         await sqs.send(new SendMessageCommand({ QueueUrl: queues[name], MessageBody: JSON.stringify({ bucket, key: `${name}/${i}.txt` }) }));

@@ -61,6 +61,8 @@ async function drainWorker(env: Record<string, string>): Promise<void> {
 
 /** One answer of the search loop. */
 interface Answer {
+  /** When the search began (before it resolved the alias): what it saw follows from this. */
+  readonly startedAt: number;
   readonly at: number;
   readonly index: string;
   readonly model: string;
@@ -88,10 +90,12 @@ class SearchLoop {
   private async loop(): Promise<void> {
     for (let i = 0; this.running; i++) {
       const query = QUERIES[i % QUERIES.length] ?? '';
+      const startedAt = Date.now();
       try {
         const result = await searchIndex(es, this.searchSettings, this.models, query, { k: 3, json: true, hybrid: true });
         const top = result.hits[0];
         this.answers.push({
+          startedAt,
           at: Date.now(),
           index: result.index,
           model: result.meta?.model.name ?? '(none)',
@@ -106,10 +110,15 @@ class SearchLoop {
     }
   }
 
-  /** Waits until `count` more answers arrived after `since`. */
+  /**
+   * Waits until `count` searches that began after `since` have answered, and returns them. By start,
+   * not by answer: a search that resolved the alias before a flip can answer after it on a loaded
+   * machine, and rightly from the old index.
+   */
   async answersAfter(since: number, count: number): Promise<Answer[]> {
-    await waitFor(`${count} searches after ${new Date(since).toISOString()}`, () => Promise.resolve(this.answers.filter((a) => a.at > since).length >= count), 120_000);
-    return this.answers.filter((a) => a.at > since);
+    const begunAfter = () => this.answers.filter((a) => a.startedAt > since);
+    await waitFor(`${count} searches begun after ${new Date(since).toISOString()}`, () => Promise.resolve(begunAfter().length >= count), 120_000);
+    return begunAfter();
   }
 
   async stop(): Promise<void> {
@@ -202,16 +211,17 @@ describe('reindex: change the model without downtime', () => {
     assert.match(flipped, new RegExp(`${alias} → ${v2} \\(model ${E5}\\); was ${v1}, kept`));
     assert.deepEqual(await resolveIndex(es, alias), { kind: 'alias', alias, index: v2 });
     assert.ok(await es.indices.exists({ index: v1 }), 'the old index is kept');
-    const liveExit = await Promise.race([liveWorker.exited, new Promise<string>((resolve) => {
-        setTimeout(() => {
-          resolve('still running');
-        }, 60_000);
-      })]);
-    if (liveExit === 'still running') liveWorker.child.kill('SIGTERM');
+    // Bounds a hang only: the worker checks the alias every ALIAS_CHECK_MS (10 s).
+    let liveExit: number | string | undefined;
+    void liveWorker.exited.then((code) => (liveExit = code));
+    await waitFor('the live worker to stop after the flip', () => Promise.resolve(liveExit !== undefined), 120_000).catch((error: unknown) => {
+      liveWorker.child.kill('SIGTERM');
+      throw new Error(`the live worker did not stop after the flip:\n${liveWorker.output()}`, { cause: error });
+    });
     assert.equal(liveExit, 0, `the live worker did not stop after the flip:\n${liveWorker.output()}`);
     assert.match(liveWorker.output(), /alias moved away from this index: stopping/);
 
-    const afterFlip = await loop.answersAfter(flippedAt + 500, 6);
+    const afterFlip = await loop.answersAfter(flippedAt, 6);
     assert.ok(afterFlip.every((a) => a.index === v2 && a.model === E5), JSON.stringify(afterFlip.slice(0, 3)));
 
     // The query was embedded with e5: its vector is close to the top hit's stored e5 vector,
@@ -243,7 +253,7 @@ describe('reindex: change the model without downtime', () => {
     const rolledBack = ok(cli(env(), 'reindex', 'flip', '--rollback'), 'reindex flip --rollback');
     const rolledBackAt = Date.now();
     assert.match(rolledBack, new RegExp(`${alias} → ${v1}`));
-    const afterRollback = await loop.answersAfter(rolledBackAt + 500, 6);
+    const afterRollback = await loop.answersAfter(rolledBackAt, 6);
     assert.ok(afterRollback.every((a) => a.index === v1 && a.model === MINILM), JSON.stringify(afterRollback.slice(0, 3)));
     ok(cli(env(), 'reindex', 'flip'), 'reindex flip (again)');
     assert.deepEqual(await resolveIndex(es, alias), { kind: 'alias', alias, index: v2 });

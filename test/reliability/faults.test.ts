@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
-import { deleteObject, queueDepth, settings, type RunningCli } from '../support/stack.js';
+import { deleteObject, queueDepth, settings, waitFor, type RunningCli } from '../support/stack.js';
 import { account, assertBalanced, expectedOutcomes, type Expected } from './accountant.js';
 import { buildCorpus, prose, seededRandom, type CorpusFile } from './corpus.js';
 import { createScenario, dropScenario, enqueue, settle, sleep, startWorker, stopWorker, upload, type Scenario } from './harness.js';
@@ -25,12 +25,11 @@ async function prepare(name: string, files: number, seed: number, env: Record<st
   return { scenario, corpus, expected: await expectedOutcomes(corpus, settings, embedder) };
 }
 
-async function waitForOutput(worker: RunningCli, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pattern.test(worker.output())) {
-    if (Date.now() > deadline) throw new Error(`no ${String(pattern)} in the worker's output`);
-    await sleep(100);
-  }
+/** The chart's default terminationGracePeriodSeconds is the drain deadline plus this (chart/templates/_helpers.tpl). */
+const GRACE_BEYOND_DEADLINE_SECONDS = 15;
+
+async function waitForOutput(worker: RunningCli, pattern: RegExp, timeoutMs = 120_000): Promise<void> {
+  await waitFor(`${String(pattern)} in the worker's output`, () => Promise.resolve(pattern.test(worker.output())), timeoutMs, 100);
 }
 
 async function balance(scenario: Scenario, expected: Map<string, Expected>): Promise<void> {
@@ -63,7 +62,9 @@ describe('faults', () => {
     await balance(scenario, expected);
   });
 
-  test('SIGTERM mid-batch: exit 0 within the deadline, unfinished work handed back at once', { timeout: 5 * 60_000 }, async () => {
+  // Budgets as the other faults have: they bound a hang. Beside other suites (load average 18 on
+  // two cores) the replacement took more than the former 5 minutes to index the 122 files.
+  test('SIGTERM mid-batch: exit 0 within the deadline, unfinished work handed back at once', { timeout: 10 * 60_000 }, async () => {
     const { scenario, corpus, expected } = await prepare('sigterm', 120, 11, { WORKER_DRAIN_DEADLINE_SECONDS: '3', LOG_LEVEL: 'info' });
     // Two long documents go first, so a file is certainly mid-embedding when SIGTERM arrives.
     const random = seededRandom(23);
@@ -81,13 +82,16 @@ describe('faults', () => {
     const inFlight = Number(/"inFlight":(\d+)[^\n]*stopping/.exec(worker.output())?.[1] ?? 0);
     process.stdout.write(`# sigterm: ${inFlight} message(s) in flight at SIGTERM; exited 0 after ${exitSeconds.toFixed(1)} s (deadline 3 s)\n`);
     assert.ok(inFlight > 0, 'SIGTERM arrived mid-batch');
-    // The bound tells "stopped at the deadline" from "finished the long files first" (tens of
-    // seconds); the slack covers releasing the messages and process exit on a busy machine, which
-    // took 5.8 s in a run beside other test suites (4.8 s alone).
-    assert.ok(exitSeconds < 3 + 6, `exited ${exitSeconds} s after SIGTERM`);
+    // "Stopped at the deadline, not after finishing the long files" is decided from what the worker
+    // did, not from a stopwatch: at the deadline it handed back the files it had not finished.
+    const released = Number(/"unfinished":(\d+)[^\n]*drain deadline passed: releasing unfinished messages/.exec(worker.stderr())?.[1] ?? 0);
+    assert.ok(released > 0, 'the drain deadline passed with work unfinished, and the worker released it');
+    // The time bound is the one Kubernetes enforces: past the chart's default grace period (drain
+    // deadline + 15 s) the pod is SIGKILLed. Exit took 4.8 s alone and 5.8 s beside other suites.
+    assert.ok(exitSeconds < 3 + GRACE_BEYOND_DEADLINE_SECONDS, `exited ${exitSeconds} s after SIGTERM: past the chart's grace period`);
     assert.equal((await queueDepth(scenario.queueUrl)).inFlight, 0, 'nothing left invisible: unfinished messages were released');
     const replacement = startWorker(scenario);
-    await settle(scenario, 5 * 60_000);
+    await settle(scenario, 8 * 60_000);
     assert.equal(await stopWorker(replacement), 0);
     await balance(scenario, expected);
   });
@@ -95,11 +99,15 @@ describe('faults', () => {
   test('Elasticsearch stopped for ~60 s mid-run, then restarted', { timeout: 10 * 60_000 }, async () => {
     const { scenario, corpus, expected } = await prepare('es-outage', 200, 13);
     const worker = startWorker(scenario);
-    await upload(scenario, corpus);
+    // The last files are uploaded once Elasticsearch is down: however fast this machine worked
+    // through the rest, the worker then has files to index during the outage, and must retry them.
+    const duringOutage = corpus.slice(-10);
+    await upload(scenario, corpus.slice(0, -10));
     await sleep(4000);
     devStack('down', 'es');
     const stopped = Date.now();
-    await sleep(60_000);
+    await upload(scenario, duringOutage);
+    await sleep(Math.max(0, 60_000 - (Date.now() - stopped)));
     devStack('up', 'es');
     process.stdout.write(`# es-outage: Elasticsearch down for ${((Date.now() - stopped) / 1000).toFixed(0)} s\n`);
     await settle(scenario, 8 * 60_000);

@@ -7,7 +7,7 @@ import { silentLogger } from '../../app/src/observe/logger.js';
 import { settings } from '../support/stack.js';
 import { account, assertBalanced, expectedOutcomes } from './accountant.js';
 import { buildCorpus } from './corpus.js';
-import { createScenario, dropScenario, peakRssMb, rssMb, settle, sleep, startWorker, stopWorker, upload, type Scenario } from './harness.js';
+import { createScenario, dropScenario, peakRssMb, rssMb, settle, startWorker, stopWorker, upload, type Scenario } from './harness.js';
 
 const FILES = Number(process.env.RELIABILITY_LOAD_FILES ?? 2000);
 let scenario: Scenario | undefined;
@@ -43,8 +43,8 @@ test(`load: ${FILES} mixed files and three multi-megabyte ones, two workers`, { 
   }
   const seconds = (Date.now() - started) / 1000;
   const peaks = workers.map((worker) => peakRssMb(worker.child.pid) ?? 0);
+  // The workers have exited (and their output is read to the end); account() refreshes the index.
   for (const worker of workers) assert.equal(await stopWorker(worker), 0, worker.output().slice(-2000));
-  await sleep(500);
 
   const tally = await account({ scenario: 'load', bucket: scenario.bucket, index: scenario.index, deadLetterUrl: scenario.deadLetterUrl, expected });
   const sorted = [...rss].sort((a, b) => a - b);

@@ -12,7 +12,8 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
 import { makeDocx, makePdf } from '../fixtures/documents.js';
-import { deleteObject, putObject, s3, sendBody, settings, type RunningCli } from '../support/stack.js';
+import { chunksByFile, deleteObject, logLines, putObject, s3, sendBody, settings, waitFor, type RunningCli } from '../support/stack.js';
+import { s3FilePath } from '../../app/src/sink/document.js';
 import { account, assertBalanced, expectedOutcomes } from './accountant.js';
 import { prose, seededRandom, type CorpusFile } from './corpus.js';
 import { createScenario, dropScenario, settle, sleep, startWorker, stopWorker, type Scenario } from './harness.js';
@@ -23,12 +24,26 @@ const MAX_WRITE_DELAY_MS = 1000;
 const SLOW_WRITE_DELAY_MS = 6000;
 const OPERATIONS = 40;
 
+/** A bulk write held at the proxy until the test releases it. */
+interface Gate {
+  /** True once a bulk request carrying the marker has arrived (and is being held). */
+  reached: boolean;
+  release: () => void;
+  readonly released: Promise<void>;
+}
+
 /**
  * An HTTP proxy to Elasticsearch that holds each bulk request back for a random time, and bulk
  * requests that carry a chunk whose text contains one of `slowMarkers` for several seconds: the
- * write of an old version then lands after that of the newer one, the interleaving to survive.
+ * write of an old version then lands after that of the newer one, the interleaving to survive. A
+ * bulk request carrying the marker of a gate is held until the test releases it: that ordering
+ * is then certain, not likely.
  */
-async function delayingProxy(target: URL, slowMarkers: ReadonlySet<string>): Promise<{ url: string; server: Server; held: () => { bulk: number; slow: number } }> {
+async function delayingProxy(
+  target: URL,
+  slowMarkers: ReadonlySet<string>,
+  gates: ReadonlyMap<string, Gate>,
+): Promise<{ url: string; server: Server; held: () => { bulk: number; slow: number } }> {
   const held = { bulk: 0, slow: 0 };
   const server = createServer((incoming, outgoing) => {
     const parts: Buffer[] = [];
@@ -36,6 +51,7 @@ async function delayingProxy(target: URL, slowMarkers: ReadonlySet<string>): Pro
     incoming.on('end', () => {
       const body = Buffer.concat(parts);
       let delay = 0;
+      let gate: Promise<void> = Promise.resolve();
       if ((incoming.url ?? '').includes('_bulk')) {
         held.bulk++;
         delay = Math.random() * MAX_WRITE_DELAY_MS;
@@ -44,8 +60,13 @@ async function delayingProxy(target: URL, slowMarkers: ReadonlySet<string>): Pro
           held.slow++;
           delay = SLOW_WRITE_DELAY_MS;
         }
+        for (const [marker, g] of gates) {
+          if (!text.includes(marker)) continue;
+          g.reached = true;
+          gate = g.released;
+        }
       }
-      setTimeout(() => {
+      void gate.then(() => setTimeout(() => {
         const upstream = request(
           { host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: incoming.headers },
           (response) => {
@@ -55,13 +76,15 @@ async function delayingProxy(target: URL, slowMarkers: ReadonlySet<string>): Pro
         );
         upstream.on('error', () => outgoing.destroy());
         upstream.end(body);
-      }, delay);
+      }, delay));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, held: () => ({ ...held }) };
 }
 
+/** The key whose older version's write is held until the newer version is indexed. */
+const GATED_KEY = 'races/k2.html';
 const KEYS = ['races/k0.txt', 'races/k1.md', 'races/k2.html', 'races/k3.pdf', 'races/k4.txt', 'races/k5.pdf', 'races/k6.docx', 'races/k7.txt'];
 /** Edited but never deleted, and announced twice: by S3 and by a {"bucket","key"} message (no sequencer). */
 const ALSO_REQUESTED = new Set(['races/k0.txt', 'races/k1.md']);
@@ -111,8 +134,11 @@ describe('races', () => {
 
   test('rapid edits, deletes and re-creates under three workers with delayed writes: the index ends equal to the bucket', { timeout: 8 * 60_000 }, async () => {
     const slowMarkers = new Set<string>();
-    proxy = await delayingProxy(new URL(settings.elasticsearch.url), slowMarkers);
-    scenario = await createScenario('races', { notify: true, env: { ELASTICSEARCH_URL: proxy.url, LOG_LEVEL: 'info' } });
+    const gates = new Map<string, Gate>();
+    proxy = await delayingProxy(new URL(settings.elasticsearch.url), slowMarkers, gates);
+    // A gated write waits for the newer version to be indexed: longer than the client's default
+    // 30 s request timeout on a loaded machine, and a timed-out request would be sent again.
+    scenario = await createScenario('races', { notify: true, env: { ELASTICSEARCH_URL: proxy.url, LOG_LEVEL: 'info', ELASTICSEARCH_REQUEST_TIMEOUT_SECONDS: '600' } });
     const { bucket, queueUrl } = scenario;
     const workers: RunningCli[] = [startWorker(scenario), startWorker(scenario), startWorker(scenario)];
 
@@ -120,10 +146,16 @@ describe('races', () => {
     const present = new Set<string>();
     const versions = new Map<string, number>();
     const done = { puts: 0, deletes: 0, recreates: 0, requests: 0 };
-    const put = async (key: string, slow = false) => {
+    const put = async (key: string, hold: 'none' | 'slow' | 'gate' = 'none'): Promise<string> => {
       const n = (versions.get(key) ?? 0) + 1;
       versions.set(key, n);
-      if (slow) slowMarkers.add(`Version ${n} of ${key}.`);
+      const marker = `Version ${n} of ${key}.`;
+      if (hold === 'slow') slowMarkers.add(marker);
+      if (hold === 'gate') {
+        let release = () => {};
+        const released = new Promise<void>((resolve) => (release = resolve));
+        gates.set(marker, { reached: false, release, released });
+      }
       if (!present.has(key) && n > 1) done.recreates++;
       await putObject(bucket, key, await version(key, n, random));
       present.add(key);
@@ -132,6 +164,7 @@ describe('races', () => {
         await sendBody(queueUrl, JSON.stringify({ bucket, key }));
         done.requests++;
       }
+      return marker;
     };
     const remove = async (key: string) => {
       await deleteObject(bucket, key);
@@ -145,24 +178,42 @@ describe('races', () => {
       await sleep(random() * 250);
     }
     // Then, with the workers idle, a final burst on all keys at once: each changed twice, 200 ms
-    // apart, so the older version is downloaded before the newer one exists, and the older one's
-    // write is held back longest; one key ends deleted, one deleted and re-created.
+    // apart, so the older version is likely downloaded before the newer one exists, and the older
+    // one's write is held back longest; one key ends deleted, one deleted and re-created. On one
+    // key the order is made certain rather than likely (a loaded machine may take more than 200 ms
+    // to download): its older version's write is held at the proxy until the newer version is
+    // indexed, so it lands after a later claim and must come out superseded.
     await settle(scenario, 5 * 60_000, 2000);
     const gap = () => sleep(200);
+    let gatedOld = '';
     await Promise.all(
       KEYS.map(async (key) => {
-        if (key === 'races/k7.txt') {
-          await put(key, true);
+        if (key === GATED_KEY) {
+          gatedOld = await put(key, 'gate');
+          const gate = gates.get(gatedOld);
+          assert.ok(gate);
+          try {
+            await waitFor(`the write of "${gatedOld}" to reach the proxy`, () => Promise.resolve(gate.reached), 120_000);
+            const newer = await put(key);
+            await waitFor(`"${newer}" to be indexed`, async () => {
+              const chunks = (await chunksByFile(scenario?.index ?? '')).get(s3FilePath(bucket, key)) ?? [];
+              return chunks.some((chunk) => chunk.content.includes(newer));
+            }, 120_000);
+          } finally {
+            gate.release();
+          }
+        } else if (key === 'races/k7.txt') {
+          await put(key, 'slow');
           await gap();
           await remove(key);
         } else if (key === 'races/k5.pdf') {
-          await put(key, true);
+          await put(key, 'slow');
           await gap();
           await remove(key);
           await gap();
           await put(key);
         } else {
-          await put(key, true);
+          await put(key, 'slow');
           await gap();
           await put(key);
         }
@@ -181,6 +232,9 @@ describe('races', () => {
         `${outcomes('removed')} removed, ${superseded} superseded\n`,
     );
     assert.ok(superseded > 0, 'the scenario raced: some write lost to a later claim of its file');
+    // The gated key's older version was written after the newer one: that write must have lost.
+    const gatedLost = workers.some((worker) => logLines(worker.stderr()).some((line) => line.outcome === 'superseded' && line.key === GATED_KEY));
+    assert.ok(gatedLost, `the write of "${gatedOld}", released after the newer version was indexed, did not come out superseded`);
 
     const final = await bucketContents(bucket);
     assert.deepEqual(final.map((file) => file.key).sort(), [...present].sort());

@@ -3,6 +3,8 @@
 // run the built CLI as a user would.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
@@ -136,8 +138,17 @@ export async function chunksByFile(index: string): Promise<Map<string, ChunkDocu
 
 export interface RunningCli {
   readonly child: ChildProcess;
+  /** Everything printed so far: stdout, then stderr (each kept whole; never interleaved chunk by chunk). */
   readonly output: () => string;
-  /** Resolves with the exit code (or the signal name). */
+  /** What the command printed on stdout (its results). */
+  readonly stdout: () => string;
+  /** What it printed on stderr (the JSON log lines). */
+  readonly stderr: () => string;
+  /**
+   * Resolves with the exit code (or the signal name) once the process has exited AND its stdout
+   * and stderr are read to the end ('close', not 'exit': at 'exit' the last lines may still be in
+   * the pipes, so output read then can lack what the process wrote just before it ended).
+   */
   readonly exited: Promise<number | string>;
 }
 
@@ -147,19 +158,88 @@ export function startCli(args: readonly string[], env: Record<string, string>): 
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout.on('data', (data: Buffer) => (output += data.toString()));
-  child.stderr.on('data', (data: Buffer) => (output += data.toString()));
-  const exited = once(child, 'exit').then(([code, signal]) => (code ?? String(signal)) as number | string);
-  return { child, output: () => output, exited };
+  // Two buffers: one chunk of a stream can end mid-line, and a chunk of the other stream appended
+  // there would cut that line in two.
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+  const exited = once(child, 'close').then(([code, signal]) => (code ?? String(signal)) as number | string);
+  return { child, output: () => stdout + stderr, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-/** Waits until `predicate` holds, polling; fails with `what` after `timeoutMs`. */
-export async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+/** One JSON log line of the worker (pino): the fields tests read. */
+export interface LogLine {
+  readonly msg?: string;
+  readonly outcome?: string;
+  readonly key?: string;
+  readonly bucket?: string;
+  readonly reason?: string;
+  readonly [field: string]: unknown;
+}
+
+/** The JSON log lines in `text` (a process's stderr); a line that is not whole JSON fails loudly. */
+export function logLines(text: string): LogLine[] {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => {
+      try {
+        return JSON.parse(line) as LogLine;
+      } catch {
+        throw new Error(`not a whole JSON log line: ${line.slice(0, 300)}`);
+      }
+    });
+}
+
+/**
+ * The keys that reached `outcome`, as a sorted set. SQS delivers at least once, so a file's line
+ * can appear twice (a message redelivered on a loaded machine); tests compare which files, not
+ * how many lines.
+ */
+export function keysWithOutcome(text: string, outcome: string): string[] {
+  return [...new Set(logLines(text).flatMap((line) => (line.outcome === outcome && typeof line.key === 'string' ? [line.key] : [])))].sort();
+}
+
+/**
+ * Waits until `predicate` holds, polling every `intervalMs`; fails with `what` after `timeoutMs`.
+ * The deadline only bounds a hang: pick it generous for a loaded 2-core machine, and decide from the
+ * condition itself, never from the time it took.
+ */
+export async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 250): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  for (;;) {
     if (await predicate()) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/**
+ * A TCP port free now, for a child process to listen on a moment later. Taken below the kernel's
+ * ephemeral range (net.ipv4.ip_local_port_range), where outgoing connections get their ports: a
+ * port from listen(0) comes from that range, and in the time between its release and the child's
+ * listen an outgoing connection of this busy host may take it.
+ */
+export async function freePort(): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: the usual default
+  }
+  const bottom = Math.min(20_000, Math.floor(low / 2));
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = bottom + Math.floor(Math.random() * (low - bottom));
+    const server = createServer();
+    try {
+      server.listen(port); // all interfaces, as the worker's health server listens
+      await once(server, 'listening');
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    } catch {
+      server.close();
+    }
+  }
+  throw new Error(`no free port found between ${bottom} and ${low}`);
 }
