@@ -3,6 +3,7 @@
 // three ways: acknowledged after all its chunks are written, dead-lettered with a reason, or
 // released for a retry with a growing delay. It never crashes on a message.
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Settings } from '../config/config.js';
 import { fetchObject } from '../fetch/s3.js';
@@ -33,14 +34,8 @@ type WorkerSettings = Pick<Settings, 'sqs' | 'worker' | 'fetch'>;
 
 const FETCH_TIMEOUT_MS = 10 * 60 * 1000;
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+/** Resolves after `ms`, or at once when `signal` aborts; removes its abort listener either way. */
+const sleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal }).catch(() => undefined);
 
 export class Worker {
   private readonly inFlight = new Set<InFlight>();
@@ -140,12 +135,19 @@ export class Worker {
   }
 
   private async waitForSlot(): Promise<void> {
+    const { signal } = this.stopController;
     while (this.inFlight.size >= this.settings.worker.concurrency && !this.isStopping()) {
+      // A busy worker waits here after almost every receive: the abort listener must go with the
+      // wait, or a long-lived pod collects one per wait.
       await new Promise<void>((resolve) => {
-        this.slotFreed = resolve;
-        this.stopController.signal.addEventListener('abort', () => {
+        const onAbort = () => {
           resolve();
-        });
+        };
+        this.slotFreed = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
       });
     }
   }
