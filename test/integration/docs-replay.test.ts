@@ -6,10 +6,9 @@
 // every queue, bucket and index the replay made. `scripts/replay-docs` runs this file alone.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import {
   DeleteBucketCommand,
@@ -19,30 +18,10 @@ import {
 import { DeleteQueueCommand, GetQueueUrlCommand, PurgeQueueCommand, ReceiveMessageCommand, DeleteMessageCommand } from '@aws-sdk/client-sqs';
 import { readNotification } from '../../app/src/setup/aws-resources.js';
 import { CLI } from '../support/cli.js';
+import { replaySection, ROOT } from '../support/replay.js';
 import { deleteIndexFamily, indicesOf } from '../support/indices.js';
 import { minilmModel } from '../support/models.js';
 import { es, putObject, queueDepth, s3, sqs, uniqueName, waitFor } from '../support/stack.js';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const operations = readFileSync(path.join(root, 'docs', 'operations.md'), 'utf8');
-
-/** The `sh` blocks marked `<!-- replay: name -->` (the marker on the line before the fence), unindented. */
-function replayBlocks(markdown: string, name: string): string[] {
-  const lines = markdown.split('\n');
-  const blocks: string[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i]?.trim() !== `<!-- replay: ${name} -->`) continue;
-    const fence = /^(\s*)```sh\s*$/.exec(lines[i + 1] ?? '');
-    assert.ok(fence, `docs/operations.md line ${i + 2}: a replay marker must sit right above a \`\`\`sh fence`);
-    const indent = fence[1] ?? '';
-    const body: string[] = [];
-    let j = i + 2;
-    for (; j < lines.length && lines[j]?.trim() !== '```'; j++) body.push((lines[j] ?? '').slice(indent.length));
-    assert.ok(j < lines.length, `docs/operations.md line ${i + 2}: unclosed fence`);
-    blocks.push(body.join('\n'));
-  }
-  return blocks;
-}
 
 const stackVariables = ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'ELASTICSEARCH_URL'];
 let scratch = '';
@@ -66,19 +45,9 @@ function freshEnvironment(extra: Record<string, string>): Record<string, string>
   return { ...env, ...extra };
 }
 
-/** Runs the section's blocks, verbatim and in order, in one fresh `bash -euo pipefail`, echoing each command. */
+/** Runs the section's blocks of docs/operations.md, verbatim and in order, in one fresh shell. */
 function replay(section: string, expectedBlocks: number, shell: Record<string, string>): string {
-  const blocks = replayBlocks(operations, section);
-  assert.equal(blocks.length, expectedBlocks, `docs/operations.md: ${expectedBlocks} block(s) marked "replay: ${section}"`);
-  const result = spawnSync('bash', ['--noprofile', '--norc', '-euxo', 'pipefail', '-c', blocks.join('\n')], {
-    cwd: root,
-    env: freshEnvironment(shell),
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
-  const output = `${result.stdout}\n${result.stderr}`;
-  assert.equal(result.status, 0, `the "${section}" steps of docs/operations.md failed:\n${output}`);
-  return output;
+  return replaySection({ file: 'docs/operations.md', section, blocks: expectedBlocks, cwd: ROOT, env: freshEnvironment(shell) }).output;
 }
 
 function cli(args: string[], env: Record<string, string>) {
