@@ -56,12 +56,13 @@ const globalOptions = (): { config?: string } => program.opts<{ config?: string 
 program
   .command('worker')
   .description('consume the SQS queue and index each file it names')
-  .option('--drain', 'exit 0 once the queue is empty and nothing is in flight')
+  .option('--drain', 'exit 0 once the queue is empty and nothing is in flight (the last, empty receive waits SQS_WAIT_TIME_SECONDS: set it to 1 or 2 for a quick local drain)')
   .addHelpText(
     'after',
     `
 Examples:
   eval "$(scripts/dev-stack env)"; keda-indexer worker
+  SQS_WAIT_TIME_SECONDS=2 keda-indexer worker --drain
   SQS_QUEUE_URL=https://sqs.eu-west-1.amazonaws.com/123456789012/docs \\
   ELASTICSEARCH_URL=https://es.internal:9200 keda-indexer worker --drain
 
