@@ -58,7 +58,7 @@ describe('bootstrap → upload → worker → search → doctor', () => {
   test('upload relies on the bucket notification, and the worker indexes what S3 announced', async () => {
     const upload = cli(['upload', examples]);
     assert.equal(upload.status, 0, upload.stderr);
-    assert.match(upload.stdout, /not enqueued: s3:\/\/\S+ notifies the queue itself/);
+    assert.match(upload.stdout, new RegExp(`not enqueued: the bucket's notification \\(keda-indexer-${queueName}\\) announces every uploaded key's creation on ${queueUrl}`));
     assert.equal((upload.stdout.match(/^uploaded /gm) ?? []).length, 5);
 
     const worker = cli(['worker', '--drain']);
@@ -80,6 +80,21 @@ describe('bootstrap → upload → worker → search → doctor', () => {
     const result = cli(['upload', `${examples}volcanoes.txt`], { S3_BUCKET: quiet });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /enqueued {2}1 message\(s\)/);
+  });
+
+  test('upload enqueues itself when the notification to the queue does not take the keys it uploads (another prefix)', () => {
+    const scoped = uniqueName('scoped');
+    const made = cli(['bootstrap', '--queue-name', `${scoped}-q`, '--bucket', scoped, '--skip-index'], { S3_PREFIX: 'reports/' });
+    assert.equal(made.status, 0, made.stderr);
+    const scopedUrl = /^export SQS_QUEUE_URL=(\S+)$/m.exec(made.stdout)?.[1];
+    assert.ok(scopedUrl, made.stdout);
+    const env = { S3_BUCKET: scoped, SQS_QUEUE_URL: scopedUrl };
+    const outside = cli(['upload', `${examples}volcanoes.txt`], { ...env, S3_PREFIX: '' });
+    assert.equal(outside.status, 0, outside.stderr);
+    assert.match(outside.stdout, /enqueued {2}1 message\(s\)/);
+    const inside = cli(['upload', `${examples}volcanoes.txt`], { ...env, S3_PREFIX: 'reports/' });
+    assert.equal(inside.status, 0, inside.stderr);
+    assert.match(inside.stdout, /not enqueued: the bucket's notification \(keda-indexer-\S+-q\) announces/);
   });
 
   test('doctor names what is wrong and how to fix it', () => {

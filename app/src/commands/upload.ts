@@ -7,7 +7,7 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { createS3Client, createSqsClient } from '../aws.js';
 import type { Settings } from '../config/config.js';
 import { SUPPORTED_EXTENSIONS } from '../convert/index.js';
-import { notificationTargets, queueArnOf } from '../setup/aws-resources.js';
+import { notificationEntries, notificationTargets, notifiesCreationOf, queueArnOf } from '../setup/aws-resources.js';
 import { ExitCode, requireSetting, UserError } from './common.js';
 
 export interface UploadOptions {
@@ -56,10 +56,17 @@ export async function runUpload(settings: Settings, inputs: readonly string[], o
   if (uploads.length === 0) throw new UserError(`nothing to upload (supported: ${SUPPORTED_EXTENSIONS.join(' ')})`, ExitCode.usage);
 
   let enqueue = options.enqueue;
+  /** The notification configurations that announce the uploads, when S3 does it. */
+  let notified: string | undefined;
   if (enqueue === undefined) {
     const queueUrl = requireSetting(settings.sqs.queueUrl, 'SQS_QUEUE_URL', 'Set it, or pass --no-enqueue if the bucket notifies the queue.');
     const queueArn = await queueArnOf(sqs, queueUrl);
-    enqueue = !(await notificationTargets(s3, bucket)).some((target) => target.QueueArn === queueArn);
+    // Left to S3 only when every key uploaded is announced to this queue: a configuration for it
+    // whose events include the object's creation and whose prefix and suffix filters take the key.
+    const toQueue = notificationEntries({ QueueConfigurations: await notificationTargets(s3, bucket) }).filter((entry) => entry.destination === queueArn);
+    const announced = uploads.filter((upload) => toQueue.some((entry) => notifiesCreationOf(entry, upload.key)));
+    enqueue = announced.length < uploads.length;
+    notified = enqueue ? undefined : toQueue.map((entry) => entry.id).join(', ');
   }
   if (enqueue) requireSetting(settings.sqs.queueUrl, 'SQS_QUEUE_URL', 'Set it to the queue to enqueue to.');
 
@@ -82,7 +89,11 @@ export async function runUpload(settings: Settings, inputs: readonly string[], o
     }
     out.write(`enqueued  ${uploads.length} message(s) on ${settings.sqs.queueUrl}\n`);
   } else {
-    out.write(`not enqueued: s3://${bucket} notifies the queue itself\n`);
+    out.write(
+      notified === undefined
+        ? 'not enqueued (--no-enqueue)\n'
+        : `not enqueued: the bucket's notification (${notified}) announces every uploaded key's creation on ${settings.sqs.queueUrl}\n`,
+    );
   }
   return ExitCode.ok;
 }

@@ -167,6 +167,14 @@ export function entriesOverlap(a: Omit<NotificationEntry, 'id' | 'destination'>,
   return prefixes && suffixes && a.events.some((x) => b.events.some((y) => eventsOverlap(x, y)));
 }
 
+/**
+ * True when `entry` sends the creation of `key` to its destination: an `s3:ObjectCreated:*` (or
+ * `s3:ObjectCreated:Put`) event type, and the key within its prefix and suffix filters.
+ */
+export function notifiesCreationOf(entry: Omit<NotificationEntry, 'id' | 'destination'>, key: string): boolean {
+  return key.startsWith(entry.prefix) && key.endsWith(entry.suffix) && entry.events.some((event) => eventsOverlap(event, 's3:ObjectCreated:Put'));
+}
+
 /** The queue name at the end of an SQS ARN (arn:aws:sqs:region:account:name). */
 function queueNameOfArn(arn: string): string {
   return arn.startsWith('arn:') ? (arn.split(':').at(-1) ?? '') : '';
