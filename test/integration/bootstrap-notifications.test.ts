@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { HeadBucketCommand, PutBucketNotificationConfigurationCommand, type NotificationConfiguration } from '@aws-sdk/client-s3';
-import { DeleteMessageCommand, GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { readNotification } from '../../app/src/setup/aws-resources.js';
 import { CLI } from '../support/cli.js';
-import { createBucket, putObject, s3, sqs, uniqueName } from '../support/stack.js';
+import { createBucket, putObject, receivedKeys, s3, sqs, uniqueName } from '../support/stack.js';
 
 function cli(args: string[], env: Record<string, string>) {
   const result = spawnSync(process.execPath, [CLI, ...args], {
@@ -24,22 +24,6 @@ function queueUrlOf(stdout: string): string {
   const url = /^queue +(\S+)/m.exec(stdout)?.[1];
   assert.ok(url, stdout);
   return url;
-}
-
-/** Keys of the S3 event records on the queue (deleted as read), within `ms`; test events skipped. */
-async function receivedKeys(queueUrl: string, ms = 3000): Promise<string[]> {
-  const keys: string[] = [];
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const response = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-    for (const message of response.Messages ?? []) {
-      const body = JSON.parse(message.Body ?? '{}') as { Records?: { s3: { object: { key: string } } }[] };
-      // moto form-encodes keys, '/' included.
-      for (const record of body.Records ?? []) keys.push(decodeURIComponent(record.s3.object.key.replace(/\+/g, ' ')));
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
-    }
-  }
-  return keys.sort();
 }
 
 async function notification(bucket: string): Promise<NotificationConfiguration> {

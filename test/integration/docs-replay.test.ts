@@ -15,13 +15,13 @@ import {
   DeleteObjectCommand,
   ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
-import { DeleteQueueCommand, GetQueueUrlCommand, PurgeQueueCommand, ReceiveMessageCommand, DeleteMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, GetQueueUrlCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { readNotification } from '../../app/src/setup/aws-resources.js';
 import { CLI } from '../support/cli.js';
 import { replaySection, ROOT } from '../support/replay.js';
 import { deleteIndexFamily, indicesOf } from '../support/indices.js';
 import { minilmModel } from '../support/models.js';
-import { es, putObject, queueDepth, s3, sqs, uniqueName, waitFor } from '../support/stack.js';
+import { es, putObject, queueDepth, receivedKeys, s3, sqs, uniqueName, waitFor } from '../support/stack.js';
 
 const stackVariables = ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'ELASTICSEARCH_URL'];
 let scratch = '';
@@ -70,21 +70,6 @@ async function queueUrl(name: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** Keys of the S3 events on the queue within `ms` (deleted as read); moto's test events skipped. */
-async function eventKeys(url: string, ms = 3000): Promise<string[]> {
-  const keys: string[] = [];
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const response = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-    for (const message of response.Messages ?? []) {
-      const body = JSON.parse(message.Body ?? '{}') as { Records?: { s3: { object: { key: string } } }[] };
-      for (const record of body.Records ?? []) keys.push(decodeURIComponent(record.s3.object.key.replace(/\+/g, ' ')));
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle }));
-    }
-  }
-  return keys.sort();
 }
 
 // Names the docs fix; a replay never deletes what it did not make, so it stops if they exist.
@@ -141,12 +126,12 @@ describe('docs/operations.md replayed against the dev stack', () => {
     assert.ok(ticketsUrl);
     const configuration = await readNotification(s3, bucket);
     assert.deepEqual((configuration?.QueueConfigurations ?? []).map((c) => c.Id).sort(), [`keda-indexer-${bucket}-contracts`, 'keda-indexer-tickets']);
-    await eventKeys(liveUrl, 1500);
-    await eventKeys(ticketsUrl, 1500);
+    await receivedKeys(liveUrl, 1500);
+    await receivedKeys(ticketsUrl, 1500);
     await putObject(bucket, 'contracts/lease.txt', 'a lease');
     await putObject(bucket, 'tickets/T-1.txt', 'a ticket');
-    assert.deepEqual(await eventKeys(liveUrl), ['contracts/lease.txt']);
-    assert.deepEqual(await eventKeys(ticketsUrl), ['tickets/T-1.txt']);
+    assert.deepEqual(await receivedKeys(liveUrl), ['contracts/lease.txt']);
+    assert.deepEqual(await receivedKeys(ticketsUrl), ['tickets/T-1.txt']);
 
     const doctor = cli(['doctor'], { ...live, SQS_QUEUE_URL: liveUrl });
     assert.equal(doctor.status, 0, doctor.output);
@@ -175,7 +160,7 @@ describe('docs/operations.md replayed against the dev stack', () => {
     // New uploads keep going to the live pipeline only.
     await sqs.send(new PurgeQueueCommand({ QueueUrl: liveUrl }));
     await putObject(bucket, 'uploaded-later.txt', 'new');
-    assert.deepEqual(await eventKeys(liveUrl), ['uploaded-later.txt']);
+    assert.deepEqual(await receivedKeys(liveUrl), ['uploaded-later.txt']);
     assert.equal((await queueDepth(reindexUrl)).visible, 3);
   });
 });

@@ -243,3 +243,22 @@ export async function freePort(): Promise<number> {
   }
   throw new Error(`no free port found between ${bottom} and ${low}`);
 }
+
+/**
+ * Keys of the S3 event records that reach `queueUrl` within `ms` (each message deleted as read);
+ * messages without records, such as S3's test event, are skipped.
+ */
+export async function receivedKeys(queueUrl: string, ms = 3000): Promise<string[]> {
+  const keys: string[] = [];
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const response = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    for (const message of response.Messages ?? []) {
+      const body = JSON.parse(message.Body ?? '{}') as { Records?: { s3: { object: { key: string } } }[] };
+      // moto form-encodes keys, '/' included.
+      for (const record of body.Records ?? []) keys.push(decodeURIComponent(record.s3.object.key.replace(/\+/g, ' ')));
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+    }
+  }
+  return keys.sort();
+}
