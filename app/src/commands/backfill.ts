@@ -5,7 +5,8 @@
 import { createS3Client, createSqsClient } from '../aws.js';
 import type { Settings } from '../config/config.js';
 import { SUPPORTED_EXTENSIONS } from '../convert/index.js';
-import { formatBytes, parseSize, parseTime } from '../backfill/filter.js';
+import { formatBytes, parseTime } from '../backfill/filter.js';
+import { parseSize } from '../config/size.js';
 import { listObjects } from '../backfill/lister.js';
 import { BackfillProgress, skippedTotal } from '../backfill/progress.js';
 import { runBackfillPlan, type BackfillPlan, type BackfillResult } from '../backfill/run.js';
