@@ -48,7 +48,7 @@ const BAD: Readonly<Record<string, BadValue>> = {
   EMBEDDING_DTYPE: { env: 'int4', expect: /one of fp32, fp16, q8/ },
   EMBEDDING_CACHE_DIR: { file: 42, expect: /a string/ },
   EMBEDDING_THREADS: { env: 'auto', expect: /an integer ≥ 0/ },
-  EMBEDDING_BATCH_TOKENS: { env: '1e3', expect: /an integer ≥ 1/ },
+  EMBEDDING_BATCH_TOKENS: { env: '1k', expect: /an integer ≥ 1/ },
   EMBEDDING_SLICE_CHUNKS: { env: '0', expect: /an integer ≥ 1/ },
   EMBEDDING_PASSAGE_PREFIX: { file: { text: 'passage: ' }, expect: /a string/ },
   EMBEDDING_QUERY_PREFIX: { file: null, expect: /a string/ },
@@ -141,6 +141,10 @@ describe('values of the accepted forms', () => {
     assert.equal(settings.elasticsearch.bulkMaxBytes, 5000);
     const fromFile = loadConfig({ file: fileWith('fetch.maxBytes', '1GB'), env: {} });
     assert.equal(fromFile.fetch.maxBytes, 1e9);
+    // What Helm's toString makes of a values file's 104857600 and 16384.
+    const fromHelm = loadConfig({ env: { FETCH_MAX_BYTES: '1.048576e+08', EMBEDDING_BATCH_TOKENS: '1.6384e+04' } });
+    assert.equal(fromHelm.fetch.maxBytes, 104_857_600);
+    assert.equal(fromHelm.embedding.batchTokens, 16_384);
   });
 
   test('booleans are true or false, as text or as YAML/JSON booleans; 1, 0, yes and no are refused', () => {

@@ -43,7 +43,9 @@ export function formatNamed(name: string): ValueFormat<unknown> {
   return format;
 }
 
-const DECIMAL = /^\s*-?\d+\s*$/;
+// Written out or with an exponent: Helm's toString renders a values file's 104857600 as
+// "1.048576e+08". Whether it is a whole number is checked on the number.
+const NUMBER = /^\s*-?\d+(\.\d+)?(e\+?\d+)?\s*$/i;
 
 export function integer(min: number, max?: number): ValueFormat<number> {
   const expect = max === undefined ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`;
@@ -51,7 +53,7 @@ export function integer(min: number, max?: number): ValueFormat<number> {
     name: `integer:${min}:${max ?? ''}`,
     expect,
     parse(raw) {
-      const value = typeof raw === 'string' && DECIMAL.test(raw) ? Number(raw) : raw;
+      const value = typeof raw === 'string' && NUMBER.test(raw) ? Number(raw) : raw;
       if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || (max !== undefined && value > max)) return undefined;
       return value;
     },
@@ -64,7 +66,7 @@ export function numberAbove(above: number): ValueFormat<number> {
     name: `number-above:${above}`,
     expect: `a number above ${above}`,
     parse(raw) {
-      const value = typeof raw === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : raw;
+      const value = typeof raw === 'string' && NUMBER.test(raw) ? Number(raw) : raw;
       return typeof value === 'number' && Number.isFinite(value) && value > above ? value : undefined;
     },
   });
