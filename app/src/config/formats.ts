@@ -72,6 +72,17 @@ export function numberAbove(above: number): ValueFormat<number> {
   });
 }
 
+export function numberAtLeast(min: number): ValueFormat<number> {
+  return define({
+    name: `number-at-least:${min}`,
+    expect: `a number ≥ ${min}`,
+    parse(raw) {
+      const value = typeof raw === 'string' && NUMBER.test(raw) ? Number(raw) : raw;
+      return typeof value === 'number' && Number.isFinite(value) && value >= min ? value : undefined;
+    },
+  });
+}
+
 export function oneOf<const V extends string>(...values: V[]): ValueFormat<V> {
   return define({
     name: `one-of:${values.join('|')}`,
