@@ -167,7 +167,13 @@ export const indexName = define<string>({
   name: 'index-name',
   expect: 'an Elasticsearch index name: lower case, no spaces or \\ / * ? " < > | , # :, not starting with - _ +',
   parse: (raw) =>
-    typeof raw === 'string' && /^[^-_+][^A-Z\\/*?"<>| ,#:]{0,254}$/.test(raw) && !/[A-Z\\/*?"<>| ,#:]/.test(raw) && raw !== '.' && raw !== '..'
+    typeof raw === 'string' &&
+    raw !== '' &&
+    Buffer.byteLength(raw) <= 255 &&
+    !/^[-_+]/.test(raw) &&
+    !/[A-Z\\/*?"<>| ,#:]/.test(raw) &&
+    raw !== '.' &&
+    raw !== '..'
       ? raw
       : undefined,
 });
