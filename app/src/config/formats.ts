@@ -178,9 +178,14 @@ export const indexName = define<string>({
       : undefined,
 });
 
-/** A hub id (owner/name or name) or an absolute path; a relative path would be taken for a hub id. */
+/**
+ * A hub id (owner/name or name) or an absolute path; a relative path would be taken for a hub id.
+ * Empty passes here: the model loader refuses it with its own advice (exit 2; doctor reports it as
+ * the model check).
+ */
 export const modelRef = define<string>({
   name: 'model-ref',
   expect: 'a Hugging Face model id (owner/name) or an absolute path to a model folder',
-  parse: (raw) => (typeof raw === 'string' && (raw.startsWith('/') || /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(raw)) ? raw : undefined),
+  parse: (raw) =>
+    typeof raw === 'string' && (raw === '' || raw.startsWith('/') || /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(raw)) ? raw : undefined,
 });
