@@ -15,7 +15,7 @@ ARG VARIANT=cpu
 # --- build-deps: every dependency, for the bundle and for downloading a model ------------------------
 FROM ${NODE_IMAGE} AS build-deps
 WORKDIR /src
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 COPY scripts/build.js ./scripts/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 
@@ -28,7 +28,7 @@ RUN node scripts/build.js
 FROM ${NODE_IMAGE} AS deps
 ARG VARIANT
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 COPY scripts/prune-runtime ./prune-runtime
 # Install scripts stay off (the repository's own `prepare` needs dev tools); the one script a GPU
 # image needs, onnxruntime-node's CUDA provider download, is run explicitly.

@@ -3,8 +3,9 @@
 // commands/; this file only wires them into one program.
 import { readFileSync } from 'node:fs';
 import nodeModule from 'node:module';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { ExitCode, reportError, settingsFor } from './commands/common.js';
+import * as parse from './commands/flags.js';
 import { preloadModel } from './embed/preload.js';
 
 // The AWS SDK warns on every command under Node 20 that its 2027 releases will need Node 22. The
@@ -113,7 +114,7 @@ program
   .command('search')
   .description('search the index')
   .argument('<query>', 'text to search for')
-  .option('--k <n>', 'number of hits', '5')
+  .option('--k <n>', 'number of hits (1–1000)', parse.hitCount, 5)
   .option('--json', 'print hits as a JSON array (score, content, file_path, page_number, page_end, split_id, source_id)')
   .option('--knn-only', 'Elasticsearch: vector search alone, without fusing in BM25 keyword matches')
   .addHelpText(
@@ -127,12 +128,12 @@ Examples:
   keda-indexer search "sourdough starter" --k 3 --json`,
   )
   .action(
-    action('search', async (query: string, options: { k: string; json?: boolean; knnOnly?: boolean }) => {
+    action('search', async (query: string, options: { k: number; json?: boolean; knnOnly?: boolean }) => {
       const { runSearch } = await import('./commands/search.js');
       return runSearch(
         settingsFor(globalOptions()),
         query,
-        { k: Number(options.k), json: options.json === true, hybrid: options.knnOnly !== true },
+        { k: options.k, json: options.json === true, hybrid: options.knnOnly !== true },
         process.stdout,
       );
     }),
@@ -167,8 +168,8 @@ program
   .description('create the queue, dead-letter queue, bucket, notification and index (idempotent)')
   .option('--queue-name <name>', 'queue to create (default: the name in SQS_QUEUE_URL, else keda-indexer); the DLQ is <name>-dlq')
   .option('--bucket <name>', 'bucket to create and connect (default: S3_BUCKET)')
-  .option('--max-receive-count <n>', 'receives before SQS itself moves a message to the DLQ (with the default retry delays, 10 rides out ~45 min of outage)', '10')
-  .option('--dims <n>', 'vector dimensions of the index (default: measured by loading EMBEDDING_MODEL)')
+  .option('--max-receive-count <n>', 'receives before SQS itself moves a message to the DLQ, 1–1000 (with the default retry delays, 10 rides out ~45 min of outage)', parse.receiveCount, 10)
+  .option('--dims <n>', 'vector dimensions of the index, 1–4096 (default: measured by loading EMBEDDING_MODEL)', parse.dims)
   .option('--skip-index', 'leave Elasticsearch alone')
   .option('--skip-bucket', 'leave the bucket and its notification alone (a queue filled by backfill only, e.g. for reindex)')
   .addHelpText(
@@ -191,15 +192,15 @@ Examples:
   .action(
     action(
       'bootstrap',
-      async (options: { queueName?: string; bucket?: string; maxReceiveCount: string; dims?: string; skipIndex?: boolean; skipBucket?: boolean }) => {
+      async (options: { queueName?: string; bucket?: string; maxReceiveCount: number; dims?: number; skipIndex?: boolean; skipBucket?: boolean }) => {
         const { runBootstrap } = await import('./commands/bootstrap.js');
         return runBootstrap(
           settingsFor(globalOptions()),
           {
             ...(options.queueName === undefined ? {} : { queueName: options.queueName }),
             ...(options.bucket === undefined ? {} : { bucket: options.bucket }),
-            maxReceiveCount: Number(options.maxReceiveCount),
-            ...(options.dims === undefined ? {} : { dims: Number(options.dims) }),
+            maxReceiveCount: options.maxReceiveCount,
+            ...(options.dims === undefined ? {} : { dims: options.dims }),
             skipIndex: options.skipIndex === true,
             skipBucket: options.skipBucket === true,
           },
@@ -240,10 +241,10 @@ program
   .description('enqueue every existing object under an S3 prefix, so the worker indexes what was there before it')
   .argument('<s3-url>', 's3://bucket/prefix (the prefix may be empty: the whole bucket)')
   .option('--suffix <ending>', 'only keys ending so, case-insensitive; repeat for several (default: the types the worker reads, .txt .text .md .markdown .html .htm .xhtml .pdf .docx; "" for every key)', (value: string, previous: string[]) => [...previous, value], [] as string[])
-  .option('--modified-since <time>', 'only objects last modified at or after this time (2024-05-01 or 2024-05-01T12:00:00Z)')
-  .option('--max-size <size>', 'only objects of at most this size (bytes, or with a unit: 50MB, 10MiB)')
+  .option('--modified-since <time>', 'only objects last modified at or after this time (2024-05-01 or 2024-05-01T12:00:00Z)', parse.time)
+  .option('--max-size <size>', 'only objects of at most this size (bytes, or with a unit: 50MB, 10MiB)', parse.size)
   .option('--start-after <key>', 'resume an interrupted run: list only keys after this one (the key the run printed)')
-  .option('--max-rate <n>', 'send at most n messages per second, so fresh uploads are not starved')
+  .option('--max-rate <n>', 'send at most n messages per second, so fresh uploads are not starved', parse.rate)
   .option('--force', 'ask the worker to index every object again, even when its ETag and the index settings are unchanged')
   .option('--dry-run', 'count the objects and bytes that would be enqueued; send nothing')
   .option('--json', 'print the summary as one JSON object')
@@ -273,7 +274,7 @@ Examples:
       'backfill',
       async (
         url: string,
-        options: { suffix: string[]; modifiedSince?: string; maxSize?: string; startAfter?: string; maxRate?: string; force?: boolean; dryRun?: boolean; json?: boolean },
+        options: { suffix: string[]; modifiedSince?: Date; maxSize?: number; startAfter?: string; maxRate?: number; force?: boolean; dryRun?: boolean; json?: boolean },
       ) => {
         const { runBackfill } = await import('./commands/backfill.js');
         return runBackfill(
@@ -303,7 +304,7 @@ program
     `
 Checks settings, AWS region and credentials, the queue and its dead-letter queue, the bucket and
 its notification, the model, Elasticsearch and the index mapping against the model's dims.
-Exit code 1 if any check fails.
+Exit code 2 if the settings are invalid (nothing else is checked then), else 1 if any check fails.
 
 Example:
   eval "$(scripts/dev-stack env)"; SQS_QUEUE_URL=… keda-indexer doctor`,
@@ -352,8 +353,8 @@ reindex
   .command('create')
   .description('create the next version of the index for another model (the alias stays where it is)')
   .requiredOption('--model <id-or-path>', 'Hugging Face id, or absolute path of a local model folder (scripts/fetch-model --model NAME)')
-  .option('--dims <n>', 'vector dimensions (default: measured by loading the model)')
-  .option('--dtype <dtype>', 'weights the new pipeline loads: fp32, fp16 or q8 (default: EMBEDDING_DTYPE, or the folder\'s keda-indexer.json)')
+  .option('--dims <n>', 'vector dimensions, 1–4096 (default: measured by loading the model)', parse.dims)
+  .addOption(new Option('--dtype <dtype>', 'weights the new pipeline loads (default: EMBEDDING_DTYPE, or the folder\'s keda-indexer.json)').choices(['fp32', 'fp16', 'q8'] as const))
   .option('--passage-prefix <text>', 'put before every chunk (default: the model\'s known prefix, e.g. "passage: " for e5)')
   .option('--query-prefix <text>', 'put before every query (default: the model\'s known prefix, e.g. "query: " for e5)')
   .addHelpText(
@@ -368,18 +369,14 @@ Examples:
     --query-prefix "Represent this sentence for searching relevant passages: "`,
   )
   .action(
-    action('reindex create', async (options: { model: string; dims?: string; dtype?: string; passagePrefix?: string; queryPrefix?: string }) => {
+    action('reindex create', async (options: { model: string; dims?: number; dtype?: 'fp32' | 'fp16' | 'q8'; passagePrefix?: string; queryPrefix?: string }) => {
       const { runReindexCreate } = await import('./commands/reindex.js');
-      const { UserError, ExitCode } = await import('./commands/common.js');
-      if (options.dtype !== undefined && !['fp32', 'fp16', 'q8'].includes(options.dtype)) {
-        throw new UserError(`--dtype must be fp32, fp16 or q8, not ${options.dtype}`, ExitCode.usage);
-      }
       return runReindexCreate(
         settingsFor(globalOptions()),
         {
           model: options.model,
-          ...(options.dims === undefined ? {} : { dims: Number(options.dims) }),
-          ...(options.dtype === undefined ? {} : { dtype: options.dtype as 'fp32' | 'fp16' | 'q8' }),
+          ...(options.dims === undefined ? {} : { dims: options.dims }),
+          ...(options.dtype === undefined ? {} : { dtype: options.dtype }),
           ...(options.passagePrefix === undefined ? {} : { passagePrefix: options.passagePrefix }),
           ...(options.queryPrefix === undefined ? {} : { queryPrefix: options.queryPrefix }),
         },
@@ -393,7 +390,7 @@ reindex
   .description('check that every file of the live index is in the new one, with a sane chunk count')
   .option('--from <index>', 'the index to compare against (default: the one the alias points at)')
   .option('--to <index>', 'the new index (default: the newest version the alias does not point at)')
-  .option('--max-chunk-ratio <n>', 'a file\'s chunk count may change by this factor at most', '4')
+  .option('--max-chunk-ratio <n>', 'a file\'s chunk count may change by this factor at most (≥ 1)', parse.chunkRatio, 4)
   .addHelpText(
     'after',
     `
@@ -405,11 +402,11 @@ Examples:
   keda-indexer reindex verify --to documents-v2-e5-small-v2`,
   )
   .action(
-    action('reindex verify', async (options: { from?: string; to?: string; maxChunkRatio: string }) => {
+    action('reindex verify', async (options: { from?: string; to?: string; maxChunkRatio: number }) => {
       const { runReindexVerify } = await import('./commands/reindex.js');
       return runReindexVerify(
         settingsFor(globalOptions()),
-        { ...(options.from === undefined ? {} : { from: options.from }), ...(options.to === undefined ? {} : { to: options.to }), maxChunkRatio: Number(options.maxChunkRatio) },
+        { ...(options.from === undefined ? {} : { from: options.from }), ...(options.to === undefined ? {} : { to: options.to }), maxChunkRatio: options.maxChunkRatio },
         process.stdout,
       );
     }),
@@ -422,7 +419,7 @@ reindex
   .option('--rollback', 'point back at the previous version')
   .option('--replace-index', 'ELASTICSEARCH_INDEX is a concrete index (made before aliases): delete it and put the alias in its place, atomically')
   .option('--force', 'flip without verifying')
-  .option('--max-chunk-ratio <n>', 'as for verify', '4')
+  .option('--max-chunk-ratio <n>', 'as for verify', parse.chunkRatio, 4)
   .addHelpText(
     'after',
     `
@@ -434,7 +431,7 @@ Examples:
   keda-indexer reindex flip --replace-index   # first change of an index made before aliases`,
   )
   .action(
-    action('reindex flip', async (options: { to?: string; rollback?: boolean; replaceIndex?: boolean; force?: boolean; maxChunkRatio: string }) => {
+    action('reindex flip', async (options: { to?: string; rollback?: boolean; replaceIndex?: boolean; force?: boolean; maxChunkRatio: number }) => {
       const { runReindexFlip } = await import('./commands/reindex.js');
       return runReindexFlip(
         settingsFor(globalOptions()),
@@ -443,7 +440,7 @@ Examples:
           rollback: options.rollback === true,
           replaceIndex: options.replaceIndex === true,
           force: options.force === true,
-          maxChunkRatio: Number(options.maxChunkRatio),
+          maxChunkRatio: options.maxChunkRatio,
         },
         process.stdout,
       );

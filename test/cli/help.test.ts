@@ -49,9 +49,9 @@ test('bad options and arguments exit 2 for every command, and name what is wrong
     [['search', 'q', '--frobnicate'], /unknown option '--frobnicate'/],
     [['backfill'], /missing required argument 's3-url'/],
     [['backfill', 'docs/reports'], /expected s3:\/\/bucket\/prefix/],
-    [['backfill', 's3://docs/', '--dry-run', '--max-size', 'huge'], /--max-size "huge" is not a size/],
-    [['backfill', 's3://docs/', '--dry-run', '--modified-since', 'last week'], /--modified-since "last week" is not a date/],
-    [['backfill', 's3://docs/', '--dry-run', '--max-rate', '0'], /--max-rate "0" must be a number/],
+    [['backfill', 's3://docs/', '--dry-run', '--max-size', 'huge'], /option '--max-size <size>' argument 'huge' is invalid\. It must be a size/],
+    [['backfill', 's3://docs/', '--dry-run', '--modified-since', 'last week'], /option '--modified-since <time>' argument 'last week' is invalid\. It must be a date or a time/],
+    [['backfill', 's3://docs/', '--dry-run', '--max-rate', '0'], /option '--max-rate <n>' argument '0' is invalid\. It must be a number above 0/],
     [['backfill', 's3://docs/'], /SQS_QUEUE_URL is not set/],
   ];
   for (const [args, message] of cases) {

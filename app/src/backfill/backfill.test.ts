@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseBody } from '../source/message.js';
-import { formatBytes, parseSize, parseTime, skipReasonOf, type ObjectFilter } from './filter.js';
+import { parseSize } from '../config/size.js';
+import { formatBytes, parseTime, skipReasonOf, type ObjectFilter } from './filter.js';
 import type { ListedObject } from './lister.js';
 import { TokenBucket } from './rate-limiter.js';
 import { ResumeTracker } from './resume.js';

@@ -23,16 +23,6 @@ export function skipReasonOf(object: ListedObject, filter: ObjectFilter): SkipRe
   return undefined;
 }
 
-const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30 };
-
-/** "5000", "10MB", "1.5 GiB" → bytes; undefined when it is not a size. */
-export function parseSize(text: string): number | undefined {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*$/i.exec(text);
-  if (match?.[1] === undefined) return undefined;
-  const unit = UNITS[(match[2] ?? 'b').toLowerCase()];
-  return unit === undefined ? undefined : Math.floor(Number(match[1]) * unit);
-}
-
 /** "2024-05-01" or a full ISO 8601 time → Date; undefined when it is not one. */
 export function parseTime(text: string): Date | undefined {
   if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim())) return undefined;

@@ -5,7 +5,7 @@
 import { createS3Client, createSqsClient } from '../aws.js';
 import type { Settings } from '../config/config.js';
 import { SUPPORTED_EXTENSIONS } from '../convert/index.js';
-import { formatBytes, parseSize, parseTime } from '../backfill/filter.js';
+import { formatBytes } from '../backfill/filter.js';
 import { listObjects } from '../backfill/lister.js';
 import { BackfillProgress, skippedTotal } from '../backfill/progress.js';
 import { runBackfillPlan, type BackfillPlan, type BackfillResult } from '../backfill/run.js';
@@ -18,11 +18,12 @@ export const BackfillExit = { ...ExitCode, interrupted: 130, terminated: 143 } a
 
 export interface BackfillFlags {
   readonly suffix: readonly string[];
-  readonly modifiedSince?: string;
-  readonly maxSize?: string;
+  /** Parsed by the CLI (commands/flags.ts), like the numbers below. */
+  readonly modifiedSince?: Date;
+  readonly maxSize?: number;
   readonly dryRun: boolean;
   readonly startAfter?: string;
-  readonly maxRate?: string;
+  readonly maxRate?: number;
   readonly force: boolean;
   readonly json: boolean;
 }
@@ -37,21 +38,7 @@ const usage = (message: string) => new UserError(message, ExitCode.usage);
 function planOf(url: string, flags: BackfillFlags): BackfillPlan {
   const target = parseS3Url(url);
   if (typeof target === 'string') throw usage(`${target}. Example: keda-indexer backfill s3://docs/reports/`);
-  let modifiedSince: Date | undefined;
-  if (flags.modifiedSince !== undefined) {
-    modifiedSince = parseTime(flags.modifiedSince);
-    if (modifiedSince === undefined) throw usage(`--modified-since "${flags.modifiedSince}" is not a date: use 2024-05-01 or 2024-05-01T12:00:00Z`);
-  }
-  let maxSize: number | undefined;
-  if (flags.maxSize !== undefined) {
-    maxSize = parseSize(flags.maxSize);
-    if (maxSize === undefined) throw usage(`--max-size "${flags.maxSize}" is not a size: use bytes or a unit, e.g. 50MB or 10MiB`);
-  }
-  let maxRate: number | undefined;
-  if (flags.maxRate !== undefined) {
-    maxRate = Number(flags.maxRate);
-    if (!Number.isFinite(maxRate) || maxRate <= 0) throw usage(`--max-rate "${flags.maxRate}" must be a number of messages per second above 0`);
-  }
+  const { modifiedSince, maxSize, maxRate } = flags;
   if (flags.startAfter === '') throw usage('--start-after needs a key; leave it out to start at the beginning of the prefix');
   return {
     target,

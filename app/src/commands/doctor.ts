@@ -41,7 +41,8 @@ export async function runDoctor(load: () => Settings, out: NodeJS.WritableStream
     report({ name: 'settings', status: 'ok', detail: 'valid' });
   } catch (error) {
     report({ name: 'settings', status: 'fail', detail: error instanceof ConfigError ? error.message : message(error), fix: 'correct the named setting (environment variable or --config file)' });
-    return ExitCode.failure;
+    // A bad setting is a configuration error, exit 2 as in every other command; the checks below need settings.
+    return ExitCode.usage;
   }
 
   const sqs = createSqsClient(settings.aws);

@@ -1,31 +1,19 @@
 // Loads settings from defaults, an optional config file (JSON or YAML) and the environment, in
-// that order of precedence (environment wins), and validates them. Errors name the setting, its
-// environment variable, the bad value and the expected form.
+// that order of precedence (environment wins), and validates them. Every error has one form: the
+// variable (or the file's key, the file and the variable), what is expected, and the value given;
+// the command exits 2 on it.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import convict from 'convict';
+import { formatNamed } from './formats.js';
 import { schema, type Settings } from './schema.js';
 
 export type { Settings } from './schema.js';
 
-// The YAML parser loads only when a YAML file is read (convict's parsers are synchronous, hence
-// require): the chart configures the worker through the environment, and importing yaml is a
-// measurable part of a cold start (bench, figure 4).
+// The YAML parser loads only when a YAML file is read (synchronously, hence require): the chart
+// configures the worker through the environment, and importing yaml is a measurable part of a
+// cold start (bench, figure 4).
 const require = createRequire(import.meta.url);
-convict.addParser({ extension: ['yml', 'yaml'], parse: (text: string) => (require('yaml') as typeof import('yaml')).parse(text) as object });
-convict.addFormats({
-  'positive-int': {
-    validate(value: unknown) {
-      if (!Number.isInteger(value) || (value as number) < 1) throw new Error('must be an integer ≥ 1');
-    },
-    coerce: (value: unknown) => (typeof value === 'string' ? Number(value) : value),
-  },
-  'non-negative-int': {
-    validate(value: unknown) {
-      if (!Number.isInteger(value) || (value as number) < 0) throw new Error('must be an integer ≥ 0');
-    },
-    coerce: (value: unknown) => (typeof value === 'string' ? Number(value) : value),
-  },
-});
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -38,33 +26,100 @@ export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-function crossFieldProblems(settings: Settings): string[] {
-  const problems: string[] = [];
-  const { sqs, split } = settings;
-  if (sqs.waitTimeSeconds > 20) problems.push(`sqs.waitTimeSeconds (SQS_WAIT_TIME_SECONDS): must be 0–20, got ${sqs.waitTimeSeconds}`);
-  if (sqs.maxMessages > 10) problems.push(`sqs.maxMessages (SQS_MAX_MESSAGES): must be 1–10, got ${sqs.maxMessages}`);
-  if (sqs.visibilityTimeoutSeconds > 43_200) {
-    problems.push(`sqs.visibilityTimeoutSeconds (SQS_VISIBILITY_TIMEOUT_SECONDS): must be ≤ 43200, got ${sqs.visibilityTimeoutSeconds}`);
+/** Where a setting's value came from, for the message: the variable, or the key and its file. */
+type Source = { readonly kind: 'env' } | { readonly kind: 'file'; readonly file: string } | { readonly kind: 'default' };
+
+/** A value as the message quotes it; a sensitive one is never echoed. */
+function shown(value: unknown, sensitive: boolean): string {
+  if (sensitive) return '(a value not shown: it is secret)';
+  return JSON.stringify(value);
+}
+
+/** The one form of a configuration error: where the value came from, what is expected, and the value. */
+function problem(setting: SettingDoc, source: Source, expectation: string, value: unknown): string {
+  const where =
+    source.kind === 'file' ? `${setting.name} in ${source.file} (or ${setting.env})` : `${setting.env} (${setting.name})`;
+  return `${where}: must be ${expectation}, got ${shown(value, setting.sensitive)}`;
+}
+
+/**
+ * The dotted keys of a parsed config file ("split.by") with their values. A known setting is a leaf
+ * whatever it holds (a mapping under split.by is a bad value of split.by, not unknown keys).
+ */
+function entriesOf(node: unknown, known: ReadonlySet<string>, prefix = ''): [string, unknown][] {
+  const key = prefix.slice(0, -1);
+  if (known.has(key) || node === null || typeof node !== 'object' || Array.isArray(node)) return key === '' ? [] : [[key, node]];
+  return Object.entries(node).flatMap(([child, value]) => entriesOf(value, known, `${prefix}${child}.`));
+}
+
+function readFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`--config ${file}: cannot be read (${(error as Error).message})`, { cause: error });
   }
-  if (split.overlap >= split.length) {
-    problems.push(`split.overlap (SPLIT_OVERLAP): must be less than split.length (${split.length}), got ${split.overlap}`);
+  try {
+    const parsed: unknown = /\.ya?ml$/i.test(file) ? (require('yaml') as typeof import('yaml')).parse(text) : JSON.parse(text);
+    return parsed ?? {};
+  } catch (error) {
+    throw new ConfigError(`--config ${file}: must be ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'} (${(error as Error).message})`, { cause: error });
   }
-  return problems;
 }
 
 export function loadConfig(options: LoadOptions = {}): Settings {
-  const config = convict(schema, { env: options.env ?? process.env, args: [] });
-  try {
-    if (options.file !== undefined) config.loadFile(options.file);
-    config.validate({ allowed: 'strict' });
-  } catch (error) {
-    throw new ConfigError(`invalid configuration: ${(error as Error).message}`, { cause: error });
+  const env = options.env ?? process.env;
+  const config = convict(schema, { env, args: [] });
+  const settings = describeSettings();
+  const problems: string[] = [];
+
+  const fileKeys = new Set<string>();
+  if (options.file !== undefined) {
+    const content = readFile(options.file);
+    if (typeof content !== 'object' || Array.isArray(content)) {
+      throw new ConfigError(`--config ${options.file}: must hold a mapping of settings (split: {by: sentence}), got ${shown(content, false)}`);
+    }
+    const known = new Set(settings.map((setting) => setting.name));
+    for (const [key, value] of entriesOf(content, known)) {
+      if (known.has(key)) {
+        fileKeys.add(key);
+        config.set(key as never, value as never);
+        continue;
+      }
+      const section = key.includes('.') ? key.slice(0, key.lastIndexOf('.') + 1) : '';
+      const near = settings.filter((setting) => setting.name.startsWith(section)).map((setting) => setting.name);
+      problems.push(`${key} in ${options.file}: must be a setting${near.length > 0 ? ` (${near.join(', ')})` : ''}, got an unknown key`);
+    }
+    // The environment wins over the file: convict read it first, so it is applied again.
+    for (const setting of settings) {
+      const value = env[setting.env];
+      if (value !== undefined) config.set(setting.name as never, value as never);
+    }
   }
-  const settings = config.getProperties();
-  if (settings.aws.endpoint !== '') settings.aws.s3ForcePathStyle = true;
-  const problems = crossFieldProblems(settings);
+
+  const sourceOf = (setting: SettingDoc): Source => {
+    if (env[setting.env] !== undefined) return { kind: 'env' };
+    if (options.file !== undefined && fileKeys.has(setting.name)) return { kind: 'file', file: options.file };
+    return { kind: 'default' };
+  };
+  for (const setting of settings) {
+    const format = formatNamed(setting.format);
+    const value: unknown = config.get(setting.name as never);
+    if (format.parse(value) === undefined) problems.push(problem(setting, sourceOf(setting), format.expect, value));
+  }
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
-  return settings;
+
+  const values = config.getProperties();
+  if (values.aws.endpoint !== '') values.aws.s3ForcePathStyle = true;
+  // Rules across settings, in the same form.
+  if (values.split.overlap >= values.split.length) {
+    const overlap = settings.find((setting) => setting.env === 'SPLIT_OVERLAP');
+    if (overlap !== undefined) {
+      problems.push(problem(overlap, sourceOf(overlap), `less than SPLIT_LENGTH (split.length, ${values.split.length})`, values.split.overlap));
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return values;
 }
 
 /** One row per setting: dotted name, environment variable, default and meaning. */
@@ -73,15 +128,26 @@ export interface SettingDoc {
   readonly env: string;
   readonly default: string;
   readonly doc: string;
+  /** The name of its value format (formats.ts). */
+  readonly format: string;
+  /** Secret: never echoed in a message. */
+  readonly sensitive: boolean;
 }
 
 export function describeSettings(): SettingDoc[] {
   const rows: SettingDoc[] = [];
   const walk = (node: Record<string, unknown>, prefix: string): void => {
     for (const [key, value] of Object.entries(node)) {
-      const entry = value as { doc?: string; env?: string; default?: unknown };
+      const entry = value as { doc?: string; env?: string; default?: unknown; format?: unknown; sensitive?: boolean };
       if (entry.doc !== undefined && entry.env !== undefined) {
-        rows.push({ name: prefix + key, env: entry.env, default: JSON.stringify(entry.default), doc: entry.doc });
+        rows.push({
+          name: prefix + key,
+          env: entry.env,
+          default: JSON.stringify(entry.default),
+          doc: entry.doc,
+          format: String(entry.format),
+          sensitive: entry.sensitive === true,
+        });
       } else {
         walk(value as Record<string, unknown>, `${prefix}${key}.`);
       }

@@ -1,7 +1,12 @@
-// Every setting of the worker and CLI, in one place: name, environment variable, default and
+// Every setting of the worker and CLI, in one place: name, environment variable, value format
+// (formats.ts: how it is parsed and what a bad value's message says is expected), default and
 // meaning. The README's configuration reference is generated from this schema
 // (`keda-indexer config --markdown`), so this is the single source of truth.
 import type { Schema } from 'convict';
+import { awsRegion, boolean, bucketName, byteSize, httpUrl, indexName, integer, modelRef, nonEmptyText, oneOf, text } from './formats.js';
+
+/** SQS's longest visibility timeout, in seconds: the longest lease and retry delay there can be. */
+const SQS_MAX_VISIBILITY = 43_200;
 
 export interface Settings {
   aws: { region: string; endpoint: string; s3ForcePathStyle: boolean };
@@ -52,19 +57,19 @@ export const schema: Schema<Settings> = {
   aws: {
     region: {
       doc: 'AWS region. Empty: the AWS SDK default chain (profile, instance metadata).',
-      format: String,
+      format: awsRegion.name,
       default: '',
       env: 'AWS_REGION',
     },
     endpoint: {
       doc: 'Endpoint for every AWS service, for emulators (moto, LocalStack). Empty: AWS itself. The SDK also honours AWS_ENDPOINT_URL_SQS and AWS_ENDPOINT_URL_S3.',
-      format: String,
+      format: httpUrl.name,
       default: '',
       env: 'AWS_ENDPOINT_URL',
     },
     s3ForcePathStyle: {
-      doc: 'Address buckets as endpoint/bucket instead of bucket.endpoint. Emulators need it; it is switched on whenever AWS_ENDPOINT_URL is set.',
-      format: Boolean,
+      doc: 'true or false. Address buckets as endpoint/bucket instead of bucket.endpoint. Emulators need it; it is switched on whenever AWS_ENDPOINT_URL is set.',
+      format: boolean.name,
       default: false,
       env: 'S3_FORCE_PATH_STYLE',
     },
@@ -72,43 +77,43 @@ export const schema: Schema<Settings> = {
   sqs: {
     queueUrl: {
       doc: 'URL of the queue the worker consumes and `upload` enqueues to.',
-      format: String,
+      format: httpUrl.name,
       default: '',
       env: 'SQS_QUEUE_URL',
     },
     deadLetterQueueUrl: {
       doc: "Where permanently failing messages go, with the reason. Empty: the queue's RedrivePolicy target.",
-      format: String,
+      format: httpUrl.name,
       default: '',
       env: 'SQS_DEAD_LETTER_QUEUE_URL',
     },
     waitTimeSeconds: {
       doc: 'Long-polling wait of each receive (0–20).',
-      format: 'non-negative-int',
+      format: integer(0, 20).name,
       default: 20,
       env: 'SQS_WAIT_TIME_SECONDS',
     },
     maxMessages: {
       doc: 'Messages asked for per receive (1–10).',
-      format: 'positive-int',
+      format: integer(1, 10).name,
       default: 10,
       env: 'SQS_MAX_MESSAGES',
     },
     visibilityTimeoutSeconds: {
-      doc: 'Lease taken on each message; extended by a heartbeat while its file is processed.',
-      format: 'positive-int',
+      doc: 'Lease taken on each message (1–43200); extended by a heartbeat while its file is processed.',
+      format: integer(1, SQS_MAX_VISIBILITY).name,
       default: 60,
       env: 'SQS_VISIBILITY_TIMEOUT_SECONDS',
     },
     retryBaseSeconds: {
       doc: 'First delay before a transiently failed message is retried; doubles with each receive.',
-      format: 'positive-int',
+      format: integer(1, SQS_MAX_VISIBILITY).name,
       default: 5,
       env: 'SQS_RETRY_BASE_SECONDS',
     },
     retryMaxSeconds: {
       doc: 'Longest retry delay (SQS caps visibility at 43200).',
-      format: 'positive-int',
+      format: integer(1, SQS_MAX_VISIBILITY).name,
       default: 900,
       env: 'SQS_RETRY_MAX_SECONDS',
     },
@@ -116,13 +121,13 @@ export const schema: Schema<Settings> = {
   s3: {
     bucket: {
       doc: 'Bucket `upload` and `bootstrap` use (messages name their own bucket).',
-      format: String,
+      format: bucketName.name,
       default: '',
       env: 'S3_BUCKET',
     },
     prefix: {
       doc: 'Key prefix `upload` puts files under, and the notification filter `bootstrap` sets.',
-      format: String,
+      format: text.name,
       default: '',
       env: 'S3_PREFIX',
     },
@@ -130,21 +135,21 @@ export const schema: Schema<Settings> = {
   worker: {
     concurrency: {
       doc: 'Files processed at once by one worker (download, convert and embed overlap).',
-      format: 'positive-int',
+      format: integer(1).name,
       default: 4,
       env: 'WORKER_CONCURRENCY',
     },
     drainDeadlineSeconds: {
       doc: 'On SIGTERM, time to finish files in flight before releasing them to other workers. Keep terminationGracePeriodSeconds above it.',
-      format: 'positive-int',
+      format: integer(1).name,
       default: 25,
       env: 'WORKER_DRAIN_DEADLINE_SECONDS',
     },
   },
   fetch: {
     maxBytes: {
-      doc: 'Largest object the worker downloads; larger files are dead-lettered (too_large).',
-      format: 'positive-int',
+      doc: 'Largest object the worker downloads, in bytes or with a unit (100MiB, 512KiB, 1GB); larger files are dead-lettered (too_large).',
+      format: byteSize.name,
       default: 100 * 1024 * 1024,
       env: 'FETCH_MAX_BYTES',
     },
@@ -152,43 +157,43 @@ export const schema: Schema<Settings> = {
   convert: {
     maxPages: {
       doc: 'Most pages of a PDF; longer ones are dead-lettered rather than indexed in part.',
-      format: 'positive-int',
+      format: integer(1).name,
       default: 2000,
       env: 'CONVERT_MAX_PAGES',
     },
     maxSeconds: {
       doc: 'Conversion time budget per file, counted across the whole conversion: the converter thread is ended when it passes (timeout).',
-      format: 'positive-int',
+      format: integer(1).name,
       default: 120,
       env: 'CONVERT_MAX_SECONDS',
     },
     maxInflatedBytes: {
-      doc: 'Most bytes a DOCX may inflate to (decompression-bomb guard).',
-      format: 'positive-int',
+      doc: 'Most bytes a DOCX may inflate to (decompression-bomb guard), in bytes or with a unit (256MiB).',
+      format: byteSize.name,
       default: 256 * 1024 * 1024,
       env: 'CONVERT_MAX_INFLATED_BYTES',
     },
     maxChars: {
       doc: 'Most characters of text one file may give; a file over it is dead-lettered (too_large), never cut.',
-      format: 'positive-int',
+      format: integer(1).name,
       default: 10_000_000,
       env: 'CONVERT_MAX_CHARS',
     },
     maxChunks: {
       doc: 'Most chunks one file may be split into; a file over it is dead-lettered (too_large).',
-      format: 'positive-int',
+      format: integer(1).name,
       default: 20_000,
       env: 'CONVERT_MAX_CHUNKS',
     },
     maxHeapMb: {
       doc: 'V8 heap of each converter thread, in MB; a file whose conversion needs more is dead-lettered (too_large).',
-      format: 'positive-int',
+      format: integer(1).name,
       default: 384,
       env: 'CONVERT_MAX_HEAP_MB',
     },
     threads: {
       doc: 'Converter threads per worker (files convert off the main thread, each under a heap limit and a deadline).',
-      format: 'positive-int',
+      format: integer(1).name,
       default: 2,
       env: 'CONVERT_THREADS',
     },
@@ -196,31 +201,31 @@ export const schema: Schema<Settings> = {
   split: {
     by: {
       doc: 'Unit chunks are built from: word, sentence or passage (blank-line separated).',
-      format: ['word', 'sentence', 'passage'],
+      format: oneOf('word', 'sentence', 'passage').name,
       default: 'word',
       env: 'SPLIT_BY',
     },
     length: {
       doc: 'Units per chunk. 150 words stay under all-MiniLM-L6-v2’s 256 tokens for ordinary prose.',
-      format: 'positive-int',
+      format: integer(1).name,
       default: 150,
       env: 'SPLIT_LENGTH',
     },
     overlap: {
       doc: 'Units repeated between neighbouring chunks (less than SPLIT_LENGTH).',
-      format: 'non-negative-int',
+      format: integer(0).name,
       default: 20,
       env: 'SPLIT_OVERLAP',
     },
     maxTokens: {
       doc: "Hard cap on tokens per chunk, measured with the model's tokenizer; longer chunks are cut, never truncated. all-MiniLM-L6-v2 was trained at 256.",
-      format: 'positive-int',
+      format: integer(1).name,
       default: 256,
       env: 'SPLIT_MAX_TOKENS',
     },
     withinPages: {
-      doc: 'PDF: split each page on its own, so a chunk never runs across a page boundary and its page_number is the page of everything in it (top-1 cited page right 3× as often in docs/benchmarks.md). false: chunks run across pages; page_number is the first page, page_end the last.',
-      format: Boolean,
+      doc: 'true or false. PDF: split each page on its own, so a chunk never runs across a page boundary and its page_number is the page of everything in it (top-1 cited page right 3× as often in docs/benchmarks.md). false: chunks run across pages; page_number is the first page, page_end the last.',
+      format: boolean.name,
       default: true,
       env: 'SPLIT_WITHIN_PAGES',
     },
@@ -228,55 +233,55 @@ export const schema: Schema<Settings> = {
   embedding: {
     model: {
       doc: 'Hugging Face model id, or an absolute path to a local model folder (scripts/fetch-model).',
-      format: String,
+      format: modelRef.name,
       default: 'Xenova/all-MiniLM-L6-v2',
       env: 'EMBEDDING_MODEL',
     },
     device: {
       doc: 'cpu, cuda (an error at startup if CUDA cannot be used), or auto (cuda when usable, else cpu with a warning).',
-      format: ['cpu', 'cuda', 'auto'],
+      format: oneOf('cpu', 'cuda', 'auto').name,
       default: 'cpu',
       env: 'EMBEDDING_DEVICE',
     },
     dtype: {
       doc: 'Weights to load: fp32 (onnx/model.onnx), q8 (onnx/model_quantized.onnx), fp16.',
-      format: ['fp32', 'fp16', 'q8'],
+      format: oneOf('fp32', 'fp16', 'q8').name,
       default: 'fp32',
       env: 'EMBEDDING_DTYPE',
     },
     cacheDir: {
       doc: 'Where models downloaded from the hub are kept, and looked up first (the image sets /models; a model baked in there loads offline). Empty: a .cache folder inside the installed CLI (dist/.cache).',
-      format: String,
+      format: text.name,
       default: '',
       env: 'EMBEDDING_CACHE_DIR',
     },
     threads: {
       doc: "Threads onnxruntime uses for one model call. 0: one per core the process may run on (its CPU affinity, e.g. a cpuset), else onnxruntime's default of one per core of the machine — on Kubernetes without a cpuset that is the node's cores, not the pod's CPU limit, so set it to the pod's CPUs (the chart does).",
-      format: 'non-negative-int',
+      format: integer(0).name,
       default: 0,
       env: 'EMBEDDING_THREADS',
     },
     batchTokens: {
       doc: 'Token budget of one model call (padded length × texts), a ceiling; chunks of several files share a batch. On CPU each call is planned by cost (padding against a per-call cost), so a larger budget changes throughput little while onnxruntime keeps memory sized for the largest batch (docs/benchmarks.md); on a GPU batches are filled up to it: raise it (e.g. 16384).',
-      format: 'positive-int',
+      format: integer(1).name,
       default: 1024,
       env: 'EMBEDDING_BATCH_TOKENS',
     },
     sliceChunks: {
       doc: "Chunks of one file embedded and written together. A longer file goes through in slices of this many (the next embedded while one is written), so a worker's memory does not grow with the file; a file that fails halfway is removed whole, never left half old, half new (docs/operations.md).",
-      format: 'positive-int',
+      format: integer(1).name,
       default: 256,
       env: 'EMBEDDING_SLICE_CHUNKS',
     },
     passagePrefix: {
       doc: 'Text put before every chunk before embedding, for models that want one (e5: "passage: ").',
-      format: String,
+      format: text.name,
       default: '',
       env: 'EMBEDDING_PASSAGE_PREFIX',
     },
     queryPrefix: {
       doc: 'Text put before search queries (e5: "query: ", bge: "Represent this sentence for searching relevant passages: ").',
-      format: String,
+      format: text.name,
       default: '',
       env: 'EMBEDDING_QUERY_PREFIX',
     },
@@ -284,69 +289,69 @@ export const schema: Schema<Settings> = {
   elasticsearch: {
     url: {
       doc: 'Elasticsearch URL. Empty (and no cloud id): the CLI uses the embedded local store.',
-      format: String,
+      format: httpUrl.name,
       default: '',
       env: 'ELASTICSEARCH_URL',
     },
     cloudId: {
       doc: 'Elastic Cloud id, instead of ELASTICSEARCH_URL.',
-      format: String,
+      format: text.name,
       default: '',
       env: 'ELASTICSEARCH_CLOUD_ID',
     },
     index: {
       doc: 'Alias the chunks are written through and searched through. Absent: created over the physical index <alias>-v1-<model>, whose mapping _meta records the model (a concrete index of this name, made before aliases, is used as it is). Each file also has a record in <physical index>-files that orders concurrent writers (docs/operations.md); credentials need write access to <alias>* and alias management (docs/operations.md, "Change the embedding model").',
-      format: String,
+      format: indexName.name,
       default: 'documents',
       env: 'ELASTICSEARCH_INDEX',
     },
     apiKey: {
       doc: 'API key (base64 "id:key" form).',
-      format: String,
+      format: text.name,
       default: '',
       env: 'ELASTICSEARCH_API_KEY',
       sensitive: true,
     },
     username: {
       doc: 'Basic-auth user, with ELASTICSEARCH_PASSWORD.',
-      format: String,
+      format: text.name,
       default: '',
       env: 'ELASTICSEARCH_USERNAME',
     },
     password: {
       doc: 'Basic-auth password.',
-      format: String,
+      format: text.name,
       default: '',
       env: 'ELASTICSEARCH_PASSWORD',
       sensitive: true,
     },
     caCert: {
       doc: 'Path to a PEM CA certificate to trust for HTTPS.',
-      format: String,
+      format: text.name,
       default: '',
       env: 'ELASTICSEARCH_CA_CERT',
     },
     similarity: {
       doc: 'dense_vector similarity. cosine suits normalised sentence embeddings.',
-      format: ['cosine', 'dot_product', 'l2_norm', 'max_inner_product'],
+      format: oneOf('cosine', 'dot_product', 'l2_norm', 'max_inner_product').name,
       default: 'cosine',
       env: 'ELASTICSEARCH_SIMILARITY',
     },
     indexOptions: {
       doc: 'dense_vector index type: hnsw (exact floats, most memory), int8_hnsw (4× smaller, tiny recall loss), int4_hnsw, bbq_hnsw (32× smaller, needs rescoring), flat / int8_flat (brute force).',
-      format: ['hnsw', 'int8_hnsw', 'int4_hnsw', 'bbq_hnsw', 'flat', 'int8_flat'],
+      format: oneOf('hnsw', 'int8_hnsw', 'int4_hnsw', 'bbq_hnsw', 'flat', 'int8_flat').name,
       default: 'int8_hnsw',
       env: 'ELASTICSEARCH_INDEX_OPTIONS',
     },
     bulkMaxBytes: {
-      doc: 'Largest bulk request body; a file with more chunks is written in several requests.',
-      format: 'positive-int',
+      doc: 'Largest bulk request body, in bytes or with a unit (5MiB); a file with more chunks is written in several requests.',
+      format: byteSize.name,
       default: 5 * 1024 * 1024,
       env: 'ELASTICSEARCH_BULK_MAX_BYTES',
     },
     requestTimeoutSeconds: {
       doc: 'Timeout of one Elasticsearch request.',
-      format: 'positive-int',
+      format: integer(1).name,
       default: 30,
       env: 'ELASTICSEARCH_REQUEST_TIMEOUT_SECONDS',
     },
@@ -354,7 +359,7 @@ export const schema: Schema<Settings> = {
   localStore: {
     path: {
       doc: 'Folder of the embedded local store the CLI uses when no Elasticsearch is configured.',
-      format: String,
+      format: nonEmptyText.name,
       default: '.keda-indexer',
       env: 'LOCAL_STORE_PATH',
     },
@@ -362,7 +367,7 @@ export const schema: Schema<Settings> = {
   http: {
     port: {
       doc: 'Port of /healthz, /readyz and /metrics (0 turns the server off).',
-      format: 'port',
+      format: integer(0, 65535).name,
       default: 8080,
       env: 'HTTP_PORT',
     },
@@ -370,7 +375,7 @@ export const schema: Schema<Settings> = {
   log: {
     level: {
       doc: 'Log level of the JSON logs.',
-      format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      format: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').name,
       default: 'info',
       env: 'LOG_LEVEL',
     },

@@ -1,0 +1,26 @@
+// Commander argParsers for the CLI's flags, made from the settings' value formats (config/formats.ts):
+// one parser and one phrase per kind of value, so `--k abc` is refused like `HTTP_PORT=abc`, as a
+// usage error (exit 2) naming the flag, the value and what is expected.
+import { InvalidArgumentError } from 'commander';
+import { parseTime } from '../backfill/filter.js';
+import { byteSize, integer, numberAtLeast, numberAbove, type ValueFormat } from '../config/formats.js';
+
+export function flag<T>(format: Pick<ValueFormat<T>, 'expect' | 'parse'>): (value: string) => T {
+  return (value: string) => {
+    const parsed = format.parse(value);
+    // Commander prints "option '--k <n>' argument 'abc' is invalid." before this.
+    if (parsed === undefined) throw new InvalidArgumentError(`It must be ${format.expect}.`);
+    return parsed;
+  };
+}
+
+/** search --k: Elasticsearch's kNN takes at most 10000 candidates; 1000 hits is plenty to print. */
+export const hitCount = flag(integer(1, 1000));
+/** The vector dimensions Elasticsearch's dense_vector accepts. */
+export const dims = flag(integer(1, 4096));
+/** SQS's range for a redrive policy's maxReceiveCount. */
+export const receiveCount = flag(integer(1, 1000));
+export const chunkRatio = flag(numberAtLeast(1));
+export const rate = flag(numberAbove(0));
+export const size = flag(byteSize);
+export const time = flag({ expect: 'a date or a time: 2024-05-01 or 2024-05-01T12:00:00Z', parse: (raw: unknown) => (typeof raw === 'string' ? parseTime(raw) : undefined) });
