@@ -3,9 +3,10 @@
 // commands/; this file only wires them into one program.
 import { readFileSync } from 'node:fs';
 import nodeModule from 'node:module';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { ExitCode, reportError, settingsFor } from './commands/common.js';
 import { preloadModel } from './embed/preload.js';
+import { DEAD_LETTER_REASONS, type DeadLetterReason } from './failure.js';
 
 // The AWS SDK warns on every command under Node 20 that its 2027 releases will need Node 22. The
 // README says so once (and the image runs Node 22); repeating it in every command's output would
@@ -201,7 +202,9 @@ Examples:
 program
   .command('redrive')
   .description('send dead-lettered messages back to the queue after a fix')
-  .option('--reason <reason>', 'only messages dead-lettered with this reason (e.g. too_large)')
+  // A reason outside the set is a usage error listing the valid ones: a typo must not move nothing
+  // and say "moved 0" as if the queue held none.
+  .addOption(new Option('--reason <reason>', 'only messages dead-lettered with this reason (e.g. too_large)').choices(DEAD_LETTER_REASONS))
   .option('--dry-run', 'count what would be moved, move nothing')
   .addHelpText(
     'after',
@@ -214,7 +217,7 @@ Examples:
   keda-indexer redrive --reason too_large`,
   )
   .action(
-    action('redrive', async (options: { reason?: string; dryRun?: boolean }) => {
+    action('redrive', async (options: { reason?: DeadLetterReason; dryRun?: boolean }) => {
       const { runRedrive } = await import('./commands/redrive.js');
       return runRedrive(
         settingsFor(globalOptions()),
