@@ -1,15 +1,19 @@
 // The worker end to end, as a user runs it (the built CLI in its own process), against the real
 // dev stack: moto for SQS and S3, Elasticsearch, and the all-MiniLM-L6-v2 model.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createServer, Socket, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
 import { sourceIdOf, type ChunkDocument } from '../../app/src/sink/document.js';
 import { indexMapping } from '../../app/src/sink/elasticsearch.js';
-import { recordsIndexOf } from '../../app/src/sink/file-records.js';
+import { recordsIndexOf, type FileRecord } from '../../app/src/sink/file-records.js';
+import { resolveIndex } from '../../app/src/sink/index-alias.js';
 import { makeDocx, makePdf } from '../fixtures/documents.js';
 import {
+  CLI,
   chunksByFile,
   createBucket,
   createQueueWithDeadLetter,
@@ -20,6 +24,7 @@ import {
   s3Event,
   sendBody,
   settings,
+  sqs,
   startCli,
   takeDeadLetters,
   uniqueName,
@@ -189,6 +194,42 @@ describe('worker', () => {
     );
     for (const letter of letters) assert.ok(letter.error.length > 0, `no error text for ${letter.body}`);
     assert.ok((await chunksByFile(index)).has(`s3://${bucket}/good/after-poison.txt`));
+  });
+
+  test('a dead-lettered file says which file it was: log line, DLQ attributes, its record and reindex status', async () => {
+    const key = 'dead/scan picture.png';
+    await putObject(bucket, key, new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, ...new Uint8Array(32)]));
+    await sendBody(queue.queueUrl, s3Event('ObjectCreated:Put', bucket, key));
+    const output = await drain();
+
+    const line = output.split('\n').find((l) => l.includes('"outcome":"dead-lettered"'));
+    assert.ok(line !== undefined, output);
+    const logged = JSON.parse(line) as Record<string, unknown>;
+    assert.equal(logged.bucket, bucket, line);
+    assert.equal(logged.key, key, line);
+    assert.equal(logged.reason, 'unsupported_type', line);
+
+    const letters = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queue.deadLetterUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
+    );
+    const attributes = letters.Messages?.[0]?.MessageAttributes ?? {};
+    assert.equal(attributes['keda-indexer.bucket']?.StringValue, bucket);
+    assert.equal(attributes['keda-indexer.key']?.StringValue, key);
+    await takeDeadLetters(queue.deadLetterUrl);
+
+    // The record says dead_lettered with the reason, not "claimed" for ever.
+    const resolved = await resolveIndex(es, index);
+    assert.ok(resolved.kind !== 'missing');
+    const record = await es.get<FileRecord>({ index: recordsIndexOf(resolved.index), id: sourceIdOf(`s3://${bucket}/${key}`) });
+    assert.equal(record._source?.state, 'dead_lettered');
+    assert.equal(record._source.reason, 'unsupported_type');
+
+    const status = spawnSync(process.execPath, [CLI, 'reindex', 'status'], { env: { ...process.env, ELASTICSEARCH_INDEX: index }, encoding: 'utf8' });
+    assert.equal(status.status, 0, status.stderr);
+    assert.match(status.stdout, /files +dead-lettered\n/);
+    const dead = await es.count({ index: recordsIndexOf(resolved.index), query: { term: { state: 'dead_lettered' } } });
+    assert.ok(dead.count >= 1);
+    assert.match(status.stdout, new RegExp(`\\* 1 +${resolved.index} .* ${dead.count}\n`));
   });
 
   test('Elasticsearch unreachable mid-run: no message is deleted unindexed, and all land after it returns', async () => {

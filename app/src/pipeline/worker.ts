@@ -6,11 +6,11 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Settings } from '../config/config.js';
 import { fetchObject } from '../fetch/s3.js';
-import { isPermanent } from '../failure.js';
+import { isPermanent, type DeadLetterReason } from '../failure.js';
 import type { Logger } from '../observe/logger.js';
 import type { WorkerMetrics } from '../observe/metrics.js';
 import { stageCpu } from '../observe/stage-cpu.js';
-import { s3FilePath } from '../sink/document.js';
+import { s3FilePath, type WriteClaim } from '../sink/document.js';
 import { parseBody, type FileEvent } from '../source/message.js';
 import type { QueueMessage, SqsQueue } from '../source/sqs.js';
 import type { FileIndexer } from './index-file.js';
@@ -238,14 +238,22 @@ export class Worker {
         await this.settle(entry, () => this.queue.ack(message));
         return;
       }
+      let current: FileEvent | undefined;
       try {
-        for (const event of parsed.events) await this.processEvent(event, log);
+        for (const event of parsed.events) {
+          current = event;
+          await this.processEvent(event, log);
+        }
       } catch (error) {
         if (entry.abandoned) return;
+        // The failing file's bucket and key go on the line: an operator looking up a key in the
+        // logs finds why it is not indexed.
+        const failed = current;
+        const fileLog = failed === undefined ? log : log.child({ bucket: failed.bucket, key: failed.key });
         if (isPermanent(error)) {
-          await this.settle(entry, () => this.deadLetter(message, error.reason, error.message, log));
+          await this.settle(entry, () => this.deadLetter(message, error.reason, error.message, fileLog, failed));
         } else {
-          await this.settle(entry, () => this.retryLater(message, error, log));
+          await this.settle(entry, () => this.retryLater(message, error, fileLog));
         }
         return;
       }
@@ -284,6 +292,19 @@ export class Worker {
       return;
     }
     const claim = await this.indexer.claim(filePath);
+    try {
+      await this.processClaimed(event, claim, fileLog);
+    } catch (error) {
+      // A file whose message is dead-lettered says so on its record (with the reason) instead of
+      // staying "claimed" for ever. A missing object's record already says "absent". If the
+      // record cannot be written, that error goes on instead: the message is retried, not lost.
+      if (isPermanent(error) && error.reason !== 'missing_object') await this.indexer.recordDeadLettered(claim, error.reason);
+      throw error;
+    }
+  }
+
+  private async processClaimed(event: FileEvent, claim: WriteClaim, fileLog: Logger): Promise<void> {
+    const filePath = claim.filePath;
     const fetchStarted = performance.now();
     let object;
     try {
@@ -350,8 +371,8 @@ export class Worker {
     fileLog.info({ outcome: 'indexed', ...details }, 'file indexed');
   }
 
-  private async deadLetter(message: QueueMessage, reason: string, error: string, log: Logger): Promise<void> {
-    await this.queue.deadLetter(message, { reason, error });
+  private async deadLetter(message: QueueMessage, reason: DeadLetterReason, error: string, log: Logger, file?: FileEvent): Promise<void> {
+    await this.queue.deadLetter(message, { reason, error, ...(file === undefined ? {} : { bucket: file.bucket, key: file.key }) });
     this.metrics.deadLettered.inc({ reason });
     log.warn({ outcome: 'dead-lettered', reason, error }, 'message dead-lettered');
   }

@@ -10,6 +10,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { DeadLetterReason } from '../failure.js';
 
 export interface QueueMessage {
   readonly messageId: string;
@@ -21,9 +22,12 @@ export interface QueueMessage {
 
 export interface DeadLetterDetails {
   /** Short machine-readable cause: missing_object, unsupported_type, malformed_message… */
-  readonly reason: string;
+  readonly reason: DeadLetterReason;
   /** Human-readable error. */
   readonly error: string;
+  /** The file the failure was about, when the body named one (not for a malformed body). */
+  readonly bucket?: string;
+  readonly key?: string;
 }
 
 /** SQS message attribute names written on dead-lettered messages (documented in docs/operations.md). */
@@ -34,6 +38,8 @@ export const DEAD_LETTER_ATTRIBUTES = {
   sourceMessageId: 'keda-indexer.source-message-id',
   receiveCount: 'keda-indexer.receive-count',
   failedAt: 'keda-indexer.failed-at',
+  bucket: 'keda-indexer.bucket',
+  key: 'keda-indexer.key',
 } as const;
 
 /** Attribute values are capped at 256 KiB with the body; errors are kept short and single-line. */
@@ -107,6 +113,10 @@ export class SqsQueue {
           [DEAD_LETTER_ATTRIBUTES.sourceMessageId]: text(message.messageId),
           [DEAD_LETTER_ATTRIBUTES.receiveCount]: { DataType: 'Number', StringValue: String(message.receiveCount) },
           [DEAD_LETTER_ATTRIBUTES.failedAt]: text(new Date().toISOString()),
+          // The body may hold several records; these name the one that failed.
+          ...(details.bucket === undefined || details.key === undefined
+            ? {}
+            : { [DEAD_LETTER_ATTRIBUTES.bucket]: text(details.bucket), [DEAD_LETTER_ATTRIBUTES.key]: text(details.key) }),
         },
       }),
     );
