@@ -227,6 +227,42 @@ Examples:
     }),
   );
 
+const dlq = program
+  .command('dlq')
+  .description('look at the dead-letter queue: which files failed, why and when')
+  .addHelpText('after', '\nExample:\n  keda-indexer dlq list --reason too_large');
+
+dlq
+  .command('list')
+  .description('list the files waiting in the dead-letter queue with reason and time, without consuming them')
+  .addOption(new Option('--reason <reason>', 'only messages dead-lettered with this reason').choices(DEAD_LETTER_REASONS))
+  .option('--max <n>', 'read at most n messages (the rest are counted, not listed)', '1000')
+  .option('--json', 'print one JSON object: counts by reason and the messages (reason, error, failed_at, files)')
+  .addHelpText(
+    'after',
+    `
+The dead-letter queue is SQS_DEAD_LETTER_QUEUE_URL, or the target of the queue's redrive policy.
+Each message is received once, hidden while the listing runs and made visible again when it ends:
+nothing is consumed or moved. Receiving raises a message's ApproximateReceiveCount; if the
+dead-letter queue had a redrive policy of its own that could move messages on, so the listing
+refuses (docs/operations.md, "Watching it").
+
+Examples:
+  keda-indexer dlq list
+  keda-indexer dlq list --reason too_large --json
+  keda-indexer dlq list --max 50`,
+  )
+  .action(
+    action('dlq list', async (options: { reason?: DeadLetterReason; max: string; json?: boolean }) => {
+      const { runDlqList } = await import('./commands/dlq.js');
+      return runDlqList(
+        settingsFor(globalOptions()),
+        { ...(options.reason === undefined ? {} : { reason: options.reason }), max: Number(options.max), json: options.json === true },
+        process.stdout,
+      );
+    }),
+  );
+
 program
   .command('backfill')
   .description('enqueue every existing object under an S3 prefix, so the worker indexes what was there before it')
