@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createServer, Socket, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
 import { sourceIdOf, type ChunkDocument } from '../../app/src/sink/document.js';
@@ -298,6 +298,49 @@ describe('worker', () => {
       await takeDeadLetters(queue.deadLetterUrl);
     } finally {
       if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+    }
+  });
+
+  test('a queue that does not exist stops the worker at start with the fix, not a retry loop', { timeout: 180_000 }, async () => {
+    const missing = queue.queueUrl.replace(/[^/]+$/, uniqueName('no-such-queue'));
+    const worker = startCli(['worker'], workerEnv({ SQS_QUEUE_URL: missing }));
+    const code = await worker.exited;
+    assert.equal(code, 1, worker.output());
+    assert.match(worker.output(), new RegExp(`queue ${missing} does not exist \\(QueueDoesNotExist\\)\\. Fix: check SQS_QUEUE_URL`));
+    assert.doesNotMatch(worker.output(), /receive failed|"stack"/);
+  });
+
+  test('a queue deleted under a running worker: one error line with the fix, /readyz 503, and back when it returns', { timeout: 300_000 }, async () => {
+    const name = uniqueName('worker-vanishing');
+    const created = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+    const queueUrl = created.QueueUrl ?? '';
+    const port = await freePort();
+    const worker = startCli(['worker'], workerEnv({ SQS_QUEUE_URL: queueUrl, SQS_DEAD_LETTER_QUEUE_URL: queue.deadLetterUrl, HTTP_PORT: String(port) }));
+    const get = async (route: string) => {
+      const response = await fetch(`http://127.0.0.1:${port}${route}`).catch(() => undefined);
+      return { status: response?.status ?? 0, text: (await response?.text()) ?? '' };
+    };
+    const failures = async () => Number(/^keda_indexer_receive_failures_total\{reason="queue_missing"\} (\d+)$/m.exec((await get('/metrics')).text)?.[1] ?? 0);
+    try {
+      await waitFor('ready', async () => (await get('/readyz')).status === 200, 120_000);
+      const before = worker.output().length;
+      await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+      await waitFor('/readyz to turn 503', async () => (await get('/readyz')).status === 503);
+      await waitFor('three failed receives', async () => (await failures()) >= 3);
+      const since = worker.output().slice(before);
+      const lines = since.split('\n').filter((line) => line.includes('"problem":"queue_missing"'));
+      assert.equal(lines.length, 1, `one error line, not one per receive:\n${since}`);
+      assert.match(lines[0] ?? '', /"level":50/);
+      assert.match(lines[0] ?? '', /does not exist \(QueueDoesNotExist\)\. Fix: /);
+      assert.doesNotMatch(since, /"stack"/, 'no stack traces');
+
+      await sqs.send(new CreateQueueCommand({ QueueName: name }));
+      await waitFor('/readyz back to 200', async () => (await get('/readyz')).status === 200, 120_000);
+      assert.match(worker.output(), /queue usable again/);
+    } finally {
+      worker.child.kill('SIGTERM');
+      assert.equal(await worker.exited, 0, worker.output());
+      await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl })).catch(() => undefined);
     }
   });
 

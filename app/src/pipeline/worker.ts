@@ -12,7 +12,7 @@ import type { WorkerMetrics } from '../observe/metrics.js';
 import { stageCpu } from '../observe/stage-cpu.js';
 import { s3FilePath, type WriteClaim } from '../sink/document.js';
 import { parseBody, type FileEvent } from '../source/message.js';
-import type { QueueMessage, SqsQueue } from '../source/sqs.js';
+import { describeQueueProblem, queueProblemOf, type QueueMessage, type QueueProblem, type SqsQueue } from '../source/sqs.js';
 import type { FileIndexer } from './index-file.js';
 
 export interface WorkerOptions {
@@ -33,6 +33,9 @@ type WorkerSettings = Pick<Settings, 'sqs' | 'worker' | 'fetch'>;
 
 const FETCH_TIMEOUT_MS = 10 * 60 * 1000;
 
+/** At most one log line per this long while the queue stays missing or forbidden. */
+export const QUEUE_PROBLEM_LOG_MS = 60_000;
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -52,6 +55,8 @@ export class Worker {
   private slotFreed: (() => void) | undefined;
   private settledListener: (() => void) | undefined;
   private crashed = false;
+  /** Set while receives fail because the queue is missing or not allowed; failures since the last log line. */
+  private queueProblem: { problem: QueueProblem; loggedAt: number; failures: number } | undefined;
 
   constructor(
     private readonly queue: SqsQueue,
@@ -65,6 +70,30 @@ export class Worker {
   /** Liveness: false once the receive loop died of an unexpected error. */
   live(): boolean {
     return !this.crashed;
+  }
+
+  /** Readiness: false while the queue is missing or not allowed (the receive loop keeps trying). */
+  queueUsable(): boolean {
+    return this.queueProblem === undefined;
+  }
+
+  /**
+   * A queue gone or forbidden is an operator's problem, not a blip: one error line with the fix,
+   * no stack trace, repeated at most every QUEUE_PROBLEM_LOG_MS (with the failures in between)
+   * rather than on every receive; /readyz says 503 meanwhile.
+   */
+  private reportQueueProblem(problem: QueueProblem, retryInMs: number): void {
+    const now = Date.now();
+    const previous = this.queueProblem;
+    if (previous !== undefined && previous.problem.kind === problem.kind && now - previous.loggedAt < QUEUE_PROBLEM_LOG_MS) {
+      previous.failures++;
+      return;
+    }
+    this.logger.error(
+      { queueUrl: this.queue.queueUrl, problem: problem.kind, code: problem.code, failures: (previous?.failures ?? 0) + 1, retryInMs },
+      describeQueueProblem(this.queue.queueUrl, problem),
+    );
+    this.queueProblem = { problem, loggedAt: now, failures: 0 };
   }
 
   /** A method, not a getter: it changes across awaits, which narrowing must not assume away. */
@@ -108,9 +137,16 @@ export class Worker {
           if (this.isStopping()) break;
           receiveFailures++;
           const delay = Math.min(30_000, 500 * 2 ** Math.min(receiveFailures, 6));
-          this.logger.warn({ err: error, retryInMs: delay }, 'receive failed; retrying');
+          const problem = queueProblemOf(error);
+          this.metrics.receiveFailures.inc({ reason: problem?.kind ?? 'other' });
+          if (problem === undefined) this.logger.warn({ err: error, retryInMs: delay }, 'receive failed; retrying');
+          else this.reportQueueProblem(problem, delay);
           await sleep(delay, this.stopController.signal);
           continue;
+        }
+        if (this.queueProblem !== undefined) {
+          this.logger.info({ queueUrl: this.queue.queueUrl, after: this.queueProblem.problem.kind }, 'queue usable again');
+          this.queueProblem = undefined;
         }
         if (this.isStopping()) {
           await this.releaseNow(messages);
