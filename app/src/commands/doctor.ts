@@ -40,9 +40,17 @@ async function deadLetterCheck(sqs: SQSClient, deadLetterUrl: string): Promise<C
   try {
     scan = await scanDeadLetters(sqs, deadLetterUrl, { max: DOCTOR_DLQ_SCAN });
   } catch (error) {
-    if (!(error instanceof DeadLetterScanRefused)) throw error;
-    const { depth } = await queueDepth(sqs, deadLetterUrl);
-    return { name, status: 'warn', detail: `${deadLetterUrl}: ${depth} waiting; reasons not read: ${error.message}` };
+    if (error instanceof DeadLetterScanRefused) {
+      const { depth } = await queueDepth(sqs, deadLetterUrl);
+      return { name, status: 'warn', detail: `${deadLetterUrl}: ${depth} waiting; reasons not read: ${error.message}` };
+    }
+    // The queue exists (it was resolved); reading its messages needs rights doctor may lack.
+    return {
+      name,
+      status: 'warn',
+      detail: `${deadLetterUrl}: could not read its messages: ${message(error)}`,
+      fix: 'counting the reasons needs sqs:GetQueueAttributes, sqs:ReceiveMessage and sqs:ChangeMessageVisibility on the dead-letter queue',
+    };
   }
   if (scan.depth === 0 && scan.entries.length === 0) return { name, status: 'ok', detail: `${deadLetterUrl} (empty)` };
   const reasons = countByReason(scan.entries)
