@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { ExitCode, reportError, settingsFor } from './commands/common.js';
 import * as parse from './commands/flags.js';
 import { preloadModel } from './embed/preload.js';
+import { DEAD_LETTER_REASONS, type DeadLetterReason } from './failure.js';
 
 // The AWS SDK warns on every command under Node 20 that its 2027 releases will need Node 22. The
 // README says so once (and the image runs Node 22); repeating it in every command's output would
@@ -213,7 +214,9 @@ Examples:
 program
   .command('redrive')
   .description('send dead-lettered messages back to the queue after a fix')
-  .option('--reason <reason>', 'only messages dead-lettered with this reason (e.g. too_large)')
+  // A reason outside the set is a usage error listing the valid ones: a typo must not move nothing
+  // and say "moved 0" as if the queue held none.
+  .addOption(new Option('--reason <reason>', 'only messages dead-lettered with this reason (e.g. too_large)').choices(DEAD_LETTER_REASONS))
   .option('--dry-run', 'count what would be moved, move nothing')
   .addHelpText(
     'after',
@@ -226,11 +229,47 @@ Examples:
   keda-indexer redrive --reason too_large`,
   )
   .action(
-    action('redrive', async (options: { reason?: string; dryRun?: boolean }) => {
+    action('redrive', async (options: { reason?: DeadLetterReason; dryRun?: boolean }) => {
       const { runRedrive } = await import('./commands/redrive.js');
       return runRedrive(
         settingsFor(globalOptions()),
         { ...(options.reason === undefined ? {} : { reason: options.reason }), dryRun: options.dryRun === true },
+        process.stdout,
+      );
+    }),
+  );
+
+const dlq = program
+  .command('dlq')
+  .description('look at the dead-letter queue: which files failed, why and when')
+  .addHelpText('after', '\nExample:\n  keda-indexer dlq list --reason too_large');
+
+dlq
+  .command('list')
+  .description('list the files waiting in the dead-letter queue with reason and time, without consuming them')
+  .addOption(new Option('--reason <reason>', 'only messages dead-lettered with this reason').choices(DEAD_LETTER_REASONS))
+  .option('--max <n>', 'read at most n messages (the rest are counted, not listed)', '1000')
+  .option('--json', 'print one JSON object: counts by reason and the messages (reason, error, failed_at, files)')
+  .addHelpText(
+    'after',
+    `
+The dead-letter queue is SQS_DEAD_LETTER_QUEUE_URL, or the target of the queue's redrive policy.
+Each message is received once, hidden while the listing runs and made visible again when it ends:
+nothing is consumed or moved. Receiving raises a message's ApproximateReceiveCount; if the
+dead-letter queue had a redrive policy of its own that could move messages on, so the listing
+refuses (docs/operations.md, "Watching it").
+
+Examples:
+  keda-indexer dlq list
+  keda-indexer dlq list --reason too_large --json
+  keda-indexer dlq list --max 50`,
+  )
+  .action(
+    action('dlq list', async (options: { reason?: DeadLetterReason; max: string; json?: boolean }) => {
+      const { runDlqList } = await import('./commands/dlq.js');
+      return runDlqList(
+        settingsFor(globalOptions()),
+        { ...(options.reason === undefined ? {} : { reason: options.reason }), max: Number(options.max), json: options.json === true },
         process.stdout,
       );
     }),

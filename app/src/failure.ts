@@ -2,11 +2,39 @@
 // (or lets an unknown error through, which counts as transient: retrying is the safe default
 // when nothing says the input itself is at fault).
 
+/**
+ * Every reason the worker dead-letters a message with, in one place: the worker writes them,
+ * `redrive --reason` and `dlq list --reason` accept only these, and docs/operations.md ("The
+ * dead-letter message") has a row for each (app/src/failure.test.ts holds the two together).
+ */
+export const DEAD_LETTER_REASONS = [
+  'malformed_message',
+  'missing_object',
+  'missing_bucket',
+  'access_denied',
+  'object_archived',
+  'too_large',
+  'unsupported_type',
+  'corrupt',
+  'encrypted',
+  'encoding',
+  'no_text',
+  'too_many_pages',
+  'timeout',
+  'index_rejected',
+] as const;
+
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
+
+export function isDeadLetterReason(value: string): value is DeadLetterReason {
+  return (DEAD_LETTER_REASONS as readonly string[]).includes(value);
+}
+
 /** The input itself is at fault: the message is dead-lettered with `reason` and deleted. */
 export class PermanentError extends Error {
   override name = 'PermanentError';
   constructor(
-    readonly reason: string,
+    readonly reason: DeadLetterReason,
     message: string,
     options?: ErrorOptions,
   ) {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-const commands = ['worker', 'index', 'search', 'upload', 'bootstrap', 'doctor', 'redrive', 'backfill', 'reindex'];
+const commands = ['worker', 'index', 'search', 'upload', 'bootstrap', 'doctor', 'redrive', 'dlq', 'backfill', 'reindex'];
 
 test('--help lists every command of the contract and exits 0', () => {
   const help = execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8' });
@@ -65,4 +65,13 @@ test('backfill --help documents its exit codes', () => {
   const help = execFileSync(process.execPath, [cli, 'backfill', '--help'], { encoding: 'utf8' });
   assert.match(help, /Exit codes: 0 done; 1 failed .*; 2 usage error/s);
   assert.match(help, /130 stopped by SIGINT; 143 stopped by SIGTERM/);
+});
+
+test('dlq list has --help with examples and says what listing does to the messages', () => {
+  const help = execFileSync(process.execPath, [cli, 'dlq', 'list', '--help'], { encoding: 'utf8' });
+  assert.match(help, /Usage: keda-indexer dlq list/);
+  assert.match(help, /--reason <reason>/);
+  assert.match(help, /--max <n>/);
+  assert.match(help, /ApproximateReceiveCount/);
+  assert.match(help, /Examples:/);
 });

@@ -1,15 +1,19 @@
 // The worker end to end, as a user runs it (the built CLI in its own process), against the real
 // dev stack: moto for SQS and S3, Elasticsearch, and the all-MiniLM-L6-v2 model.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createServer, Socket, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { CreateQueueCommand, DeleteMessageCommand, DeleteQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
 import { sourceIdOf, type ChunkDocument } from '../../app/src/sink/document.js';
 import { indexMapping } from '../../app/src/sink/elasticsearch.js';
-import { recordsIndexOf } from '../../app/src/sink/file-records.js';
+import { recordsIndexOf, type FileRecord } from '../../app/src/sink/file-records.js';
+import { resolveIndex } from '../../app/src/sink/index-alias.js';
 import { makeDocx, makePdf } from '../fixtures/documents.js';
 import {
+  CLI,
   chunksByFile,
   createBucket,
   createQueueWithDeadLetter,
@@ -20,6 +24,7 @@ import {
   s3Event,
   sendBody,
   settings,
+  sqs,
   startCli,
   takeDeadLetters,
   uniqueName,
@@ -191,6 +196,44 @@ describe('worker', () => {
     assert.ok((await chunksByFile(index)).has(`s3://${bucket}/good/after-poison.txt`));
   });
 
+  test('a dead-lettered file says which file it was: log line, DLQ attributes, its record and reindex status', async () => {
+    const key = 'dead/scan picture.png';
+    await putObject(bucket, key, new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, ...new Uint8Array(32)]));
+    await sendBody(queue.queueUrl, s3Event('ObjectCreated:Put', bucket, key));
+    const output = await drain();
+
+    const line = output.split('\n').find((l) => l.includes('"outcome":"dead-lettered"'));
+    assert.ok(line !== undefined, output);
+    const logged = JSON.parse(line) as Record<string, unknown>;
+    assert.equal(logged.bucket, bucket, line);
+    assert.equal(logged.key, key, line);
+    assert.equal(logged.reason, 'unsupported_type', line);
+
+    const letters = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queue.deadLetterUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
+    );
+    // Received here, so hidden: deleted here too, or it comes back into a later test's DLQ check.
+    for (const letter of letters.Messages ?? []) await sqs.send(new DeleteMessageCommand({ QueueUrl: queue.deadLetterUrl, ReceiptHandle: letter.ReceiptHandle }));
+    assert.equal(letters.Messages?.length, 1);
+    const attributes = letters.Messages[0]?.MessageAttributes ?? {};
+    assert.equal(attributes['keda-indexer.bucket']?.StringValue, bucket);
+    assert.equal(attributes['keda-indexer.key']?.StringValue, key);
+
+    // The record says dead_lettered with the reason, not "claimed" for ever.
+    const resolved = await resolveIndex(es, index);
+    assert.ok(resolved.kind !== 'missing');
+    const record = await es.get<FileRecord>({ index: recordsIndexOf(resolved.index), id: sourceIdOf(`s3://${bucket}/${key}`) });
+    assert.equal(record._source?.state, 'dead_lettered');
+    assert.equal(record._source.reason, 'unsupported_type');
+
+    const status = spawnSync(process.execPath, [CLI, 'reindex', 'status'], { env: { ...process.env, ELASTICSEARCH_INDEX: index }, encoding: 'utf8' });
+    assert.equal(status.status, 0, status.stderr);
+    assert.match(status.stdout, /files +dead-lettered\n/);
+    const dead = await es.count({ index: recordsIndexOf(resolved.index), query: { term: { state: 'dead_lettered' } } });
+    assert.ok(dead.count >= 1);
+    assert.match(status.stdout, new RegExp(`\\* 1 +${resolved.index} .* ${dead.count}\n`));
+  });
+
   test('Elasticsearch unreachable mid-run: no message is deleted unindexed, and all land after it returns', async () => {
     // A TCP relay between worker and Elasticsearch that can be cut: a real network failure.
     const esUrl = new URL(settings.elasticsearch.url);
@@ -257,6 +300,49 @@ describe('worker', () => {
       await takeDeadLetters(queue.deadLetterUrl);
     } finally {
       if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+    }
+  });
+
+  test('a queue that does not exist stops the worker at start with the fix, not a retry loop', { timeout: 180_000 }, async () => {
+    const missing = queue.queueUrl.replace(/[^/]+$/, uniqueName('no-such-queue'));
+    const worker = startCli(['worker'], workerEnv({ SQS_QUEUE_URL: missing }));
+    const code = await worker.exited;
+    assert.equal(code, 1, worker.output());
+    assert.match(worker.output(), new RegExp(`queue ${missing} does not exist \\(QueueDoesNotExist\\)\\. Fix: check SQS_QUEUE_URL`));
+    assert.doesNotMatch(worker.output(), /receive failed|"stack"/);
+  });
+
+  test('a queue deleted under a running worker: one error line with the fix, /readyz 503, and back when it returns', { timeout: 300_000 }, async () => {
+    const name = uniqueName('worker-vanishing');
+    const created = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+    const queueUrl = created.QueueUrl ?? '';
+    const port = await freePort();
+    const worker = startCli(['worker'], workerEnv({ SQS_QUEUE_URL: queueUrl, SQS_DEAD_LETTER_QUEUE_URL: queue.deadLetterUrl, HTTP_PORT: String(port) }));
+    const get = async (route: string) => {
+      const response = await fetch(`http://127.0.0.1:${port}${route}`).catch(() => undefined);
+      return { status: response?.status ?? 0, text: (await response?.text()) ?? '' };
+    };
+    const failures = async () => Number(/^keda_indexer_receive_failures_total\{reason="queue_missing"\} (\d+)$/m.exec((await get('/metrics')).text)?.[1] ?? 0);
+    try {
+      await waitFor('ready', async () => (await get('/readyz')).status === 200, 120_000);
+      const before = worker.output().length;
+      await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+      await waitFor('/readyz to turn 503', async () => (await get('/readyz')).status === 503);
+      await waitFor('three failed receives', async () => (await failures()) >= 3);
+      const since = worker.output().slice(before);
+      const lines = since.split('\n').filter((line) => line.includes('"problem":"queue_missing"'));
+      assert.equal(lines.length, 1, `one error line, not one per receive:\n${since}`);
+      assert.match(lines[0] ?? '', /"level":50/);
+      assert.match(lines[0] ?? '', /does not exist \(QueueDoesNotExist\)\. Fix: /);
+      assert.doesNotMatch(since, /"stack"/, 'no stack traces');
+
+      await sqs.send(new CreateQueueCommand({ QueueName: name }));
+      await waitFor('/readyz back to 200', async () => (await get('/readyz')).status === 200, 120_000);
+      assert.match(worker.output(), /queue usable again/);
+    } finally {
+      worker.child.kill('SIGTERM');
+      assert.equal(await worker.exited, 0, worker.output());
+      await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl })).catch(() => undefined);
     }
   });
 

@@ -1,7 +1,7 @@
 // `keda-indexer doctor`: checks settings, AWS credentials and resources, Elasticsearch, the index
 // mapping against the model, and the model itself; prints each result with how to fix it.
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { createS3Client, createSqsClient } from '../aws.js';
 import { ConfigError, type Settings } from '../config/config.js';
 import type { Embedder } from '../embed/embedder.js';
@@ -9,6 +9,7 @@ import { silentLogger } from '../observe/logger.js';
 import { createElasticsearchClient } from '../sink/elasticsearch.js';
 import { modelMismatch, modelRecordOf, readIndexMeta, resolveIndex } from '../sink/index-alias.js';
 import { notificationTargets } from '../setup/aws-resources.js';
+import { countByReason, DeadLetterScanRefused, queueDepth, scanDeadLetters } from '../source/dead-letters.js';
 import { SqsQueue } from '../source/sqs.js';
 import { ExitCode } from './common.js';
 import { loadEmbedder, usesElasticsearch } from './runtime.js';
@@ -26,6 +27,38 @@ const MARK: Record<Status, string> = { ok: '✓', warn: '!', fail: '✗', skip: 
 
 function message(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Messages doctor reads from the dead-letter queue to name their reasons (dlq list reads more). */
+const DOCTOR_DLQ_SCAN = 100;
+
+/** The dead-letter queue's depth and the reasons of what waits there, read without consuming it. */
+async function deadLetterCheck(sqs: SQSClient, deadLetterUrl: string): Promise<Check> {
+  const name = 'dead-letter queue';
+  const fix = 'see the files with `keda-indexer dlq list`; fix the cause (docs/operations.md, "The dead-letter message"), then `keda-indexer redrive --reason R`';
+  let scan;
+  try {
+    scan = await scanDeadLetters(sqs, deadLetterUrl, { max: DOCTOR_DLQ_SCAN });
+  } catch (error) {
+    if (error instanceof DeadLetterScanRefused) {
+      const { depth } = await queueDepth(sqs, deadLetterUrl);
+      return { name, status: 'warn', detail: `${deadLetterUrl}: ${depth} waiting; reasons not read: ${error.message}` };
+    }
+    // The queue exists (it was resolved); reading its messages needs rights doctor may lack.
+    return {
+      name,
+      status: 'warn',
+      detail: `${deadLetterUrl}: could not read its messages: ${message(error)}`,
+      fix: 'counting the reasons needs sqs:GetQueueAttributes, sqs:ReceiveMessage and sqs:ChangeMessageVisibility on the dead-letter queue',
+    };
+  }
+  if (scan.depth === 0 && scan.entries.length === 0) return { name, status: 'ok', detail: `${deadLetterUrl} (empty)` };
+  const reasons = countByReason(scan.entries)
+    .map(([reason, n]) => `${reason} ${n}`)
+    .join(', ');
+  const depth = Math.max(scan.depth, scan.entries.length);
+  const of = scan.entries.length < depth ? ` (reasons of the first ${scan.entries.length}: ${reasons})` : ` (${reasons})`;
+  return { name, status: 'warn', detail: `${deadLetterUrl}: ${depth} message(s) waiting${scan.entries.length > 0 ? of : ''}`, fix };
 }
 
 export async function runDoctor(load: () => Settings, out: NodeJS.WritableStream): Promise<number> {
@@ -75,7 +108,7 @@ export async function runDoctor(load: () => Settings, out: NodeJS.WritableStream
       report({ name: 'queue', status: 'ok', detail: `${settings.sqs.queueUrl} (${attributes.Attributes?.ApproximateNumberOfMessages ?? '?'} waiting)` });
       try {
         const deadLetterUrl = await new SqsQueue(sqs, settings.sqs.queueUrl, settings.sqs.deadLetterQueueUrl).deadLetterQueueUrl();
-        report({ name: 'dead-letter queue', status: 'ok', detail: deadLetterUrl });
+        report(await deadLetterCheck(sqs, deadLetterUrl));
       } catch (error) {
         report({ name: 'dead-letter queue', status: 'fail', detail: message(error), fix: 'run `keda-indexer bootstrap` (adds a redrive policy), or set SQS_DEAD_LETTER_QUEUE_URL' });
       }

@@ -3,11 +3,12 @@
 import { ReceiveMessageCommand, SendMessageCommand, DeleteMessageCommand, ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../aws.js';
 import type { Settings } from '../config/config.js';
+import type { DeadLetterReason } from '../failure.js';
 import { DEAD_LETTER_ATTRIBUTES, SqsQueue } from '../source/sqs.js';
 import { ExitCode, requireSetting } from './common.js';
 
 export interface RedriveOptions {
-  readonly reason?: string;
+  readonly reason?: DeadLetterReason;
   readonly dryRun: boolean;
 }
 

@@ -4,11 +4,11 @@
 // file by file, `flip` moves the alias in one atomic `_aliases` call and keeps the old index for
 // `flip --rollback`, and `delete` removes an index the alias no longer points at.
 // docs/operations.md, "Change the embedding model", is the operator's walk-through.
-import type { Client } from '@elastic/elasticsearch';
+import type { Client, estypes } from '@elastic/elasticsearch';
 import type { Settings } from '../config/config.js';
 import { createLogger } from '../observe/logger.js';
 import { classifyElasticsearchError, createElasticsearchClient, SinkStartupError } from '../sink/elasticsearch.js';
-import { recordsIndexOf } from '../sink/file-records.js';
+import { recordsIndexOf, type FileRecord } from '../sink/file-records.js';
 import {
   createPhysicalIndex,
   describeConfiguredModel,
@@ -68,9 +68,9 @@ function describeLive(resolved: ResolvedIndex): string {
   return `${resolved.name} does not exist (bootstrap or the first worker creates ${resolved.name}-v1-<model> and the alias)`;
 }
 
-async function countDocs(client: Client, index: string): Promise<number | undefined> {
+async function countDocs(client: Client, index: string, query?: estypes.QueryDslQueryContainer): Promise<number | undefined> {
   try {
-    return (await client.count({ index })).count;
+    return (await client.count({ index, ...(query === undefined ? {} : { query }) })).count;
   } catch {
     return undefined;
   }
@@ -82,17 +82,21 @@ export async function runReindexStatus(settings: Settings, out: Out): Promise<nu
     out.write(`${describeLive(resolved)}\n`);
     const versions = await listVersions(client, alias);
     if (versions.length === 0) return ExitCode.ok;
-    out.write('\n  version  index                                        model                 dims  chunks   files\n');
+    out.write('\n  version  index                                        model                 dims  chunks   files  dead-lettered\n');
+    let deadLettered = 0;
     for (const version of versions) {
       const chunks = await countDocs(client, version.index);
       const files = await countDocs(client, recordsIndexOf(version.index));
+      const dead = await countDocs(client, recordsIndexOf(version.index), { term: { state: 'dead_lettered' } });
+      deadLettered += dead ?? 0;
       const model = version.meta?.model;
       out.write(
         `${version.live ? '* ' : '  '}${String(version.version).padEnd(7)}  ${version.index.padEnd(44)} ${(model?.name ?? '(not recorded)').padEnd(21)} ` +
-          `${String(model?.dims ?? '?').padStart(4)}  ${String(chunks ?? '?').padStart(6)}  ${String(files ?? '?').padStart(6)}\n`,
+          `${String(model?.dims ?? '?').padStart(4)}  ${String(chunks ?? '?').padStart(6)}  ${String(files ?? '?').padStart(6)}  ${String(dead ?? '?').padStart(13)}\n`,
       );
     }
     out.write('\n* = behind the alias (searched, and written by the alias\'s workers)\n');
+    if (deadLettered > 0) out.write('dead-lettered: files whose message is in the dead-letter queue; `keda-indexer dlq list` says why\n');
     return ExitCode.ok;
   });
 }
@@ -197,6 +201,8 @@ export interface VerifyReport {
   readonly to: string;
   readonly files: number;
   readonly missing: string[];
+  /** Of the missing files, those the new index's records say were dead-lettered, with the reason. */
+  readonly deadLettered: ReadonlyMap<string, string>;
   readonly odd: { file: string; from: number; to: number }[];
   /** Files only in the new index (deleted from the bucket meanwhile, or new uploads): a note, not an error. */
   readonly extra: number;
@@ -212,15 +218,51 @@ export async function verifyIndices(client: Client, from: string, to: string, ma
     else if (now > count * maxChunkRatio || now * maxChunkRatio < count) odd.push({ file, from: count, to: now });
   }
   const extra = [...fresh.keys()].filter((file) => !old.has(file)).length;
-  return { from, to, files: old.size, missing: missing.sort(), odd, extra };
+  return { from, to, files: old.size, missing: missing.sort(), deadLettered: await deadLetteredAmong(client, recordsIndexOf(to), missing), odd, extra };
+}
+
+/** Which of `files` the records index says were dead-lettered, with the reason. */
+async function deadLetteredAmong(client: Client, records: string, files: readonly string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  try {
+    for (let first = 0; first < files.length; first += 1000) {
+      const batch = files.slice(first, first + 1000);
+      const response = await client.search<FileRecord>({
+        index: records,
+        size: batch.length,
+        query: { bool: { filter: [{ term: { state: 'dead_lettered' } }, { terms: { file_path: batch } }] } },
+        _source: ['file_path', 'reason'],
+        ignore_unavailable: true,
+      });
+      for (const hit of response.hits.hits) {
+        if (hit._source !== undefined) found.set(hit._source.file_path, hit._source.reason ?? '(no reason)');
+      }
+    }
+  } catch (error) {
+    throw classifyElasticsearchError(error, `read file records of ${records}`);
+  }
+  return found;
 }
 
 function writeReport(report: VerifyReport, out: Out): boolean {
-  out.write(`${report.from} → ${report.to}: ${report.files} file(s) in the old index, ${report.missing.length} missing from the new one, ${report.odd.length} with odd chunk counts, ${report.extra} only in the new one\n`);
-  for (const file of report.missing) out.write(`missing  ${file}\n`);
+  const dead = report.deadLettered.size;
+  out.write(
+    `${report.from} → ${report.to}: ${report.files} file(s) in the old index, ${report.missing.length} missing from the new one` +
+      `${dead > 0 ? ` (${dead} of them dead-lettered)` : ''}, ${report.odd.length} with odd chunk counts, ${report.extra} only in the new one\n`,
+  );
+  for (const file of report.missing) {
+    const reason = report.deadLettered.get(file);
+    out.write(reason === undefined ? `missing  ${file}\n` : `dead-lettered  ${file} (${reason})\n`);
+  }
   for (const { file, from, to } of report.odd) out.write(`chunks   ${file}: ${from} → ${to}\n`);
   const ok = report.missing.length === 0 && report.odd.length === 0;
-  if (!ok) {
+  if (dead > 0) {
+    out.write(
+      'Fix for the dead-lettered: `keda-indexer dlq list` with the new pipeline\'s SQS_QUEUE_URL says why; fix the cause ' +
+        '(docs/operations.md, "The dead-letter message"), then `keda-indexer redrive --reason R` there.\n',
+    );
+  }
+  if (report.missing.length > dead || report.odd.length > 0) {
     out.write(
       'Fix: enqueue the missing files into the new index\'s queue again (`keda-indexer backfill` with that SQS_QUEUE_URL, or re-upload), ' +
         'wait for its workers, and verify again.\n',

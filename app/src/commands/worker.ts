@@ -49,6 +49,23 @@ async function ensureIndexWhenReachable(
   return undefined;
 }
 
+async function checkQueue(
+  queueSide: Promise<[typeof import('../aws.js'), typeof import('../source/sqs.js'), ...unknown[]]>,
+  settings: Settings,
+  queueUrl: string,
+  logger: Logger,
+): Promise<void> {
+  const [{ createSqsClient }, { SqsQueue, queueProblemOf, describeQueueProblem }] = await queueSide;
+  try {
+    await new SqsQueue(createSqsClient(settings.aws, logger), queueUrl, settings.sqs.deadLetterQueueUrl).checkAccess();
+  } catch (error) {
+    const problem = queueProblemOf(error);
+    if (problem !== undefined) throw new UserError(describeQueueProblem(queueUrl, problem));
+    // Unreachable for now (network, throttling): the receive loop retries, as it does later on.
+    logger.warn({ err: error, queueUrl }, 'could not check the queue; going on');
+  }
+}
+
 export async function runWorker(settings: Settings, options: { drain: boolean }): Promise<number> {
   const started = performance.now();
   const logger = createLogger({ level: settings.log.level });
@@ -84,7 +101,7 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
       settings.http.port,
       {
         live: () => worker?.live() ?? true,
-        ready: async () => embedder !== undefined && indexReady && !stop.signal.aborted && (await probe.ping()),
+        ready: async () => embedder !== undefined && indexReady && !stop.signal.aborted && (worker?.queueUsable() ?? true) && (await probe.ping()),
       },
       metrics.registry,
     );
@@ -95,6 +112,9 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     // the AWS SDK's S3 and SQS clients and the file pipeline.
     const warmUp = probe.ping();
     const queueSide = Promise.all([import('../aws.js'), import('../source/sqs.js'), import('../pipeline/worker.js'), import('../pipeline/index-file.js')]);
+    // A queue that does not exist or may not be used stops the worker at once with the fix, rather
+    // than a receive loop that retries for ever. The model keeps loading in its thread meanwhile.
+    await checkQueue(queueSide, settings, queueUrl, logger);
     embedder = await loadEmbedder(settings, logger);
     await warmUp;
     logger.info({ model: embedder.model, device: embedder.device, dims: embedder.dimensions, preload: embedder.preload, tokenCounting: embedder.tokenCounting }, 'model loaded');

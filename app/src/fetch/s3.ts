@@ -1,7 +1,7 @@
 // The fetch stage: one S3 object into memory, streamed with a size cap. Nothing is written to
 // disk, so no path is ever built from an object key.
 import { GetObjectCommand, NoSuchKey, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
-import { PermanentError, TransientError } from '../failure.js';
+import { PermanentError, TransientError, type DeadLetterReason } from '../failure.js';
 
 export interface FetchedObject {
   readonly bytes: Uint8Array;
@@ -19,7 +19,7 @@ export interface FetchRequest {
   readonly signal?: AbortSignal;
 }
 
-const PERMANENT_S3_ERRORS: Readonly<Record<string, string>> = {
+const PERMANENT_S3_ERRORS: Readonly<Record<string, DeadLetterReason>> = {
   NoSuchKey: 'missing_object',
   NotFound: 'missing_object',
   NoSuchBucket: 'missing_bucket',

@@ -17,6 +17,8 @@ export interface WorkerMetrics {
   /** Transient failures; the message is released and retried. */
   readonly filesRetried: Counter<'reason'>;
   readonly deadLettered: Counter<'reason'>;
+  /** Receives that failed: queue_missing, access_denied, credentials_rejected (the queue is unusable) or other. */
+  readonly receiveFailures: Counter<'reason'>;
   readonly chunksEmbedded: Counter;
   readonly tokensEmbedded: Counter;
   readonly stageSeconds: Histogram<'stage'>;
@@ -61,6 +63,12 @@ export function createMetrics(options: { defaultMetrics?: boolean; ledger?: Stag
     deadLettered: new Counter({
       name: 'keda_indexer_dead_lettered_total',
       help: 'Messages sent to the dead-letter queue, by reason.',
+      labelNames: ['reason'],
+      registers,
+    }),
+    receiveFailures: new Counter({
+      name: 'keda_indexer_receive_failures_total',
+      help: 'Receives from the queue that failed, by reason (queue_missing, access_denied, credentials_rejected, other).',
       labelNames: ['reason'],
       registers,
     }),

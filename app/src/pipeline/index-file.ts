@@ -5,7 +5,7 @@ import type { EmbedBatcher } from '../embed/batcher.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Settings } from '../config/config.js';
 import { chunkIdOf, type ChunkDocument, type ChunkSink, type ObjectIdentity, type RemoveResult, type WriteClaim } from '../sink/document.js';
-import { PermanentError } from '../failure.js';
+import { PermanentError, type DeadLetterReason } from '../failure.js';
 import { stageCpu } from '../observe/stage-cpu.js';
 import { splitText, type Chunk, type SplitOptions } from '../split/splitter.js';
 import { indexSettingsFingerprint, sameEtag } from './index-settings.js';
@@ -193,6 +193,11 @@ export class FileIndexer {
   private converterOf(): Promise<FileConverter> {
     this.converter ??= import('../convert/sandbox.js').then(({ ConvertSandbox }) => new ConvertSandbox({ threads: this.converterThreads, limits: this.limits }));
     return this.converter;
+  }
+
+  /** Records on the claimed file's record, where the sink keeps records, that it was dead-lettered. */
+  async recordDeadLettered(claim: WriteClaim, reason: DeadLetterReason): Promise<boolean> {
+    return (await this.sink.recordDeadLettered?.(claim, reason)) ?? false;
   }
 
   /** Removes the claimed file's chunks: its object is gone. */

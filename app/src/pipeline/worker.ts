@@ -7,13 +7,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Settings } from '../config/config.js';
 import { fetchObject } from '../fetch/s3.js';
-import { isPermanent } from '../failure.js';
+import { isPermanent, type DeadLetterReason } from '../failure.js';
 import type { Logger } from '../observe/logger.js';
 import type { WorkerMetrics } from '../observe/metrics.js';
 import { stageCpu } from '../observe/stage-cpu.js';
-import { s3FilePath } from '../sink/document.js';
+import { s3FilePath, type WriteClaim } from '../sink/document.js';
 import { parseBody, type FileEvent } from '../source/message.js';
-import type { QueueMessage, SqsQueue } from '../source/sqs.js';
+import { describeQueueProblem, queueProblemOf, type QueueMessage, type QueueProblem, type SqsQueue } from '../source/sqs.js';
 import type { FileIndexer } from './index-file.js';
 
 export interface WorkerOptions {
@@ -34,6 +34,9 @@ type WorkerSettings = Pick<Settings, 'sqs' | 'worker' | 'fetch'>;
 
 const FETCH_TIMEOUT_MS = 10 * 60 * 1000;
 
+/** At most one log line per this long while the queue stays missing or forbidden. */
+export const QUEUE_PROBLEM_LOG_MS = 60_000;
+
 /** Resolves after `ms`, or at once when `signal` aborts; removes its abort listener either way. */
 const sleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal }).catch(() => undefined);
 
@@ -47,6 +50,8 @@ export class Worker {
   private slotFreed: (() => void) | undefined;
   private settledListener: (() => void) | undefined;
   private crashed = false;
+  /** Set while receives fail because the queue is missing or not allowed; failures since the last log line. */
+  private queueProblem: { problem: QueueProblem; loggedAt: number; failures: number } | undefined;
 
   constructor(
     private readonly queue: SqsQueue,
@@ -60,6 +65,30 @@ export class Worker {
   /** Liveness: false once the receive loop died of an unexpected error. */
   live(): boolean {
     return !this.crashed;
+  }
+
+  /** Readiness: false while the queue is missing or not allowed (the receive loop keeps trying). */
+  queueUsable(): boolean {
+    return this.queueProblem === undefined;
+  }
+
+  /**
+   * A queue gone or forbidden is an operator's problem, not a blip: one error line with the fix,
+   * no stack trace, repeated at most every QUEUE_PROBLEM_LOG_MS (with the failures in between)
+   * rather than on every receive; /readyz says 503 meanwhile.
+   */
+  private reportQueueProblem(problem: QueueProblem, retryInMs: number): void {
+    const now = Date.now();
+    const previous = this.queueProblem;
+    if (previous !== undefined && previous.problem.kind === problem.kind && now - previous.loggedAt < QUEUE_PROBLEM_LOG_MS) {
+      previous.failures++;
+      return;
+    }
+    this.logger.error(
+      { queueUrl: this.queue.queueUrl, problem: problem.kind, code: problem.code, failures: (previous?.failures ?? 0) + 1, retryInMs },
+      describeQueueProblem(this.queue.queueUrl, problem),
+    );
+    this.queueProblem = { problem, loggedAt: now, failures: 0 };
   }
 
   /** A method, not a getter: it changes across awaits, which narrowing must not assume away. */
@@ -103,9 +132,16 @@ export class Worker {
           if (this.isStopping()) break;
           receiveFailures++;
           const delay = Math.min(30_000, 500 * 2 ** Math.min(receiveFailures, 6));
-          this.logger.warn({ err: error, retryInMs: delay }, 'receive failed; retrying');
+          const problem = queueProblemOf(error);
+          this.metrics.receiveFailures.inc({ reason: problem?.kind ?? 'other' });
+          if (problem === undefined) this.logger.warn({ err: error, retryInMs: delay }, 'receive failed; retrying');
+          else this.reportQueueProblem(problem, delay);
           await sleep(delay, this.stopController.signal);
           continue;
+        }
+        if (this.queueProblem !== undefined) {
+          this.logger.info({ queueUrl: this.queue.queueUrl, after: this.queueProblem.problem.kind }, 'queue usable again');
+          this.queueProblem = undefined;
         }
         if (this.isStopping()) {
           await this.releaseNow(messages);
@@ -240,14 +276,22 @@ export class Worker {
         await this.settle(entry, () => this.queue.ack(message));
         return;
       }
+      let current: FileEvent | undefined;
       try {
-        for (const event of parsed.events) await this.processEvent(event, log);
+        for (const event of parsed.events) {
+          current = event;
+          await this.processEvent(event, log);
+        }
       } catch (error) {
         if (entry.abandoned) return;
+        // The failing file's bucket and key go on the line: an operator looking up a key in the
+        // logs finds why it is not indexed.
+        const failed = current;
+        const fileLog = failed === undefined ? log : log.child({ bucket: failed.bucket, key: failed.key });
         if (isPermanent(error)) {
-          await this.settle(entry, () => this.deadLetter(message, error.reason, error.message, log));
+          await this.settle(entry, () => this.deadLetter(message, error.reason, error.message, fileLog, failed));
         } else {
-          await this.settle(entry, () => this.retryLater(message, error, log));
+          await this.settle(entry, () => this.retryLater(message, error, fileLog));
         }
         return;
       }
@@ -286,6 +330,19 @@ export class Worker {
       return;
     }
     const claim = await this.indexer.claim(filePath);
+    try {
+      await this.processClaimed(event, claim, fileLog);
+    } catch (error) {
+      // A file whose message is dead-lettered says so on its record (with the reason) instead of
+      // staying "claimed" for ever. A missing object's record already says "absent". If the
+      // record cannot be written, that error goes on instead: the message is retried, not lost.
+      if (isPermanent(error) && error.reason !== 'missing_object') await this.indexer.recordDeadLettered(claim, error.reason);
+      throw error;
+    }
+  }
+
+  private async processClaimed(event: FileEvent, claim: WriteClaim, fileLog: Logger): Promise<void> {
+    const filePath = claim.filePath;
     const fetchStarted = performance.now();
     let object;
     try {
@@ -352,8 +409,8 @@ export class Worker {
     fileLog.info({ outcome: 'indexed', ...details }, 'file indexed');
   }
 
-  private async deadLetter(message: QueueMessage, reason: string, error: string, log: Logger): Promise<void> {
-    await this.queue.deadLetter(message, { reason, error });
+  private async deadLetter(message: QueueMessage, reason: DeadLetterReason, error: string, log: Logger, file?: FileEvent): Promise<void> {
+    await this.queue.deadLetter(message, { reason, error, ...(file === undefined ? {} : { bucket: file.bucket, key: file.key }) });
     this.metrics.deadLettered.inc({ reason });
     log.warn({ outcome: 'dead-lettered', reason, error }, 'message dead-lettered');
   }

@@ -1,6 +1,7 @@
 // The shape of one chunk in the index: readable by Haystack 2's ElasticsearchDocumentStore
 // (id, content, embedding, and meta flat at the top level) and by any plain kNN query.
 import { createHash } from 'node:crypto';
+import type { DeadLetterReason } from '../failure.js';
 
 export interface ChunkDocument {
   /** Same as the Elasticsearch _id; Haystack reads it back as Document.id. */
@@ -90,6 +91,11 @@ export interface ChunkSink {
   removeFile(claim: WriteClaim, object?: ObjectIdentity): Promise<RemoveResult>;
   /** What the file's chunks were last made from, when they are all written; sinks that keep no records leave it out. */
   indexedFrom?(filePath: string): Promise<ChunkProvenance | undefined>;
+  /**
+   * Records that the claimed file's message was dead-lettered, so its record does not say
+   * "claimed" for ever; false when a later claim came first. Sinks without records leave it out.
+   */
+  recordDeadLettered?(claim: WriteClaim, reason: DeadLetterReason): Promise<boolean>;
 }
 
 export function s3FilePath(bucket: string, key: string): string {

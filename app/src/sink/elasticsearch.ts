@@ -10,7 +10,7 @@ import { Client, Serializer, SniffingTransport, errors } from '@elastic/elastics
 
 type ClientOptions = ConstructorParameters<typeof Client>[0];
 import type { Settings } from '../config/config.js';
-import { PermanentError, TransientError } from '../failure.js';
+import { PermanentError, TransientError, type DeadLetterReason } from '../failure.js';
 import { stageCpu } from '../observe/stage-cpu.js';
 import {
   chunkIdOf,
@@ -295,6 +295,11 @@ export class ElasticsearchSink implements ChunkSink {
       ...(record.etag === undefined ? {} : { etag: record.etag }),
       ...(record.index_settings === undefined ? {} : { indexSettings: record.index_settings }),
     };
+  }
+
+  /** Records the dead-lettering of the claimed file; its chunks are left as they are. */
+  recordDeadLettered(claim: WriteClaim, reason: DeadLetterReason): Promise<boolean> {
+    return this.records.complete(claim, { state: 'dead_lettered', reason, object: {} });
   }
 
   /** Deletes all chunks of a file (the object is gone) and records the removal. */

@@ -6,7 +6,7 @@
 // in meanwhile and its writer's chunks are the ones that stay. Why this is enough for the index
 // to end up equal to the bucket, whatever the interleaving, is in docs/operations.md.
 import { errors, type Client } from '@elastic/elasticsearch';
-import { TransientError } from '../failure.js';
+import { TransientError, type DeadLetterReason } from '../failure.js';
 import { sourceIdOf, type ChunkProvenance, type WriteClaim } from './document.js';
 
 /** The records of chunk index `index`: `<index>-files`. */
@@ -14,14 +14,19 @@ export function recordsIndexOf(index: string): string {
   return `${index}-files`;
 }
 
-export type FileState = 'claimed' | 'indexed' | 'absent';
+export type FileState = 'claimed' | 'indexed' | 'absent' | 'dead_lettered';
 
 /** The record of one file, `_id` its source_id. */
 export interface FileRecord {
   readonly file_path: string;
   readonly generation: number;
-  /** claimed: a writer is at work (or died; its message comes back); indexed or absent: done. */
+  /**
+   * claimed: a writer is at work (or died; its message comes back); indexed or absent: done;
+   * dead_lettered: its message went to the dead-letter queue with `reason` (docs/operations.md).
+   */
   readonly state: FileState;
+  /** Why the file was dead-lettered (a DeadLetterReason); only with state dead_lettered. */
+  readonly reason?: string;
   readonly chunks?: number;
   /** Of the object the chunks were made from (indexed), or seen missing (absent). */
   readonly etag?: string;
@@ -38,6 +43,7 @@ export const RECORDS_MAPPING = {
     file_path: { type: 'keyword' as const },
     generation: { type: 'long' as const },
     state: { type: 'keyword' as const },
+    reason: { type: 'keyword' as const },
     chunks: { type: 'integer' as const },
     etag: { type: 'keyword' as const },
     version_id: { type: 'keyword' as const },
@@ -75,7 +81,11 @@ export class FileRecords {
 
   async ensureIndex(): Promise<void> {
     try {
-      if (await this.client.indices.exists({ index: this.index })) return;
+      if (await this.client.indices.exists({ index: this.index })) {
+        // Fields added since the index was made (reason) join its mapping; adding never changes old records.
+        await this.client.indices.putMapping({ index: this.index, properties: RECORDS_MAPPING.properties });
+        return;
+      }
       await this.client.indices.create({ index: this.index, mappings: RECORDS_MAPPING, settings: { number_of_shards: 1 } });
     } catch (error) {
       if (error instanceof errors.ResponseError && JSON.stringify(error.body ?? '').includes('resource_already_exists_exception')) return;
@@ -121,13 +131,17 @@ export class FileRecords {
   }
 
   /** Records what `claim` wrote; false when a later claim came first (nothing is recorded then). */
-  async complete(claim: WriteClaim, outcome: { state: Exclude<FileState, 'claimed'>; chunks: number; object: ChunkProvenance }): Promise<boolean> {
+  async complete(
+    claim: WriteClaim,
+    outcome: { state: Exclude<FileState, 'claimed'>; chunks?: number; object: ChunkProvenance; reason?: DeadLetterReason },
+  ): Promise<boolean> {
     const { object } = outcome;
     const record: FileRecord = {
       file_path: claim.filePath,
       generation: claim.generation,
       state: outcome.state,
-      chunks: outcome.chunks,
+      ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+      ...(outcome.chunks === undefined ? {} : { chunks: outcome.chunks }),
       ...(object.etag === undefined ? {} : { etag: object.etag }),
       ...(object.versionId === undefined ? {} : { version_id: object.versionId }),
       ...(object.lastModified === undefined ? {} : { last_modified: object.lastModified }),

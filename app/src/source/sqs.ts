@@ -10,6 +10,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { DeadLetterReason } from '../failure.js';
 
 export interface QueueMessage {
   readonly messageId: string;
@@ -21,9 +22,12 @@ export interface QueueMessage {
 
 export interface DeadLetterDetails {
   /** Short machine-readable cause: missing_object, unsupported_type, malformed_message… */
-  readonly reason: string;
+  readonly reason: DeadLetterReason;
   /** Human-readable error. */
   readonly error: string;
+  /** The file the failure was about, when the body named one (not for a malformed body). */
+  readonly bucket?: string;
+  readonly key?: string;
 }
 
 /** SQS message attribute names written on dead-lettered messages (documented in docs/operations.md). */
@@ -34,7 +38,66 @@ export const DEAD_LETTER_ATTRIBUTES = {
   sourceMessageId: 'keda-indexer.source-message-id',
   receiveCount: 'keda-indexer.receive-count',
   failedAt: 'keda-indexer.failed-at',
+  bucket: 'keda-indexer.bucket',
+  key: 'keda-indexer.key',
 } as const;
+
+/**
+ * Why the queue itself cannot be used: no retry fixes these until a person does. Everything else
+ * (network, throttling, 5xx) is worth retrying.
+ */
+export interface QueueProblem {
+  readonly kind: 'queue_missing' | 'access_denied' | 'credentials_rejected';
+  /** The error code SQS answered with. */
+  readonly code: string;
+  readonly detail: string;
+}
+
+const QUEUE_PROBLEMS: Readonly<Record<string, QueueProblem['kind']>> = {
+  QueueDoesNotExist: 'queue_missing',
+  'AWS.SimpleQueueService.NonExistentQueue': 'queue_missing',
+  AccessDenied: 'access_denied',
+  AccessDeniedException: 'access_denied',
+  KmsAccessDenied: 'access_denied',
+  'KMS.AccessDeniedException': 'access_denied',
+  InvalidClientTokenId: 'credentials_rejected',
+  UnrecognizedClientException: 'credentials_rejected',
+  SignatureDoesNotMatch: 'credentials_rejected',
+  InvalidSecurity: 'credentials_rejected',
+  ExpiredToken: 'credentials_rejected',
+};
+
+export function queueProblemOf(error: unknown): QueueProblem | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { Code?: unknown }).Code;
+  for (const name of [error.name, typeof code === 'string' ? code : '']) {
+    const kind = QUEUE_PROBLEMS[name];
+    if (kind !== undefined) return { kind, code: name, detail: error.message };
+  }
+  return undefined;
+}
+
+/** What is wrong with the queue and how to fix it, in one line for the logs and the terminal. */
+export function describeQueueProblem(queueUrl: string, problem: QueueProblem): string {
+  switch (problem.kind) {
+    case 'queue_missing':
+      return (
+        `queue ${queueUrl} does not exist (${problem.code}). Fix: check SQS_QUEUE_URL and AWS_REGION (or AWS_ENDPOINT_URL), ` +
+        'or create the queue with `keda-indexer bootstrap`'
+      );
+    case 'access_denied':
+      return (
+        `not allowed to use queue ${queueUrl} (${problem.code}: ${problem.detail}). Fix: give the worker's role (IRSA on EKS) ` +
+        'sqs:ReceiveMessage, sqs:DeleteMessage, sqs:ChangeMessageVisibility and sqs:GetQueueAttributes on the queue and sqs:SendMessage on its dead-letter queue ' +
+        '(and kms:Decrypt on its key if the queue is encrypted with one)'
+      );
+    case 'credentials_rejected':
+      return (
+        `AWS refused the credentials for queue ${queueUrl} (${problem.code}: ${problem.detail}). Fix: check the credentials the default chain finds ` +
+        '(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the IRSA role) and AWS_REGION'
+      );
+  }
+}
 
 /** Attribute values are capped at 256 KiB with the body; errors are kept short and single-line. */
 function clip(text: string, max = 1000): string {
@@ -76,6 +139,11 @@ export class SqsQueue {
     );
   }
 
+  /** Asks SQS about the queue: throws when it is missing or not allowed (see queueProblemOf). */
+  async checkAccess(): Promise<void> {
+    await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['QueueArn'] }));
+  }
+
   /** Sets the message's remaining invisibility: extends a lease, or releases it after a delay. */
   async setVisibility(message: QueueMessage, seconds: number): Promise<void> {
     await this.sqs.send(
@@ -107,6 +175,10 @@ export class SqsQueue {
           [DEAD_LETTER_ATTRIBUTES.sourceMessageId]: text(message.messageId),
           [DEAD_LETTER_ATTRIBUTES.receiveCount]: { DataType: 'Number', StringValue: String(message.receiveCount) },
           [DEAD_LETTER_ATTRIBUTES.failedAt]: text(new Date().toISOString()),
+          // The body may hold several records; these name the one that failed.
+          ...(details.bucket === undefined || details.key === undefined
+            ? {}
+            : { [DEAD_LETTER_ATTRIBUTES.bucket]: text(details.bucket), [DEAD_LETTER_ATTRIBUTES.key]: text(details.key) }),
         },
       }),
     );
