@@ -79,12 +79,16 @@ for (const [how, body, reason] of [
     const script = `
       import { Worker } from 'node:worker_threads';
       import { ModelThread } from './app/src/embed/model-thread.ts';
-      const thread = new ModelThread(() => new Worker(${JSON.stringify(body)}, { eval: true }));
+      const thread = new ModelThread(() => {
+        const worker = new Worker(${JSON.stringify(body)}, { eval: true });
+        // The process ends on the tick after the thread dies: this runs only if it wrongly lives on.
+        worker.once('exit', () => setImmediate(() => console.log('still running')));
+        return worker;
+      });
       thread.request({ kind: 'dispose' }).then(
         () => console.log('answered'),
         (error) => console.log('rejected: ' + error.message),
       );
-      setTimeout(() => console.log('still running'), 5000);
     `;
     const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
     assert.equal(run.stdout.trim(), '', 'no caller saw the failure, and nothing ran on');
