@@ -3,7 +3,7 @@
 // stack, in a shell holding only what the docs say the reader has: the dev stack's AWS and
 // Elasticsearch settings and the live pipeline's. A live installation is made first, as a running
 // one would be; afterwards the test checks that the steps did what the docs promise, and removes
-// every queue, bucket and index the replay made. `scripts/replay-docs` runs this file alone.
+// every queue, bucket and index the replay made. `scripts/replay-docs` runs it with readme-replay.test.ts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -17,11 +17,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { DeleteQueueCommand, GetQueueUrlCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { readNotification } from '../../app/src/setup/aws-resources.js';
+import { resolveIndex } from '../../app/src/sink/index-alias.js';
 import { CLI } from '../support/cli.js';
 import { replaySection, ROOT } from '../support/replay.js';
 import { deleteIndexFamily, indicesOf } from '../support/indices.js';
-import { minilmModel } from '../support/models.js';
-import { es, putObject, queueDepth, receivedKeys, s3, sqs, uniqueName, waitFor } from '../support/stack.js';
+import { e5Model, minilmModel } from '../support/models.js';
+import { chunksByFile, es, putObject, queueDepth, receivedKeys, s3, sqs, uniqueName } from '../support/stack.js';
 
 const stackVariables = ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'ELASTICSEARCH_URL'];
 let scratch = '';
@@ -87,6 +88,7 @@ describe('docs/operations.md replayed against the dev stack', () => {
     hubCache = path.join(scratch, 'hub');
     mkdirSync(path.join(hubCache, 'Xenova'), { recursive: true });
     symlinkSync(minilmModel(), path.join(hubCache, 'Xenova', 'all-MiniLM-L6-v2'));
+    symlinkSync(e5Model(), path.join(hubCache, 'Xenova', 'e5-small-v2'));
     for (const name of fixedQueues) {
       assert.equal(await queueUrl(name), undefined, `queue ${name} exists on this stack; the replay makes and deletes it: delete it first`);
     }
@@ -137,30 +139,52 @@ describe('docs/operations.md replayed against the dev stack', () => {
     assert.equal(doctor.status, 0, doctor.output);
   });
 
-  test('"Change the embedding model", steps 1–3: the reindex queue is filled by backfill and the live notification stays', async () => {
+  test('"Change the embedding model": the next version filled beside the live one, verified and flipped, rolled back, the old one deleted', async () => {
     const bucket = uniqueName('replay-model');
-    const live = { S3_BUCKET: bucket, ELASTICSEARCH_INDEX: `${bucket}-documents`, EMBEDDING_MODEL: 'Xenova/all-MiniLM-L6-v2' };
+    const alias = `${bucket}-documents`;
+    const live = { S3_BUCKET: bucket, ELASTICSEARCH_INDEX: alias, EMBEDDING_MODEL: 'Xenova/all-MiniLM-L6-v2' };
+    const [v1, v2] = [`${alias}-v1-all-minilm-l6-v2`, `${alias}-v2-e5-small-v2`];
     madeBuckets.add(bucket);
     madeQueues.add(`${bucket}-documents`).add(`${bucket}-documents-dlq`);
-    madeIndices.add(live.ELASTICSEARCH_INDEX);
+    madeIndices.add(alias);
     const liveUrl = installLive(`${bucket}-documents`, live);
-    for (const key of ['a.txt', 'reports/b.md', 'c.html']) await putObject(bucket, key, `text of ${key}`);
+    const keys = ['a.txt', 'reports/b.md', 'c.html'];
+    for (const key of keys) await putObject(bucket, key, `text of ${key}`);
+    // The live pipeline has indexed them, as a running one would have.
+    const indexed = cli(['worker', '--drain'], { ...live, SQS_QUEUE_URL: liveUrl, SQS_WAIT_TIME_SECONDS: '2' });
+    assert.equal(indexed.status, 0, indexed.output);
+    assert.equal((await chunksByFile(v1)).size, keys.length);
     const before = await readNotification(s3, bucket);
     assert.equal(before?.QueueConfigurations?.length, 1);
 
-    const output = replay('change-the-model', 3, { ...live, SQS_QUEUE_URL: liveUrl });
-    assert.match(output, new RegExp(`created ${live.ELASTICSEARCH_INDEX}-v2-e5-small-v2`));
+    // Steps 1–5: status, create, the reindex queue filled by backfill and drained by a worker of
+    // the new model, verify, flip.
+    const output = replay('change-the-model', 6, { ...live, SQS_QUEUE_URL: liveUrl });
+    assert.match(output, new RegExp(`created ${v2}`));
     assert.match(output, /bucket +skipped \(--skip-bucket\)/);
-
+    assert.deepEqual(await resolveIndex(es, alias), { kind: 'alias', alias, index: v2 });
+    assert.deepEqual([...(await chunksByFile(v2)).keys()].sort(), keys.map((key) => `s3://${bucket}/${key}`).sort());
     const reindexUrl = await queueUrl('documents-reindex');
     assert.ok(reindexUrl);
-    await waitFor('the backfill on the reindex queue', async () => (await queueDepth(reindexUrl)).visible === 3, 10_000);
+    assert.deepEqual(await queueDepth(reindexUrl), { visible: 0, inFlight: 0, delayed: 0 });
     assert.deepEqual(await readNotification(s3, bucket), before, 'the live notification is left as it was');
 
     // New uploads keep going to the live pipeline only.
     await sqs.send(new PurgeQueueCommand({ QueueUrl: liveUrl }));
     await putObject(bucket, 'uploaded-later.txt', 'new');
     assert.deepEqual(await receivedKeys(liveUrl), ['uploaded-later.txt']);
-    assert.equal((await queueDepth(reindexUrl)).visible, 3);
+    assert.equal((await queueDepth(reindexUrl)).visible, 0);
+
+    // Step 7: roll back.
+    replay('roll-back', 1, { ...live, SQS_QUEUE_URL: liveUrl });
+    assert.deepEqual(await resolveIndex(es, alias), { kind: 'alias', alias, index: v1 });
+
+    // Forward again (step 5 once more), then step 8: the old version goes, the live one stays.
+    const flipped = cli(['reindex', 'flip'], live);
+    assert.equal(flipped.status, 0, flipped.output);
+    const deleted = replay('delete-the-old-index', 1, { ...live, SQS_QUEUE_URL: liveUrl });
+    assert.match(deleted, new RegExp(`deleted ${v1}`));
+    assert.deepEqual(await indicesOf(es, v1), []);
+    assert.deepEqual(await resolveIndex(es, alias), { kind: 'alias', alias, index: v2 });
   });
 });
