@@ -6,6 +6,7 @@ import { createS3Client, createSqsClient } from '../aws.js';
 import { ConfigError, type Settings } from '../config/config.js';
 import type { Embedder } from '../embed/embedder.js';
 import { silentLogger } from '../observe/logger.js';
+import { redactUrl } from '../redact.js';
 import { createElasticsearchClient } from '../sink/elasticsearch.js';
 import { modelMismatch, modelRecordOf, readIndexMeta, resolveIndex } from '../sink/index-alias.js';
 import { notificationTargets } from '../setup/aws-resources.js';
@@ -164,7 +165,7 @@ export async function runDoctor(load: () => Settings, out: NodeJS.WritableStream
     const client = createElasticsearchClient(settings.elasticsearch);
     try {
       const health = await client.cluster.health({ timeout: '5s' }, { requestTimeout: 8000, maxRetries: 0 });
-      report({ name: 'elasticsearch', status: health.status === 'red' ? 'fail' : 'ok', detail: `${settings.elasticsearch.url || 'cloud'} cluster ${health.cluster_name} is ${health.status}` });
+      report({ name: 'elasticsearch', status: health.status === 'red' ? 'fail' : 'ok', detail: `${redactUrl(settings.elasticsearch.url) || 'cloud'} cluster ${health.cluster_name} is ${health.status}` });
       const index = settings.elasticsearch.index;
       if (!(await client.indices.exists({ index }))) {
         report({ name: 'index', status: 'warn', detail: `${index} does not exist yet`, fix: 'the worker creates it on start; or run `keda-indexer bootstrap`' });

@@ -13,6 +13,7 @@ import { createLogger } from '../observe/logger.js';
 import { FileIndexer, type ChunkSink } from '../pipeline/index-file.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
 import { modelRecordOf, resolveWriteTarget } from '../sink/index-alias.js';
+import { redactUrl } from '../redact.js';
 import { LocalStore } from '../sink/local-store.js';
 import { ExitCode, UserError } from './common.js';
 import { cliLogLevel, loadEmbedder, usesElasticsearch } from './runtime.js';
@@ -155,7 +156,7 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
         await es.ensureIndex(embedder.dimensions);
       } catch (error) {
         if (error instanceof SinkStartupError) throw new UserError(error.message);
-        throw new UserError(`Elasticsearch at ${settings.elasticsearch.url || 'the configured cloud id'} is not usable: ${(error as Error).message}`);
+        throw new UserError(`Elasticsearch at ${redactUrl(settings.elasticsearch.url) || 'the configured cloud id'} is not usable: ${(error as Error).message}`);
       }
       sink = es;
       elasticsearch = es;

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import convict from 'convict';
+import { redactUrl } from '../redact.js';
 import { formatNamed } from './formats.js';
 import { schema, type Settings } from './schema.js';
 
@@ -29,17 +30,17 @@ export interface LoadOptions {
 /** Where a setting's value came from, for the message: the variable, or the key and its file. */
 type Source = { readonly kind: 'env' } | { readonly kind: 'file'; readonly file: string } | { readonly kind: 'default' };
 
-/** A value as the message quotes it; a sensitive one is never echoed. */
-function shown(value: unknown, sensitive: boolean): string {
-  if (sensitive) return '(a value not shown: it is secret)';
-  return JSON.stringify(value);
+/** A value as the message quotes it; a sensitive one is never echoed, a URL's credentials neither. */
+function shown(value: unknown, setting?: SettingDoc): string {
+  if (setting?.sensitive === true) return '(a value not shown: it is secret)';
+  return JSON.stringify(typeof value === 'string' && setting?.format === 'http-url' ? redactUrl(value) : value);
 }
 
 /** The one form of a configuration error: where the value came from, what is expected, and the value. */
 function problem(setting: SettingDoc, source: Source, expectation: string, value: unknown): string {
   const where =
     source.kind === 'file' ? `${setting.name} in ${source.file} (or ${setting.env})` : `${setting.env} (${setting.name})`;
-  return `${where}: must be ${expectation}, got ${shown(value, setting.sensitive)}`;
+  return `${where}: must be ${expectation}, got ${shown(value, setting)}`;
 }
 
 /**
@@ -77,7 +78,7 @@ export function loadConfig(options: LoadOptions = {}): Settings {
   if (options.file !== undefined) {
     const content = readFile(options.file);
     if (typeof content !== 'object' || Array.isArray(content)) {
-      throw new ConfigError(`--config ${options.file}: must hold a mapping of settings (split: {by: sentence}), got ${shown(content, false)}`);
+      throw new ConfigError(`--config ${options.file}: must hold a mapping of settings (split: {by: sentence}), got ${shown(content)}`);
     }
     const known = new Set(settings.map((setting) => setting.name));
     for (const [key, value] of entriesOf(content, known)) {
