@@ -5,6 +5,7 @@ import type { Settings } from '../config/config.js';
 import type { DeadLetterReason } from '../failure.js';
 import { countByReason, DeadLetterScanRefused, scanDeadLetters, type DeadLetterEntry } from '../source/dead-letters.js';
 import { SqsQueue } from '../source/sqs.js';
+import { printable } from '../terminal-safe.js';
 import { ExitCode, requireSetting, UserError } from './common.js';
 
 export interface DlqListOptions {
@@ -15,12 +16,6 @@ export interface DlqListOptions {
 }
 
 export const DLQ_LIST_DEFAULT_MAX = 1000;
-
-/** Keys may hold any character: what reaches a terminal has its control characters escaped. */
-function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 function fileOf(entry: DeadLetterEntry): string {
   const [first, ...rest] = entry.files;

@@ -6,7 +6,7 @@ import { createS3Client, createSqsClient } from '../aws.js';
 import { ConfigError, type Settings } from '../config/config.js';
 import type { Embedder } from '../embed/embedder.js';
 import { silentLogger } from '../observe/logger.js';
-import { redactUrl } from '../redact.js';
+import { redactUrl } from '../terminal-safe.js';
 import { createElasticsearchClient } from '../sink/elasticsearch.js';
 import { modelMismatch, modelRecordOf, readIndexMeta, resolveIndex } from '../sink/index-alias.js';
 import { notificationTargets } from '../setup/aws-resources.js';

@@ -13,7 +13,7 @@ import { createLogger } from '../observe/logger.js';
 import { FileIndexer, type ChunkSink } from '../pipeline/index-file.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
 import { modelRecordOf, resolveWriteTarget } from '../sink/index-alias.js';
-import { redactUrl } from '../redact.js';
+import { printable, redactUrl } from '../terminal-safe.js';
 import { LocalStore } from '../sink/local-store.js';
 import { ExitCode, UserError } from './common.js';
 import { cliLogLevel, loadEmbedder, usesElasticsearch } from './runtime.js';
@@ -99,11 +99,11 @@ class Progress {
   done(file: string, chunks: number): void {
     this.chunks += chunks;
     this.advance();
-    if (!this.bar) this.io.err.write(`indexed   ${file} (${chunks} chunks)\n`);
+    if (!this.bar) this.io.err.write(`indexed   ${printable(file)} (${chunks} chunks)\n`);
   }
 
   failed(file: string, reason: string, message: string): void {
-    const line = `failed    ${file}: ${reason}: ${message}\n`;
+    const line = `failed    ${printable(file)}: ${reason}: ${printable(message)}\n`;
     this.advance();
     if (this.bar) this.failures.push(line);
     else this.io.err.write(line);
@@ -138,7 +138,7 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
   const found: FoundFile[] = [];
   const missing: string[] = [];
   for (const root of roots) await findFiles(root, found, missing);
-  for (const root of missing) io.err.write(`failed    ${root}: no such file or folder\n`);
+  for (const root of missing) io.err.write(`failed    ${printable(root)}: no such file or folder\n`);
 
   const logger = createLogger({ level: cliLogLevel(settings) });
   const embedder = await loadEmbedder(settings, logger);
@@ -215,7 +215,7 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
           const entry = store.fileEntry(filePath);
           if (entry) await store.removeFile(await store.claim(filePath));
           counts.removed++;
-          io.err.write(`removed   ${filePath}\n`);
+          io.err.write(`removed   ${printable(filePath)}\n`);
         }
       }
       await store.save();

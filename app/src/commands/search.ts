@@ -8,6 +8,7 @@ import type { ChunkDocument } from '../sink/document.js';
 import { classifyElasticsearchError, createElasticsearchClient } from '../sink/elasticsearch.js';
 import { describeConfiguredModel, modelRecordOf, readIndexMeta, resolveIndex, type IndexMeta } from '../sink/index-alias.js';
 import { LocalStore } from '../sink/local-store.js';
+import { printable } from '../terminal-safe.js';
 import { ExitCode, UserError } from './common.js';
 import { QueryModels } from './query-model.js';
 import { cliLogLevel, usesElasticsearch } from './runtime.js';
@@ -83,7 +84,7 @@ async function searchElasticsearch(client: Client, index: string, query: string,
 
 function snippet(text: string, width = 220): string {
   const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
+  return printable(flat.length > width ? `${flat.slice(0, width - 1)}…` : flat);
 }
 
 /** "page 3", or "pages 3–5" for a chunk that runs across pages; "" without pages. */
@@ -97,7 +98,7 @@ export function formatHits(hits: readonly SearchHit[], cwd = process.cwd()): str
   if (hits.length === 0) return 'No results.\n';
   return hits
     .map((hit, i) => {
-      const file = hit.file_path.startsWith('s3://') ? hit.file_path : path.relative(cwd, hit.file_path) || hit.file_path;
+      const file = printable(hit.file_path.startsWith('s3://') ? hit.file_path : path.relative(cwd, hit.file_path) || hit.file_path);
       const label = pageLabel(hit);
       const page = label === '' ? '' : `, ${label}`;
       return `${i + 1}. ${file}${page}  (score ${hit.score.toFixed(3)})\n   ${snippet(hit.content)}\n`;

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import convict from 'convict';
-import { redactUrl } from '../redact.js';
+import { redactUrl } from '../terminal-safe.js';
 import { formatNamed } from './formats.js';
 import { schema, type Settings } from './schema.js';
 

@@ -3,6 +3,7 @@
 //
 // Each converter is imported on first use: pdfjs, mammoth and html-to-text together take about
 // 0.3 s to load, which a worker would otherwise pay before it can report ready.
+import { withoutControls } from './controls.js';
 import { detectType } from './detect.js';
 import { decodeText } from './text.js';
 import { CONTENT_TYPES, ConversionError, type Converted, type ConvertLimits } from './types.js';
@@ -41,6 +42,7 @@ export async function convert(bytes: Uint8Array, fileName: string, limits: Conve
       converted = { text: decodeText(bytes), type, contentType };
       break;
   }
+  converted = withoutControls(converted);
   if (converted.text.trim().length === 0) {
     throw new ConversionError('no_text', `no text could be extracted from this ${type} file`);
   }

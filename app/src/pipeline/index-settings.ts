@@ -8,9 +8,10 @@ import type { Settings } from '../config/config.js';
 
 /**
  * Raise when convert or split code changes the chunks the same settings give, so files indexed
- * by the older code are not taken as unchanged.
+ * by the older code are not taken as unchanged. 2: control characters are stripped at conversion
+ * (convert/controls.ts), so chunks indexed with them are made again when their files are next named.
  */
-export const CHUNKING_VERSION = 1;
+export const CHUNKING_VERSION = 2;
 
 export interface IndexSettings {
   readonly model: string;
