@@ -30,7 +30,7 @@ export async function convert(bytes: Uint8Array, fileName: string, limits: Conve
     }
     case 'html': {
       const { htmlToText } = await import('./html.js');
-      converted = { text: htmlToText(decodeText(bytes)), type, contentType };
+      converted = { text: htmlToText(decodeText(bytes, { html: true })), type, contentType };
       break;
     }
     case 'markdown': {
