@@ -29,6 +29,19 @@ function utf32(text: string, littleEndian: boolean, mark: boolean): Uint8Array {
   });
   return bytes;
 }
+/** windows-1251 for Cyrillic and the dash, one byte a character. */
+class TextEncoderCp1251 {
+  encode(text: string): Uint8Array {
+    return Uint8Array.from(Array.from(text, (char) => {
+      const code = char.charCodeAt(0);
+      if (char === 'Ё') return 0xa8;
+      if (char === 'ё') return 0xb8;
+      if (char === '—') return 0x97;
+      if (code >= 0x410 && code <= 0x44f) return code - 0x410 + 0xc0;
+      return code;
+    }));
+  }
+}
 /** The Shift-JIS bytes of JAPANESE, as Python's 'shift_jis' codec writes them. */
 const SHIFT_JIS = Buffer.from(
   '93fa967b8cea82cc8365834c8358836782c582b7814282b182ea82cd8356837483674a495382c58f9182a982ea82bd95b68f9182c581418c9f8df582cc82bd82df82cc83658358836782c98e6782a282dc82b78142938c8b9e82cc93568b4382cd90b082ea82c582b78142',
@@ -41,6 +54,12 @@ describe('decoding text', () => {
     const { text } = await convert(page, 'menu.html', DEFAULT_CONVERT_LIMITS);
     assert.match(text, /Le café est près de la gare/);
     assert.match(text, /12 €, “citation”/);
+  });
+
+  test('undeclared HTML in another code page chardet is sure of is not read as windows-1252', () => {
+    const russian = 'Москва — столица России. В городе много музеев, театров и парков. Зимой здесь холодно, а летом тепло. ';
+    const page = Buffer.concat([Buffer.from('<html><body><p>'), Buffer.from(new TextEncoderCp1251().encode(russian.repeat(4))), Buffer.from('</p></body></html>')]);
+    assert.match(decodeText(page, { html: true }), /Москва — столица России/);
   });
 
   test('an HTML meta charset is honoured', () => {

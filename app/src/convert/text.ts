@@ -5,7 +5,8 @@
 //   3. UTF-16 or UTF-32 without a mark, from where the zero bytes fall (text in them has a zero
 //      byte in a fixed place of most code units, which no 8-bit encoding has);
 //   4. UTF-8, when the bytes are valid UTF-8;
-//   5. HTML that declares nothing: windows-1252, as the WHATWG encoding standard has browsers do;
+//   5. HTML that declares nothing: windows-1252, as the WHATWG encoding standard has browsers do
+//      (unless chardet clearly prefers another);
 //   6. anything else: chardet's candidates, best first, each taken if it decodes to plausible text.
 // Refused only when nothing yields text, naming the encodings tried.
 import chardet from 'chardet';
@@ -140,6 +141,9 @@ function plausible(text: string): boolean {
 }
 const WORDLIKE = /[\p{L}\p{M}\p{N}\p{P}\p{Zs}\t\n\r\u0020-\u007e]/u;
 
+/** How far (in chardet's confidence points) another guess must lead windows-1252 to beat it for undeclared HTML. */
+const CLEAR_LEAD = 10;
+
 export function decodeText(bytes: Uint8Array, hints: DecodeHints = {}): string {
   const tried: string[] = [];
   const attempt = (label: string, body: Uint8Array = bytes): string | undefined => {
@@ -172,13 +176,22 @@ export function decodeText(bytes: Uint8Array, hints: DecodeHints = {}): string {
   const utf8 = attempt('utf-8');
   if (utf8 !== undefined) return utf8;
 
+  const candidates = chardet.analyse(bytes);
   if (hints.html === true) {
-    // WHATWG: an HTML document that declares no encoding and is not UTF-8 is windows-1252.
+    // WHATWG: an HTML document that declares no encoding and is not UTF-8 is windows-1252. Unless
+    // chardet clearly prefers another (as a browser's own detector would): a Cyrillic page read as
+    // 1252 would be accented Latin letters, plausible to the check below and found by no query.
+    const best = candidates[0];
+    const western = Math.max(0, ...candidates.filter((c) => WINDOWS_1252_LABELS.has(c.name.toLowerCase())).map((c) => c.confidence));
+    if (best !== undefined && !WINDOWS_1252_LABELS.has(best.name.toLowerCase()) && best.confidence >= western + CLEAR_LEAD) {
+      const text = attempt(best.name.toLowerCase());
+      if (text !== undefined && plausible(text)) return text;
+    }
     const text = attempt('windows-1252');
     if (text !== undefined && plausible(text)) return text;
   }
 
-  for (const candidate of chardet.analyse(bytes)) {
+  for (const candidate of candidates) {
     if (tried.includes(candidate.name.toLowerCase())) continue;
     const text = attempt(candidate.name.toLowerCase());
     if (text !== undefined && plausible(text)) return text;
