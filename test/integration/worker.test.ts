@@ -380,17 +380,6 @@ describe('worker', () => {
     assertNoDuplicates(byFile);
   });
 
-  test('SIGTERM while idle: the long poll is cut, the worker exits without waiting for it to end', async () => {
-    const worker = startCli(['worker'], workerEnv({ SQS_WAIT_TIME_SECONDS: '20' }));
-    // The first receive starts as the worker turns ready, on an empty queue: a 20 s poll.
-    await waitFor('worker ready', () => Promise.resolve(worker.output().includes('worker ready')));
-    const signalled = Date.now();
-    worker.child.kill('SIGTERM');
-    assert.equal(await worker.exited, 0, worker.output());
-    // Waiting for the poll to end, it took about 20 s.
-    assert.ok(Date.now() - signalled < 10_000, `exited ${Date.now() - signalled} ms after SIGTERM, with a 20 s poll waiting`);
-  });
-
   test('SIGKILL mid-batch: after the visibility timeout the file is indexed once', async () => {
     const keys = Array.from({ length: 4 }, (_, i) => `sigkill/file-${i}.txt`);
     for (const key of keys) {

@@ -42,8 +42,10 @@ const sleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal
 
 export class Worker {
   private readonly inFlight = new Set<InFlight>();
-  /** Aborted by stop(): ends waits for a slot, retry sleeps and a receive still waiting. */
+  /** Aborted by stop(): ends waits for a slot and retry sleeps. */
   private readonly stopController = new AbortController();
+  /** Aborted only at the stop deadline: cuts a receive that is still waiting. */
+  private readonly receiveController = new AbortController();
   private deadlineTimer: NodeJS.Timeout | undefined;
   private slotFreed: (() => void) | undefined;
   private settledListener: (() => void) | undefined;
@@ -95,18 +97,18 @@ export class Worker {
   }
 
   /**
-   * Begins a graceful stop: no new receives, and a receive still waiting is cut, so an idle
-   * worker exits at once rather than at the end of its long poll (up to SQS_WAIT_TIME_SECONDS).
-   * The price is rare: a message SQS hands out in the instant the poll is cut is never delivered
-   * here and stays invisible until its visibility timeout, then comes back; nothing is lost. Work
-   * in flight gets until the drain deadline, counted from now; whatever is unfinished then is
-   * released to other workers.
+   * Begins a graceful stop: no new receives; a receive already waiting is allowed to return (an
+   * aborted long poll can leave messages handed out but never delivered, invisible to everyone
+   * until their timeout: cut on moto, the server went on polling for the rest of the wait and hid
+   * the messages sent meanwhile), and what it returns is released at once. Work in flight gets until the
+   * drain deadline, counted from now; whatever is unfinished then is released to other workers.
    */
   stop(): void {
     if (this.isStopping()) return;
     this.logger.info({ inFlight: this.inFlight.size }, 'stopping: no more receives, finishing work in flight');
     this.stopController.abort();
     this.deadlineTimer = setTimeout(() => {
+      this.receiveController.abort();
       void this.abandonUnfinished();
     }, this.settings.worker.drainDeadlineSeconds * 1000);
   }
@@ -124,7 +126,7 @@ export class Worker {
             worker.concurrency - this.inFlight.size,
             sqs.waitTimeSeconds,
             sqs.visibilityTimeoutSeconds,
-            this.stopController.signal,
+            this.receiveController.signal,
           );
           receiveFailures = 0;
         } catch (error) {
