@@ -12,7 +12,7 @@ import { cosineSimilarity } from '../app/src/embed/embedder.js';
 import { convert, DEFAULT_CONVERT_LIMITS } from '../app/src/convert/index.js';
 import { planBatches } from '../app/src/embed/batcher.js';
 import { WORD_GAPS, wordTokenEncoder } from '../app/src/embed/word-tokens.js';
-import { pdfToText } from '../app/src/convert/pdf.js';
+import { pdfToText } from '../app/src/convert/formats/pdf.js';
 import { splitText } from '../app/src/split/splitter.js';
 import { createElasticsearchClient, ElasticsearchSink } from '../app/src/sink/elasticsearch.js';
 import { makePdf } from '../test/fixtures/documents.js';

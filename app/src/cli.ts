@@ -6,6 +6,7 @@ import nodeModule from 'node:module';
 import { Command, Option } from 'commander';
 import { ExitCode, reportError, settingsFor } from './commands/common.js';
 import * as parse from './commands/flags.js';
+import { SUPPORTED_EXTENSIONS } from './convert/registry.js';
 import { preloadModel } from './embed/preload.js';
 import { DEAD_LETTER_REASONS, type DeadLetterReason } from './failure.js';
 
@@ -87,7 +88,7 @@ the alias away from that index.`,
 program
   .command('index')
   .description('index local files or folders into the configured sink')
-  .argument('<path...>', 'files or folders (searched recursively for .txt .md .html .pdf .docx)')
+  .argument('<path...>', `files or folders (searched recursively for ${SUPPORTED_EXTENSIONS.join(' ')})`)
   .addHelpText(
     'after',
     `
@@ -279,7 +280,7 @@ program
   .command('backfill')
   .description('enqueue every existing object under an S3 prefix, so the worker indexes what was there before it')
   .argument('<s3-url>', 's3://bucket/prefix (the prefix may be empty: the whole bucket)')
-  .option('--suffix <ending>', 'only keys ending so, case-insensitive; repeat for several (default: the types the worker reads, .txt .text .md .markdown .html .htm .xhtml .pdf .docx; "" for every key)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+  .option('--suffix <ending>', `only keys ending so, case-insensitive; repeat for several (default: the types the worker reads, ${SUPPORTED_EXTENSIONS.join(' ')}; "" for every key)`, (value: string, previous: string[]) => [...previous, value], [] as string[])
   .option('--modified-since <time>', 'only objects last modified at or after this time (2024-05-01 or 2024-05-01T12:00:00Z)', parse.time)
   .option('--max-size <size>', 'only objects of at most this size (bytes, or with a unit: 50MB, 10MiB)', parse.size)
   .option('--start-after <key>', 'resume an interrupted run: list only keys after this one (the key the run printed)')

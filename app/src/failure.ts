@@ -15,6 +15,7 @@ export const DEAD_LETTER_REASONS = [
   'object_archived',
   'too_large',
   'unsupported_type',
+  'legacy_format',
   'corrupt',
   'encrypted',
   'encoding',

@@ -30,7 +30,7 @@ export function textHashOf(contents: readonly string[]): string {
 /** What each file should become, computed with the worker's own stages and settings. */
 export async function expectedOutcomes(files: readonly CorpusFile[], settings: Settings, embedder: Embedder): Promise<Map<string, Expected>> {
   const expected = new Map<string, Expected>();
-  const limits = { maxPages: settings.convert.maxPages, maxMillis: 600_000, maxInflatedBytes: settings.convert.maxInflatedBytes };
+  const limits = { maxPages: settings.convert.maxPages, maxMillis: 600_000, maxInflatedBytes: settings.convert.maxInflatedBytes, maxInflateRatio: settings.convert.maxInflateRatio };
   for (const file of files) {
     const bytes = typeof file.body === 'string' ? new TextEncoder().encode(file.body) : file.body;
     try {

@@ -4,7 +4,7 @@
 // S3 and SQS, handles SIGINT/SIGTERM, and prints progress, the summary and the resume key.
 import { createS3Client, createSqsClient } from '../aws.js';
 import type { Settings } from '../config/config.js';
-import { SUPPORTED_EXTENSIONS } from '../convert/index.js';
+import { SUPPORTED_EXTENSIONS } from '../convert/registry.js';
 import { formatBytes } from '../backfill/filter.js';
 import { listObjects } from '../backfill/lister.js';
 import { BackfillProgress, skippedTotal } from '../backfill/progress.js';

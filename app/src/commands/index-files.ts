@@ -7,7 +7,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Settings } from '../config/config.js';
-import { SUPPORTED_EXTENSIONS } from '../convert/index.js';
+import { SUPPORTED_EXTENSIONS } from '../convert/registry.js';
 import { callOverheadTokens, EmbedBatcher } from '../embed/batcher.js';
 import { createLogger } from '../observe/logger.js';
 import { FileIndexer, type ChunkSink } from '../pipeline/index-file.js';

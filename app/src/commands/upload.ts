@@ -6,7 +6,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { createS3Client, createSqsClient } from '../aws.js';
 import type { Settings } from '../config/config.js';
-import { SUPPORTED_EXTENSIONS } from '../convert/index.js';
+import { SUPPORTED_EXTENSIONS } from '../convert/registry.js';
 import { notificationEntries, notificationTargets, notifiesCreationOf, queueArnOf } from '../setup/aws-resources.js';
 import { ExitCode, requireSetting, UserError } from './common.js';
 

@@ -34,6 +34,7 @@ const BAD: Readonly<Record<string, BadValue>> = {
   CONVERT_MAX_PAGES: { env: '-1', expect: /an integer ≥ 1/ },
   CONVERT_MAX_SECONDS: { env: '1.5', expect: /an integer ≥ 1/ },
   CONVERT_MAX_INFLATED_BYTES: { env: '0', expect: /a size of at least 1 byte/ },
+  CONVERT_MAX_INFLATE_RATIO: { env: '0', expect: /an integer ≥ 1/ },
   CONVERT_MAX_CHARS: { env: '10M', expect: /an integer ≥ 1/ },
   CONVERT_MAX_CHUNKS: { env: '0', expect: /an integer ≥ 1/ },
   CONVERT_MAX_HEAP_MB: { env: '384MB', expect: /an integer ≥ 1/ },

@@ -22,7 +22,7 @@ export interface Settings {
   s3: { bucket: string; prefix: string };
   worker: { concurrency: number; drainDeadlineSeconds: number };
   fetch: { maxBytes: number };
-  convert: { maxPages: number; maxSeconds: number; maxInflatedBytes: number; maxChars: number; maxChunks: number; maxHeapMb: number; threads: number };
+  convert: { maxPages: number; maxSeconds: number; maxInflatedBytes: number; maxInflateRatio: number; maxChars: number; maxChunks: number; maxHeapMb: number; threads: number };
   split: { by: 'word' | 'sentence' | 'passage'; length: number; overlap: number; maxTokens: number; withinPages: boolean };
   embedding: {
     model: string;
@@ -168,10 +168,16 @@ export const schema: Schema<Settings> = {
       env: 'CONVERT_MAX_SECONDS',
     },
     maxInflatedBytes: {
-      doc: 'Most bytes a DOCX may inflate to (decompression-bomb guard), in bytes or with a unit (256MiB).',
+      doc: 'Most bytes a ZIP-based file (DOCX, XLSX, PPTX, ODT, EPUB) may inflate to, counted as it inflates whatever its headers declare (decompression-bomb guard), in bytes or with a unit (256MiB).',
       format: byteSize.name,
       default: 256 * 1024 * 1024,
       env: 'CONVERT_MAX_INFLATED_BYTES',
+    },
+    maxInflateRatio: {
+      doc: 'Most an entry over 1 MiB of a ZIP-based file may inflate to per compressed byte; office XML compresses 5 to 30 times, a bomb hundreds of times.',
+      format: integer(1).name,
+      default: 200,
+      env: 'CONVERT_MAX_INFLATE_RATIO',
     },
     maxChars: {
       doc: 'Most characters of text one file may give; a file over it is dead-lettered (too_large), never cut.',

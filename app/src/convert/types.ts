@@ -7,21 +7,38 @@ export interface PageStart {
   readonly offset: number;
 }
 
-export type DocumentType = 'text' | 'markdown' | 'html' | 'pdf' | 'docx';
+/**
+ * A table in the converted text: its rows are the lines of [start, end), one row per line with
+ * its cells in order; the first line is the header row. The split stage never cuts inside a row
+ * and repeats the header at the top of every chunk that holds rows of the table.
+ */
+export interface TableSpan {
+  readonly start: number;
+  /** Where the header row (the first line) ends, before its newline. */
+  readonly headerEnd: number;
+  readonly end: number;
+}
 
-export const CONTENT_TYPES: Readonly<Record<DocumentType, string>> = {
-  text: 'text/plain',
-  markdown: 'text/markdown',
-  html: 'text/html',
-  pdf: 'application/pdf',
-  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-};
+/** A named part of a document (a spreadsheet's sheet, an e-mail's body): chunks record the one they start in. */
+export interface SectionStart {
+  readonly name: string;
+  readonly offset: number;
+}
 
-export interface Converted {
+/** What a format's converter gives: text, and the structure that the split stage keeps. */
+export interface Extracted {
   readonly text: string;
-  /** Sorted by offset; present for paged formats (PDF). */
+  /** Sorted by offset; present for paged formats (PDF pages, slides). */
   readonly pages?: readonly PageStart[];
-  readonly type: DocumentType;
+  /** Sorted by start, not overlapping. */
+  readonly tables?: readonly TableSpan[];
+  /** Sorted by offset. */
+  readonly sections?: readonly SectionStart[];
+}
+
+export interface Converted extends Extracted {
+  /** The registry's name of the format (convert/registry.ts). */
+  readonly type: string;
   readonly contentType: string;
 }
 
@@ -30,19 +47,26 @@ export interface ConvertLimits {
   readonly maxPages: number;
   /** Extraction time budget per file: checked between pages, and enforced by the sandbox's deadline. */
   readonly maxMillis: number;
-  /** Most bytes a DOCX may inflate to (sum of its entries' declared sizes). */
+  /** Most bytes a ZIP-based file (DOCX, XLSX, PPTX…) may inflate to, counted as it inflates. */
   readonly maxInflatedBytes: number;
+  /**
+   * Most an entry of a ZIP-based file may inflate to per compressed byte (entries over 1 MiB).
+   * Office XML compresses about 5–30 times; a bomb of repeated runs, hundreds of times.
+   */
+  readonly maxInflateRatio: number;
 }
 
 export const DEFAULT_CONVERT_LIMITS: ConvertLimits = {
   maxPages: 2000,
   maxMillis: 120_000,
   maxInflatedBytes: 256 * 1024 * 1024,
+  maxInflateRatio: 200,
 };
 
 /** Why a file cannot be converted. All are permanent: retrying the same bytes cannot help. */
 export type ConversionFailure =
   | 'unsupported_type'
+  | 'legacy_format'
   | 'corrupt'
   | 'encrypted'
   | 'encoding'

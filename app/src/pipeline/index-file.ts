@@ -67,6 +67,7 @@ export class FileIndexer {
       maxPages: settings.convert.maxPages,
       maxMillis: settings.convert.maxSeconds * 1000,
       maxInflatedBytes: settings.convert.maxInflatedBytes,
+      maxInflateRatio: settings.convert.maxInflateRatio,
       maxChars: settings.convert.maxChars,
       maxHeapMb: settings.convert.maxHeapMb,
     };

@@ -1,8 +1,9 @@
-// HTML and Markdown → plain text. html-to-text keeps block structure as line breaks (which the
+// HTML → plain text. html-to-text keeps block structure as line breaks (which the
 // passage splitter relies on) and drops markup; scripts, styles and other non-content elements are
 // skipped outright so their bodies never reach the index.
 import { compile } from 'html-to-text';
-import { marked } from 'marked';
+import { decodeText } from '../text.js';
+import type { Extracted } from '../types.js';
 
 const htmlToPlainText = compile({
   wordwrap: false,
@@ -30,7 +31,6 @@ export function htmlToText(html: string): string {
   return htmlToPlainText(html).trim();
 }
 
-export function markdownToText(markdown: string): string {
-  const html = marked.parse(markdown, { async: false, gfm: true });
-  return htmlToText(html);
+export function convert(bytes: Uint8Array): Promise<Extracted> {
+  return Promise.resolve({ text: htmlToText(decodeText(bytes, { html: true })) });
 }

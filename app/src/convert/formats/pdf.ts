@@ -2,8 +2,9 @@
 // pdfjs-dist 5.6.205 is pinned: later releases need Node ≥ 22.
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { getDocument, type PDFDocumentProxy } from './pdfjs.js';
-import { ConversionError, type ConvertLimits, type PageStart } from './types.js';
+import { getDocument, type PDFDocumentProxy } from '../pdfjs.js';
+import type { ConvertContext } from '../registry.js';
+import { ConversionError, type ConvertLimits, type Extracted, type PageStart } from '../types.js';
 
 const pdfjsRoot = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
 // pdfjs reads these from disk in Node; the trailing separator is required.
@@ -101,4 +102,8 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
   } finally {
     await loadingTask.destroy();
   }
+}
+
+export function convert(bytes: Uint8Array, { limits }: ConvertContext): Promise<Extracted> {
+  return pdfToText(bytes, limits);
 }
