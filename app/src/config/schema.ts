@@ -22,7 +22,7 @@ export interface Settings {
   s3: { bucket: string; prefix: string };
   worker: { concurrency: number; drainDeadlineSeconds: number };
   fetch: { maxBytes: number };
-  convert: { maxPages: number; maxSeconds: number; maxInflatedBytes: number; maxInflateRatio: number; maxChars: number; maxChunks: number; maxHeapMb: number; threads: number };
+  convert: { maxPages: number; maxSeconds: number; maxInflatedBytes: number; maxInflateRatio: number; maxChars: number; maxChunks: number; maxHeapMb: number; maxMemoryMb: number; processes: number };
   split: { by: 'word' | 'sentence' | 'passage'; length: number; overlap: number; maxTokens: number; withinPages: boolean };
   embedding: {
     model: string;
@@ -192,16 +192,22 @@ export const schema: Schema<Settings> = {
       env: 'CONVERT_MAX_CHUNKS',
     },
     maxHeapMb: {
-      doc: 'V8 heap of each converter thread, in MB; a file whose conversion needs more is dead-lettered (too_large).',
-      format: integer(1).name,
+      doc: 'V8 heap of each converter process, in MB; a file whose conversion needs more is dead-lettered (too_large).',
+      format: integer(16).name,
       default: 384,
       env: 'CONVERT_MAX_HEAP_MB',
     },
-    threads: {
-      doc: 'Converter threads per worker (files convert off the main thread, each under a heap limit and a deadline).',
+    maxMemoryMb: {
+      doc: 'Resident memory of each converter process, in MB (heap, buffers and native allocations such as a PDF stream inflated outside the heap); the process is ended when it passes, and the file dead-lettered (too_large).',
+      format: integer(64).name,
+      default: 640,
+      env: 'CONVERT_MAX_MEMORY_MB',
+    },
+    processes: {
+      doc: 'Converter processes per worker (files convert outside the worker process, each under a heap limit, a memory limit and a deadline).',
       format: integer(1).name,
       default: 2,
-      env: 'CONVERT_THREADS',
+      env: 'CONVERT_PROCESSES',
     },
   },
   split: {

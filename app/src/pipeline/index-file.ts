@@ -38,7 +38,7 @@ export class FileIndexer {
   private readonly splitOptions: SplitOptions;
   private readonly limits: SandboxLimits;
   private readonly maxChunks: number;
-  private readonly converterThreads: number;
+  private readonly converterProcesses: number;
   private converter: Promise<FileConverter> | undefined;
   /** Fingerprint of the model and split settings, recorded with each file's chunks. */
   readonly indexSettings: string;
@@ -49,11 +49,11 @@ export class FileIndexer {
     private readonly batcher: Pick<EmbedBatcher, 'embedPassages'>,
     private readonly sink: ChunkSink,
     settings: Pick<Settings, 'split' | 'convert' | 'embedding'>,
-    /** Where files are converted; by default a pool of converter threads (convert/sandbox.ts). */
+    /** Where files are converted; by default a pool of converter processes (convert/sandbox.ts). */
     converter?: FileConverter,
   ) {
     if (converter !== undefined) this.converter = Promise.resolve(converter);
-    this.converterThreads = settings.convert.threads;
+    this.converterProcesses = settings.convert.processes;
     this.maxChunks = settings.convert.maxChunks;
     this.splitOptions = {
       by: settings.split.by,
@@ -70,6 +70,7 @@ export class FileIndexer {
       maxInflateRatio: settings.convert.maxInflateRatio,
       maxChars: settings.convert.maxChars,
       maxHeapMb: settings.convert.maxHeapMb,
+      maxMemoryMb: settings.convert.maxMemoryMb,
     };
     this.sliceChunks = settings.embedding.sliceChunks;
     this.indexSettings = indexSettingsFingerprint({
@@ -188,11 +189,11 @@ export class FileIndexer {
 
   /**
    * The converter pool, started on the first file: a command that converts nothing (or a worker
-   * before its first message) starts no thread. Loaded by a dynamic import so that the bundle
-   * keeps the sandbox in a file of its own, which is also what its threads load.
+   * before its first message) starts no process. Loaded by a dynamic import so that the bundle
+   * keeps the sandbox in a file of its own, which is also what its processes run.
    */
   private converterOf(): Promise<FileConverter> {
-    this.converter ??= import('../convert/sandbox.js').then(({ ConvertSandbox }) => new ConvertSandbox({ threads: this.converterThreads, limits: this.limits }));
+    this.converter ??= import('../convert/sandbox.js').then(({ ConvertSandbox }) => new ConvertSandbox({ processes: this.converterProcesses, limits: this.limits }));
     return this.converter;
   }
 
