@@ -2,6 +2,7 @@
 // costs one file its reason, never the process, and the main thread runs on meanwhile.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { makePdf } from '../../../test/fixtures/documents.js';
 import { docxOfEmptyRuns, pdfStreamBomb, pdfXObjectFanOut } from '../../../test/fixtures/hostile.js';
@@ -95,6 +96,19 @@ describe('the converter sandbox', () => {
     assert.match(error.message, /CONVERT_MAX_MEMORY_MB=400; it reached \d+ MB/);
     assert.ok((peakRssMb() ?? 0) < 1000, `the calling process stayed small (${String(peakRssMb())} MB)`);
     assert.equal((await pool.convert(text('next file'), 'next.txt')).text, 'next file');
+  });
+
+  test('an idle pool does not keep a finished command alive', () => {
+    // The converters' processes, their IPC channels and stderr pipes all hold the event loop unless
+    // let go: `worker --drain` and `index` would never exit.
+    const script = `
+      const { ConvertSandbox } = await import(${JSON.stringify(new URL('./sandbox.ts', import.meta.url).href)});
+      const pool = new ConvertSandbox({ processes: 2, limits: ${JSON.stringify(LIMITS)} });
+      console.log((await pool.convert(new TextEncoder().encode('done and gone'), 'a.txt')).text);`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.signal, null, `the command was still running after 60 s: ${run.stderr}`);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), 'done and gone');
   });
 
   test('text over the character cap is refused as too_large, not cut', async () => {

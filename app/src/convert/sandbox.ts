@@ -24,6 +24,7 @@
 // extra entry: the process runs this very module.
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { convert } from './index.js';
 import { ConversionError, type ConversionFailure, type Converted, type ConvertLimits } from './types.js';
@@ -172,15 +173,17 @@ class ConverterProcess {
     this.child.kill('SIGKILL');
   }
 
-  /** An idle converter must not keep a finished command alive. */
+  /** An idle converter must not keep a finished command alive: not the process, its channel or its stderr pipe. */
   private idle(): void {
     this.child.unref();
     this.child.channel?.unref();
+    (this.child.stderr as Socket | null)?.unref();
   }
 
   private busy(): void {
     this.child.ref();
     this.child.channel?.ref();
+    (this.child.stderr as Socket | null)?.ref();
   }
 }
 
