@@ -249,7 +249,7 @@ dlq
   .command('list')
   .description('list the files waiting in the dead-letter queue with reason and time, without consuming them')
   .addOption(new Option('--reason <reason>', 'only messages dead-lettered with this reason').choices(DEAD_LETTER_REASONS))
-  .option('--max <n>', 'read at most n messages (the rest are counted, not listed)', '1000')
+  .option('--max <n>', 'read at most n messages (the rest are counted, not listed)', parse.readLimit, 1000)
   .option('--json', 'print one JSON object: counts by reason and the messages (reason, error, failed_at, files)')
   .addHelpText(
     'after',
@@ -266,11 +266,11 @@ Examples:
   keda-indexer dlq list --max 50`,
   )
   .action(
-    action('dlq list', async (options: { reason?: DeadLetterReason; max: string; json?: boolean }) => {
+    action('dlq list', async (options: { reason?: DeadLetterReason; max: number; json?: boolean }) => {
       const { runDlqList } = await import('./commands/dlq.js');
       return runDlqList(
         settingsFor(globalOptions()),
-        { ...(options.reason === undefined ? {} : { reason: options.reason }), max: Number(options.max), json: options.json === true },
+        { ...(options.reason === undefined ? {} : { reason: options.reason }), max: options.max, json: options.json === true },
         process.stdout,
       );
     }),

@@ -8,7 +8,7 @@ import type { Embedder } from '../embed/embedder.js';
 import { startHealthServer } from '../observe/health.js';
 import { createLogger, logProcessWarnings, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
-import type { Worker } from '../pipeline/worker.js';
+import type { Consumer } from '../consumer/consumer.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
 import { modelRecordOf, resolveWriteTarget, watchAlias, type WriteTarget } from '../sink/index-alias.js';
 import { ExitCode, requireSetting, UserError } from './common.js';
@@ -79,7 +79,7 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
   const metrics = createMetrics();
   const stop = new AbortController();
   const stopRequested = () => stop.signal.aborted;
-  let worker: Worker | undefined;
+  let worker: Consumer | undefined;
   let embedder: Embedder | undefined;
   const esClient = createElasticsearchClient(settings.elasticsearch);
   // Pings only; the sink that writes is made once the alias is resolved.
@@ -111,7 +111,7 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     // makes the first Elasticsearch request (connection, TLS handshake) and loads the queue side:
     // the AWS SDK's S3 and SQS clients and the file pipeline.
     const warmUp = probe.ping();
-    const queueSide = Promise.all([import('../aws.js'), import('../source/sqs.js'), import('../pipeline/worker.js'), import('../pipeline/index-file.js')]);
+    const queueSide = Promise.all([import('../aws.js'), import('../source/sqs.js'), import('../consumer/consumer.js'), import('../pipeline/file-handler.js'), import('../pipeline/index-file.js')]);
     // A queue that does not exist or may not be used stops the worker at once with the fix, rather
     // than a receive loop that retries for ever. The model keeps loading in its thread meanwhile.
     await checkQueue(queueSide, settings, queueUrl, logger);
@@ -123,8 +123,8 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     const { sink, target } = ready;
     indexReady = true;
 
-    const [{ createS3Client, createSqsClient }, { SqsQueue }, { Worker }, { FileIndexer }] = await queueSide;
-    // A signal may have come while those loaded, before a Worker existed to be told.
+    const [{ createS3Client, createSqsClient }, { SqsQueue }, { Consumer, consumerOptionsFrom }, { FileHandler }, { FileIndexer }] = await queueSide;
+    // A signal may have come while those loaded, before a Consumer existed to be told.
     if (stopRequested()) return ExitCode.ok;
 
     const batcher = new EmbedBatcher(embedder, {
@@ -138,7 +138,8 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     });
     const indexer = new FileIndexer(embedder, batcher, sink, settings);
     const queue = new SqsQueue(createSqsClient(settings.aws, logger), queueUrl, settings.sqs.deadLetterQueueUrl);
-    worker = new Worker(queue, createS3Client(settings.aws, logger), indexer, settings, logger, metrics);
+    const files = new FileHandler(createS3Client(settings.aws, logger), indexer, settings, metrics);
+    worker = new Consumer(queue, files.handle, consumerOptionsFrom(settings), logger, metrics);
     if (target.alias !== undefined) {
       // After a flip this worker's vectors belong to an index search no longer reads: stop taking
       // messages (they wait in the queue) and exit; a restarted worker resolves the alias again.
