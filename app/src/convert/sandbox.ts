@@ -9,7 +9,7 @@
 // What a file gets:
 //   - the heap limit reached:  too_large, naming CONVERT_MAX_HEAP_MB
 //   - the deadline passed:     timeout, naming CONVERT_MAX_SECONDS
-//   - more text than the cap:  too_large, naming CONVERT_MAX_CHARS (never cut silently)
+//   - more text than the cap:  too_large, naming CONVERT_MAX_CHARS (never cut silently; parts count)
 //   - any other exception:     corrupt (a converter that throws on these bytes will throw again)
 //
 // This module is both sides: the main thread's pool (ConvertSandbox) and the thread's loop
@@ -202,8 +202,10 @@ function serve(port: MessagePort): void {
     const { bytes, fileName, limits } = request;
     convert(bytes, fileName, limits).then(
       (converted) => {
-        if (converted.text.length > limits.maxChars) {
-          const failure = new ConversionError('too_large', `it gives ${converted.text.length} characters of text, more than CONVERT_MAX_CHARS=${limits.maxChars}`);
+        // A file's parts (an e-mail's attachments) are indexed with it, and count with it.
+        const chars = converted.text.length + (converted.parts ?? []).reduce((sum, part) => sum + part.converted.text.length, 0);
+        if (chars > limits.maxChars) {
+          const failure = new ConversionError('too_large', `it gives ${chars} characters of text, more than CONVERT_MAX_CHARS=${limits.maxChars}`);
           port.postMessage({ ok: false, ...failureOf(failure) } satisfies ConvertReply);
           return;
         }
