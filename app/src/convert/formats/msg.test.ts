@@ -20,8 +20,10 @@ describe('msg', () => {
   test('an attached Outlook item is a part, read as .msg whatever it is called, not expanded further', async () => {
     const converted = await convert(bounce, 'bounce.msg', limits);
     assert.deepEqual(converted.parts?.map((part) => [part.name, part.converted.type]), [['default_attachment.eml', 'msg']]);
-    assert.match(converted.parts[0].converted.text, /^From: Meredith chen <yosipnps@model\.com>\nTo: hp_lsz@tjdpf\.org\.cn/);
-    assert.equal(converted.parts[0].converted.parts, undefined);
+    const item = converted.parts[0];
+    assert.ok(item);
+    assert.match(item.converted.text, /^From: Meredith chen <yosipnps@model\.com>\nTo: hp_lsz@tjdpf\.org\.cn/);
+    assert.equal(item.converted.parts, undefined);
   });
 
   test('a file named .msg that is no compound file is refused as corrupt', async () => {
