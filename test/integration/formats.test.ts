@@ -15,6 +15,8 @@ interface Fact {
   readonly page?: number;
   readonly section?: string;
   readonly ocr?: boolean;
+  /** The attachment (a part of the file) that holds the fact: hits then name `<file_path>#<part>`. */
+  readonly part?: string;
 }
 
 interface Hit {
@@ -66,7 +68,7 @@ describe('every format through the worker and search', () => {
       const search = startCli(['search', '--json', '--k', '5', fact.question], { ELASTICSEARCH_INDEX: index });
       assert.equal(await search.exited, 0, search.output());
       const hits = JSON.parse(search.stdout()) as Hit[];
-      const filePath = `s3://${bucket}/${keyOf(name)}`;
+      const filePath = `s3://${bucket}/${keyOf(name)}${fact.part === undefined ? '' : `#${fact.part}`}`;
       assert.equal(hits[0]?.file_path, filePath, `the top hit is from ${name}:\n${JSON.stringify(hits.map((hit) => hit.file_path))}`);
       const holding = hits.find((hit) => hit.file_path === filePath && squeeze(hit.content).includes(squeeze(fact.expect)));
       assert.ok(holding, `a hit of ${name} holds "${fact.expect}":\n${hits.map((hit) => hit.content).join('\n---\n')}`);

@@ -5,13 +5,18 @@
 //
 // Converters are imported on first use (`load`): together they take seconds to load, which a
 // worker would otherwise pay before it can report ready, whatever formats its bucket holds.
-import type { ConvertLimits, Extracted } from './types.js';
+import type { Converted, ConvertLimits, Extracted } from './types.js';
 
 /** What a format's converter is given besides the bytes. */
 export interface ConvertContext {
   /** The key's last segment or the local file name. */
   readonly fileName: string;
   readonly limits: ConvertLimits;
+  /**
+   * Converts a document found inside this one (an e-mail's attachment) as a file of its own, by
+   * the registry. Absent where parts are not expanded (inside a part: convert/index.ts).
+   */
+  readonly convertPart?: (bytes: Uint8Array, fileName: string) => Promise<Converted>;
 }
 
 export interface FormatModule {
@@ -44,6 +49,15 @@ export interface FormatSpec {
 }
 
 const HTML_START = /^\s*(?:<!--[\s\S]*?-->\s*)*<(?:!doctype\s+html|html[\s>])/i;
+
+/** A mail's header block: header lines from the first line on, one of them a mail's own. */
+function looksLikeMail(head: string): boolean {
+  const block = head.split(/\r?\n\r?\n/, 1)[0] ?? '';
+  const lines = block.split(/\r?\n/);
+  if (!/^[!-9;-~]+:/.test(lines[0] ?? '')) return false;
+  const fields = lines.filter((line) => /^[!-9;-~]+:/.test(line));
+  return fields.length >= 2 && fields.some((line) => /^(?:from|received|mime-version|return-path|delivered-to|message-id):/i.test(line));
+}
 
 /** What a file without an extension, and without any other format's look, is read as. */
 export const PLAIN_TEXT: FormatSpec = {
@@ -95,6 +109,71 @@ export const FORMATS: readonly FormatSpec[] = [
     keeps: 'text without markup; tables as rows',
     load: () => import('./formats/markdown.js'),
   },
+  {
+    type: 'eml',
+    name: 'E-mail (EML)',
+    contentType: 'message/rfc822',
+    extensions: ['.eml'],
+    text: true,
+    looksLike: looksLikeMail,
+    keeps: 'From, To, Cc, Date and Subject, then the text body (the HTML body when there is no text part); readable attachments as documents of their own, `<key>#<attachment name>`',
+    load: () => import('./formats/eml.js'),
+  },
+  {
+    type: 'msg',
+    name: 'Outlook item (MSG)',
+    contentType: 'application/vnd.ms-outlook',
+    extensions: ['.msg'],
+    containers: ['cfb'],
+    keeps: 'as E-mail (EML); a body kept only as RTF is not read',
+    load: () => import('./formats/msg.js'),
+  },
+  {
+    type: 'json',
+    name: 'JSON',
+    contentType: 'application/json',
+    extensions: ['.json'],
+    text: true,
+    keeps: 'values after their key paths (`author.name: Ada`), records apart; no braces or quotes; nesting up to 100 levels',
+    load: () => import('./formats/json.js'),
+  },
+  {
+    type: 'ndjson',
+    name: 'NDJSON (JSON Lines)',
+    contentType: 'application/x-ndjson',
+    extensions: ['.ndjson', '.jsonl'],
+    text: true,
+    keeps: 'each line as JSON, one record after another',
+    load: () => import('./formats/ndjson.js'),
+  },
+  {
+    type: 'xml',
+    name: 'XML',
+    contentType: 'application/xml',
+    extensions: ['.xml'],
+    text: true,
+    looksLike: (head) => /^\uFEFF?\s*<\?xml[\s?]/.test(head),
+    keeps: 'text of the elements, a line per element; entities from DTDs never expanded; nesting up to 256 levels',
+    load: () => import('./formats/xml.js'),
+  },
+  {
+    type: 'rst',
+    name: 'reStructuredText',
+    contentType: 'text/x-rst',
+    extensions: ['.rst', '.rest'],
+    text: true,
+    keeps: 'text without markup (adornments, directives, roles, link targets, comments)',
+    load: () => import('./formats/rst.js'),
+  },
+  {
+    type: 'org',
+    name: 'Org mode',
+    contentType: 'text/x-org',
+    extensions: ['.org'],
+    text: true,
+    keeps: 'text without markup (headline keywords and tags, drawers, block lines, comments); tables as rows',
+    load: () => import('./formats/org.js'),
+  },
   PLAIN_TEXT,
 ];
 
@@ -103,6 +182,12 @@ export const SUPPORTED_EXTENSIONS: readonly string[] = FORMATS.flatMap((format) 
 
 export function formatNamed(type: string): FormatSpec | undefined {
   return FORMATS.find((format) => format.type === type);
+}
+
+/** The format a declared media type names (an attachment's Content-Type), parameters ignored. */
+export function formatOfContentType(contentType: string): FormatSpec | undefined {
+  const bare = contentType.split(';')[0]?.trim().toLowerCase();
+  return FORMATS.find((format) => format.contentType === bare);
 }
 
 export function formatOfExtension(extension: string): FormatSpec | undefined {

@@ -16,7 +16,7 @@
 //   - the heap limit reached:    too_large, naming CONVERT_MAX_HEAP_MB
 //   - the memory limit passed:   too_large, naming CONVERT_MAX_MEMORY_MB
 //   - the deadline passed:       timeout, naming CONVERT_MAX_SECONDS
-//   - more text than the cap:    too_large, naming CONVERT_MAX_CHARS (never cut silently)
+//   - more text than the cap:    too_large, naming CONVERT_MAX_CHARS (never cut silently; parts count)
 //   - any other exception:       corrupt (a converter that throws on these bytes will throw again)
 //
 // This module is both sides: the worker's pool (ConvertSandbox) and the converter process's loop
@@ -265,8 +265,10 @@ function serve(send: (reply: ConvertReply) => void): void {
     const { bytes, fileName, limits } = request;
     convert(bytes, fileName, limits).then(
       (converted) => {
-        if (converted.text.length > limits.maxChars) {
-          send({ ok: false, ...failureOf(new ConversionError('too_large', `it gives ${converted.text.length} characters of text, more than CONVERT_MAX_CHARS=${limits.maxChars}`)) });
+        // A file's parts (an e-mail's attachments) are indexed with it, and count with it.
+        const chars = converted.text.length + (converted.parts ?? []).reduce((sum, part) => sum + part.converted.text.length, 0);
+        if (chars > limits.maxChars) {
+          send({ ok: false, ...failureOf(new ConversionError('too_large', `it gives ${chars} characters of text, more than CONVERT_MAX_CHARS=${limits.maxChars}`)) });
           return;
         }
         send({ ok: true, converted });

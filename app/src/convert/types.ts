@@ -34,6 +34,27 @@ export interface Extracted {
   readonly tables?: readonly TableSpan[];
   /** Sorted by offset. */
   readonly sections?: readonly SectionStart[];
+  /**
+   * Documents inside this one that are indexed as documents of their own (an e-mail's
+   * attachments), each converted by the registry. The pipeline writes their chunks under the
+   * file's claim, so they are replaced and removed with it.
+   */
+  readonly parts?: readonly ConvertedPart[];
+  /** Parts that were not read, with why: the file's log line lists them. */
+  readonly skippedParts?: readonly SkippedPart[];
+}
+
+/** A document inside a file: its name is unique in the file, and holds no '#', '/' or controls. */
+export interface ConvertedPart {
+  readonly name: string;
+  readonly converted: Converted;
+}
+
+export interface SkippedPart {
+  readonly name: string;
+  /** A ConversionFailure, or 'too_many' past the parts a file may have. */
+  readonly reason: string;
+  readonly message: string;
 }
 
 export interface Converted extends Extracted {
@@ -54,6 +75,11 @@ export interface ConvertLimits {
    * Office XML compresses about 5–30 times; a bomb of repeated runs, hundreds of times.
    */
   readonly maxInflateRatio: number;
+  /**
+   * Most characters of text one file may give, its parts included. The sandbox enforces it;
+   * converters of files with parts skip a part that would pass it.
+   */
+  readonly maxChars?: number;
 }
 
 export const DEFAULT_CONVERT_LIMITS: ConvertLimits = {

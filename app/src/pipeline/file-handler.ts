@@ -141,6 +141,8 @@ export class FileHandler {
       tokens: result.tokens,
       staleDeleted: result.staleDeleted,
       seconds: { fetch: fetchSeconds, ...result.seconds },
+      // An e-mail's attachments: which became documents of their own, which were skipped and why.
+      ...(result.attachments === undefined ? {} : { attachments: result.attachments }),
     };
     if (result.superseded) {
       metrics.filesSuperseded.inc();

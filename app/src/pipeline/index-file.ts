@@ -1,6 +1,7 @@
 // One file through convert → split → embed → sink. Shared by the queue worker and the CLI's
 // `index` command, so both index a file the same way.
 import type { FileConverter, SandboxLimits } from '../convert/sandbox.js';
+import type { Converted, SkippedPart } from '../convert/types.js';
 import type { EmbedBatcher } from '../embed/batcher.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Settings } from '../config/config.js';
@@ -17,6 +18,8 @@ export interface IndexedFile {
   readonly chunks: number;
   readonly tokens: number;
   readonly contentType: string;
+  /** Files with parts (an e-mail's attachments): which were indexed as `<file_path>#<name>`, which skipped and why. */
+  readonly attachments?: { readonly indexed: readonly string[]; readonly skipped: readonly SkippedPart[] };
   readonly staleDeleted: number;
   /** A later claim of the file won while this one was at work: its chunks stay, not these. */
   readonly superseded: boolean;
@@ -111,7 +114,10 @@ export class FileIndexer {
 
     // The whole text is split at once: chunk texts weigh about what the text does (a few MB for
     // thousands of pages). Vectors and request bodies, several times heavier, go by slices.
-    const chunks = stageCpu.sync('split', () => splitText(converted, this.splitOptions));
+    // A file's parts (an e-mail's attachments) are split on their own and follow its chunks, with
+    // split ids going on from the file's: all are written under the file's one claim, so they are
+    // replaced, kept or removed with it.
+    const chunks = stageCpu.sync('split', () => splitWithParts(converted, file.filePath, this.splitOptions));
     if (chunks.length === 0) throw new PermanentError('no_text', 'no chunk could be made from the extracted text');
     if (chunks.length > this.maxChunks) {
       throw new PermanentError('too_large', `it splits into ${chunks.length} chunks, more than CONVERT_MAX_CHUNKS=${this.maxChunks}`);
@@ -120,17 +126,17 @@ export class FileIndexer {
 
     const { sourceId } = claim;
     const indexedAt = new Date().toISOString();
-    const toDocument = (chunk: Chunk, vector: Float32Array): ChunkDocument => ({
+    const toDocument = (chunk: PlacedChunk, vector: Float32Array): ChunkDocument => ({
       id: chunkIdOf(sourceId, chunk.splitId),
       content: chunk.content,
       embedding: vector,
-      file_path: file.filePath,
+      file_path: chunk.filePath,
       source_id: sourceId,
       split_id: chunk.splitId,
       split_idx_start: chunk.splitIdxStart,
       ...(chunk.pageNumber === undefined ? {} : { page_number: chunk.pageNumber }),
       ...(chunk.pageEnd === undefined ? {} : { page_end: chunk.pageEnd }),
-      content_type: converted.contentType,
+      content_type: chunk.contentType,
       indexed_at: indexedAt,
     });
     const embedding = { seconds: 0 };
@@ -147,6 +153,9 @@ export class FileIndexer {
       chunks: chunks.length,
       tokens: chunks.reduce((sum, chunk) => sum + chunk.tokens, 0),
       contentType: converted.contentType,
+      ...(converted.parts !== undefined || converted.skippedParts !== undefined
+        ? { attachments: { indexed: (converted.parts ?? []).map((part) => part.name), skipped: converted.skippedParts ?? [] } }
+        : {}),
       staleDeleted,
       superseded,
       seconds: { convert: convertSeconds, split: splitSeconds, embed: embedding.seconds, write: writeSeconds },
@@ -159,8 +168,8 @@ export class FileIndexer {
    * model is not left idle during a write. Stops embedding when the sink stops asking.
    */
   private async *embeddedSlices(
-    chunks: readonly Chunk[],
-    toDocument: (chunk: Chunk, vector: Float32Array) => ChunkDocument,
+    chunks: readonly PlacedChunk[],
+    toDocument: (chunk: PlacedChunk, vector: Float32Array) => ChunkDocument,
     embedding: { seconds: number },
   ): AsyncGenerator<ChunkDocument[]> {
     const embedSlice = (first: number) => {
@@ -206,6 +215,26 @@ export class FileIndexer {
   async remove(claim: WriteClaim, object?: ObjectIdentity): Promise<RemoveResult> {
     return this.sink.removeFile(claim, object);
   }
+}
+
+/** A chunk of a file or of one of its parts, with where it is from. */
+interface PlacedChunk extends Chunk {
+  /** The file's path, or `<file path>#<part name>` for a part's chunks. */
+  readonly filePath: string;
+  readonly contentType: string;
+}
+
+/** The file's chunks, then each part's, numbered on from the file's. */
+export function splitWithParts(converted: Converted, filePath: string, options: SplitOptions): PlacedChunk[] {
+  const documents = [{ filePath, converted }, ...(converted.parts ?? []).map((part) => ({ filePath: `${filePath}#${part.name}`, converted: part.converted }))];
+  const placed: PlacedChunk[] = [];
+  for (const document of documents) {
+    const first = placed.length;
+    for (const chunk of splitText(document.converted, options)) {
+      placed.push({ ...chunk, splitId: first + chunk.splitId, filePath: document.filePath, contentType: document.converted.contentType });
+    }
+  }
+  return placed;
 }
 
 function stopwatch(): { lap(): number } {
