@@ -136,6 +136,7 @@ export class FileIndexer {
       split_idx_start: chunk.splitIdxStart,
       ...(chunk.pageNumber === undefined ? {} : { page_number: chunk.pageNumber }),
       ...(chunk.pageEnd === undefined ? {} : { page_end: chunk.pageEnd }),
+      ...(chunk.section === undefined ? {} : { section: chunk.section }),
       content_type: chunk.contentType,
       indexed_at: indexedAt,
     });

@@ -17,6 +17,8 @@ export interface ChunkDocument {
   readonly page_number?: number;
   /** Last page the chunk covers; with page_number, the range to cite. */
   readonly page_end?: number;
+  /** The named part of the file the chunk starts in: a spreadsheet's sheet, for one. */
+  readonly section?: string;
   readonly content_type: string;
   readonly indexed_at: string;
 }

@@ -100,6 +100,7 @@ export function indexMapping(dims: number, settings: Pick<ElasticsearchSettings,
       split_idx_start: { type: 'integer' as const },
       page_number: { type: 'integer' as const },
       page_end: { type: 'integer' as const },
+      section: { type: 'keyword' as const },
       content_type: { type: 'keyword' as const },
       indexed_at: { type: 'date' as const },
     },
@@ -178,7 +179,7 @@ export class ElasticsearchSink implements ChunkSink {
             );
           }
         }
-        // Fields added since an index was created (page_end) are added to its mapping; adding a
+        // Fields added since an index was created (page_end, section) are added to its mapping; adding a
         // field never changes the meaning of documents already there.
         const missing = Object.entries(indexMapping(dims, this.settings).properties).filter(
           ([field]) => Object.values(mapping).some((entry) => entry.mappings.properties?.[field] === undefined),
