@@ -77,7 +77,7 @@ export const FORMATS: readonly FormatSpec[] = [
     contentType: 'application/pdf',
     extensions: ['.pdf'],
     signatures: ['pdf'],
-    keeps: 'text layer in reading order, page numbers',
+    keeps: 'text layer in reading order (columns one after the other), lines joined into paragraphs, hyphenated line ends mended, a running header or footer once; page numbers',
     load: () => import('./formats/pdf.js'),
   },
   {

@@ -3,12 +3,19 @@
 // skipped outright so their bodies never reach the index.
 //
 // Tables come out as rows (one line each, cells joined by CELL_SEPARATOR, the first row the
-// header; convert/structured-text.ts) with a TableSpan each, so the split stage keeps rows whole under their header. Its own
-// dataTable format pads columns to a grid and wraps wide cells across lines, which parts a row's
-// cells. A table's rows are laid out by `tableRows` below, between two private-use marks that are
-// taken out again, with their positions, once the whole text is made.
+// header; convert/structured-text.ts) with a TableSpan each, so the split stage keeps rows whole
+// under their header. Its own dataTable format pads columns to a grid and wraps wide cells across
+// lines, which parts a row's cells. A table's rows are laid out by `tableRows` below, between two
+// private-use marks that are taken out again, with their positions, once the whole text is made.
+//
+// Nesting is measured before parsing (convert/nesting.ts): html-to-text's parser and its
+// recursive walk are not linear in deeply nested input. And html-to-text would cut input over its
+// own 16 Mi-character limit, printing a plain warning line, and the file would be reported
+// indexed: that limit is lifted here, so the whole text comes out and the sandbox's
+// CONVERT_MAX_CHARS refuses what is too long as too_large, never cut.
 import { compile, type DomNode, type FormatCallback } from 'html-to-text';
 import type { TablePrinterCell } from 'html-to-text/lib/block-text-builder.js';
+import { assertHtmlNesting } from '../nesting.js';
 import { sparseRow, tableLines } from '../structured-text.js';
 import { decodeText } from '../text.js';
 import type { Extracted, TableSpan } from '../types.js';
@@ -71,6 +78,7 @@ const tableRows: FormatCallback = (elem, walk, builder, formatOptions) => {
 
 const htmlToPlainText = compile({
   wordwrap: false,
+  limits: { maxInputLength: Infinity },
   preserveNewlines: false,
   formatters: { tableRows },
   selectors: [
@@ -128,8 +136,12 @@ function unmark(marked: string): Extracted {
   return { text, ...(spans.length === 0 ? {} : { tables: spans }) };
 }
 
-/** HTML → text with its tables as rows (TableSpans): for HTML, Markdown and DOCX (via mammoth's HTML). */
+/**
+ * HTML → text with its tables as rows (TableSpans): for HTML, Markdown and DOCX (via mammoth's
+ * HTML). Throws ConversionError('too_large') for HTML nested past MAX_HTML_DEPTH.
+ */
 export function htmlToExtracted(html: string): Extracted {
+  assertHtmlNesting(html);
   return unmark(htmlToPlainText(html.replace(MARKS, '')));
 }
 
