@@ -139,7 +139,7 @@ describe('reindex: change the model without downtime', () => {
   let loop: SearchLoop | undefined;
   let e5Embedder: Embedder;
   let minilmEmbedder: Embedder;
-  const env = (): Record<string, string> => ({ ELASTICSEARCH_INDEX: alias });
+  const env = (): Record<string, string> => ({ ELASTICSEARCH_INDEX: alias, S3_ALLOWED_BUCKETS: bucket });
 
   before(async () => {
     e5 = e5Model();
@@ -185,7 +185,7 @@ describe('reindex: change the model without downtime', () => {
     const keys = Object.keys(FILES);
     const held = 'notes/chess.txt';
     await enqueue(second, bucket, keys.filter((key) => key !== held));
-    const secondEnv = { ELASTICSEARCH_INDEX: v2, EMBEDDING_MODEL: e5, SQS_QUEUE_URL: second.queueUrl };
+    const secondEnv = { ELASTICSEARCH_INDEX: v2, EMBEDDING_MODEL: e5, SQS_QUEUE_URL: second.queueUrl, S3_ALLOWED_BUCKETS: bucket };
     await drainWorker(secondEnv);
 
     // 3. verify catches the missing file, and flip refuses for the same reason.
@@ -285,14 +285,14 @@ describe('reindex: change the model without downtime', () => {
       // An index as earlier versions made it: concrete, no _meta; its worker keeps working.
       await new ElasticsearchSink(es, { ...settings.elasticsearch, index: name }).ensureIndex(384);
       await enqueue(queue, bucket, Object.keys(FILES));
-      await drainWorker({ ELASTICSEARCH_INDEX: name, SQS_QUEUE_URL: queue.queueUrl });
+      await drainWorker({ ELASTICSEARCH_INDEX: name, SQS_QUEUE_URL: queue.queueUrl, S3_ALLOWED_BUCKETS: bucket });
       assert.deepEqual(await resolveIndex(es, name), { kind: 'concrete', index: name });
 
       const created = ok(cli({ ELASTICSEARCH_INDEX: name }, 'reindex', 'create', '--model', e5, '--dims', '384'), 'reindex create');
       const next = `${name}-v1-${E5}`;
       assert.match(created, new RegExp(`created ${next} `));
       await enqueue(queue, bucket, Object.keys(FILES));
-      await drainWorker({ ELASTICSEARCH_INDEX: next, EMBEDDING_MODEL: e5, SQS_QUEUE_URL: queue.queueUrl });
+      await drainWorker({ ELASTICSEARCH_INDEX: next, EMBEDDING_MODEL: e5, SQS_QUEUE_URL: queue.queueUrl, S3_ALLOWED_BUCKETS: bucket });
 
       const refused = cli({ ELASTICSEARCH_INDEX: name }, 'reindex', 'flip');
       assert.equal(refused.status, 1);

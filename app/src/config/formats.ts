@@ -4,6 +4,7 @@
 // message from the phrase ("SPLIT_BY (split.by): must be one of word, sentence, passage, got
 // "foo""), and the CLI's argParsers reuse the same parsers and phrases for flags.
 import convict from 'convict';
+import { parseAllowedLocation, splitAllowedList } from '../s3-names.js';
 import { parseSize } from './size.js';
 
 export interface ValueFormat<T> {
@@ -160,6 +161,20 @@ export const bucketName = define<string>({
   name: 'bucket-name',
   expect: 'a bucket name (no s3:// and no /), or empty',
   parse: (raw) => (raw === '' || (typeof raw === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/.test(raw)) ? raw : undefined),
+});
+
+/**
+ * S3_ALLOWED_BUCKETS: `bucket` or `bucket/prefix` entries, separated by commas or spaces (a list in
+ * a config file). Empty: the list is derived (s3-names.ts, allowedLocationsOf).
+ */
+export const bucketList = define<string[]>({
+  name: 'bucket-list',
+  expect: 'bucket names, each optionally with /prefix, separated by commas (docs,archive/2024/), or empty',
+  parse(raw) {
+    const entries = typeof raw === 'string' ? splitAllowedList(raw) : Array.isArray(raw) && raw.every((entry) => typeof entry === 'string') ? raw : undefined;
+    if (entries === undefined || !entries.every((entry) => parseAllowedLocation(entry) !== undefined)) return undefined;
+    return entries;
+  },
 });
 
 /** Elasticsearch's rules for index and alias names. */

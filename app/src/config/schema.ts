@@ -3,7 +3,7 @@
 // meaning. The README's configuration reference is generated from this schema
 // (`keda-indexer config --markdown`), so this is the single source of truth.
 import type { Schema } from 'convict';
-import { awsRegion, boolean, bucketName, byteSize, httpUrl, indexName, integer, modelRef, nonEmptyText, oneOf, text } from './formats.js';
+import { awsRegion, boolean, bucketList, bucketName, byteSize, httpUrl, indexName, integer, modelRef, nonEmptyText, oneOf, text } from './formats.js';
 
 /** SQS's longest visibility timeout, in seconds: the longest lease and retry delay there can be. */
 const SQS_MAX_VISIBILITY = 43_200;
@@ -19,7 +19,7 @@ export interface Settings {
     retryBaseSeconds: number;
     retryMaxSeconds: number;
   };
-  s3: { bucket: string; prefix: string };
+  s3: { bucket: string; prefix: string; allowedBuckets: string[] };
   worker: { concurrency: number; drainDeadlineSeconds: number };
   fetch: { maxBytes: number };
   convert: { maxPages: number; maxSeconds: number; maxInflatedBytes: number; maxChars: number; maxChunks: number; maxHeapMb: number; threads: number };
@@ -130,6 +130,12 @@ export const schema: Schema<Settings> = {
       format: text.name,
       default: '',
       env: 'S3_PREFIX',
+    },
+    allowedBuckets: {
+      doc: 'Buckets the worker may read, each optionally narrowed to a key prefix (docs,archive/2024/). A message naming any other object is dead-lettered (forbidden_bucket), unread. Empty: the whole of S3_BUCKET; with both empty the worker does not start.',
+      format: bucketList.name,
+      default: [],
+      env: 'S3_ALLOWED_BUCKETS',
     },
   },
   worker: {

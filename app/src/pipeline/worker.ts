@@ -12,7 +12,8 @@ import type { Logger } from '../observe/logger.js';
 import type { WorkerMetrics } from '../observe/metrics.js';
 import { stageCpu } from '../observe/stage-cpu.js';
 import { s3FilePath, type WriteClaim } from '../sink/document.js';
-import { parseBody, type FileEvent } from '../source/message.js';
+import { allowedLocationsOf, type AllowedLocation } from '../s3-names.js';
+import { parseMessage, type FileEvent } from '../source/message.js';
 import { describeQueueProblem, queueProblemOf, type QueueMessage, type QueueProblem, type SqsQueue } from '../source/sqs.js';
 import type { FileIndexer } from './index-file.js';
 
@@ -30,7 +31,7 @@ interface InFlight {
   extending?: Promise<void>;
 }
 
-type WorkerSettings = Pick<Settings, 'sqs' | 'worker' | 'fetch'>;
+type WorkerSettings = Pick<Settings, 'sqs' | 'worker' | 'fetch' | 's3'>;
 
 const FETCH_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -52,6 +53,8 @@ export class Worker {
   private crashed = false;
   /** Set while receives fail because the queue is missing or not allowed; failures since the last log line. */
   private queueProblem: { problem: QueueProblem; loggedAt: number; failures: number } | undefined;
+  /** What messages may name (S3_ALLOWED_BUCKETS); checked before any object is read. */
+  private readonly allowed: readonly AllowedLocation[];
 
   constructor(
     private readonly queue: SqsQueue,
@@ -60,7 +63,9 @@ export class Worker {
     private readonly settings: WorkerSettings,
     private readonly logger: Logger,
     private readonly metrics: WorkerMetrics,
-  ) {}
+  ) {
+    this.allowed = allowedLocationsOf(settings.s3);
+  }
 
   /** Liveness: false once the receive loop died of an unexpected error. */
   live(): boolean {
@@ -267,9 +272,14 @@ export class Worker {
     const endLease = this.leaseFor(entry);
     const log = this.logger.child({ messageId: message.messageId, receiveCount: message.receiveCount });
     try {
-      const parsed = parseBody(message.body);
+      const parsed = parseMessage(message.body, this.allowed);
       if (parsed.kind === 'invalid') {
         await this.settle(entry, () => this.deadLetter(message, 'malformed_message', parsed.reason, log));
+        return;
+      }
+      if (parsed.kind === 'forbidden') {
+        const fileLog = log.child({ bucket: parsed.file.bucket, key: parsed.file.key });
+        await this.settle(entry, () => this.deadLetter(message, 'forbidden_bucket', parsed.reason, fileLog, parsed.file));
         return;
       }
       if (parsed.kind === 'ignore') {
