@@ -478,6 +478,9 @@ data:
   {{- with .Values.config.s3Prefix }}
   S3_PREFIX: {{ . | quote }}
   {{- end }}
+  {{- with .Values.config.s3AllowedBuckets }}
+  S3_ALLOWED_BUCKETS: {{ join "," . | quote }}
+  {{- end }}
   WORKER_CONCURRENCY: {{ .Values.worker.concurrency | toString | quote }}
   WORKER_DRAIN_DEADLINE_SECONDS: {{ .Values.worker.drainDeadlineSeconds | toString | quote }}
   ELASTICSEARCH_URL: {{ include "keda-indexer.elasticsearchUrl" . | quote }}
