@@ -163,7 +163,9 @@ describe('reindex: change the model without downtime', () => {
     await drainWorker({ ...env(), SQS_QUEUE_URL: live.queueUrl });
     assert.deepEqual(await resolveIndex(es, alias), { kind: 'alias', alias, index: v1 });
 
-    loop = new SearchLoop({ ...settings, elasticsearch: { ...settings.elasticsearch, index: alias } });
+    // The searchers are told of the next model before the flip (SEARCH_ALLOWED_MODELS): search never
+    // loads a model only because an index's _meta names it.
+    loop = new SearchLoop({ ...settings, embedding: { ...settings.embedding, searchAllowedModels: [e5] }, elasticsearch: { ...settings.elasticsearch, index: alias } });
     const beforeCreate = await loop.answersAfter(0, 3);
     assert.ok(beforeCreate.every((a) => a.index === v1 && a.model === MINILM));
 

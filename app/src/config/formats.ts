@@ -204,3 +204,17 @@ export const modelRef = define<string>({
   parse: (raw) =>
     typeof raw === 'string' && (raw === '' || raw.startsWith('/') || /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(raw)) ? raw : undefined,
 });
+
+/**
+ * SEARCH_ALLOWED_MODELS: model references (hub ids or absolute folders, as EMBEDDING_MODEL),
+ * separated by commas or spaces (a list in a config file).
+ */
+export const modelList = define<string[]>({
+  name: 'model-list',
+  expect: 'Hugging Face model ids or absolute paths of model folders, separated by commas, or empty',
+  parse(raw) {
+    const entries = typeof raw === 'string' ? raw.split(/[\s,]+/).filter((entry) => entry !== '') : Array.isArray(raw) && raw.every((entry) => typeof entry === 'string') ? raw : undefined;
+    if (entries === undefined || !entries.every((entry) => entry !== '' && modelRef.parse(entry) !== undefined)) return undefined;
+    return entries;
+  },
+});

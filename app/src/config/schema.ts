@@ -3,7 +3,7 @@
 // meaning. The README's configuration reference is generated from this schema
 // (`keda-indexer config --markdown`), so this is the single source of truth.
 import type { Schema } from 'convict';
-import { awsRegion, boolean, bucketList, bucketName, byteSize, httpUrl, indexName, integer, modelRef, nonEmptyText, oneOf, text } from './formats.js';
+import { awsRegion, boolean, bucketList, bucketName, byteSize, httpUrl, indexName, integer, modelList, modelRef, nonEmptyText, oneOf, text } from './formats.js';
 
 /** SQS's longest visibility timeout, in seconds: the longest lease and retry delay there can be. */
 const SQS_MAX_VISIBILITY = 43_200;
@@ -34,6 +34,7 @@ export interface Settings {
     sliceChunks: number;
     passagePrefix: string;
     queryPrefix: string;
+    searchAllowedModels: string[];
   };
   elasticsearch: {
     url: string;
@@ -290,6 +291,12 @@ export const schema: Schema<Settings> = {
       format: text.name,
       default: '',
       env: 'EMBEDDING_QUERY_PREFIX',
+    },
+    searchAllowedModels: {
+      doc: "Models `search` may load besides EMBEDDING_MODEL (hub ids or absolute folders, comma-separated), for an index whose _meta records another model, e.g. the new one after `reindex flip`. search never loads what an index's _meta names unless it is EMBEDDING_MODEL or listed here.",
+      format: modelList.name,
+      default: [],
+      env: 'SEARCH_ALLOWED_MODELS',
     },
   },
   elasticsearch: {
