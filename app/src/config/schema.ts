@@ -49,7 +49,7 @@ export interface Settings {
     bulkMaxBytes: number;
     requestTimeoutSeconds: number;
   };
-  localStore: { path: string };
+  localStore: { path: string; checkpointFiles: number; checkpointSeconds: number };
   http: { port: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
@@ -375,6 +375,18 @@ export const schema: Schema<Settings> = {
       format: nonEmptyText.name,
       default: '.keda-indexer',
       env: 'LOCAL_STORE_PATH',
+    },
+    checkpointFiles: {
+      doc: '`index` saves the local store after every this many files indexed (and at the end), so a run that crashes or is killed keeps what it saved.',
+      format: integer(1).name,
+      default: 100,
+      env: 'LOCAL_STORE_CHECKPOINT_FILES',
+    },
+    checkpointSeconds: {
+      doc: '`index` also saves the local store when a file finishes this many seconds after the last save. Each save rewrites the whole store: raise both for very large stores.',
+      format: integer(1).name,
+      default: 30,
+      env: 'LOCAL_STORE_CHECKPOINT_SECONDS',
     },
   },
   http: {
