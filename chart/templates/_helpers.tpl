@@ -162,6 +162,21 @@ app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 {{/*
 ServiceAccount name.
 */}}
+{{- define "keda-indexer.jobServiceAccountName" -}}
+{{- $sa := (get .ctx.Values .job).serviceAccount }}
+{{- if $sa.create }}
+{{- default (printf "%s-%s" (include "keda-indexer.fullname" .ctx | trunc 52 | trimSuffix "-") .job) $sa.name }}
+{{- else }}
+{{- default "default" $sa.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The worker's ServiceAccount name. The bootstrap and backfill Jobs run under their own
+(keda-indexer.jobServiceAccountName): the worker parses untrusted files, so its role holds only
+what it reads and consumes, not CreateQueue, PutBucketNotification or index administration.
+Call: include "keda-indexer.jobServiceAccountName" (dict "ctx" . "job" "bootstrap")
+*/}}
 {{- define "keda-indexer.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "keda-indexer.fullname" .) .Values.serviceAccount.name }}

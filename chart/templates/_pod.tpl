@@ -152,6 +152,15 @@ Secret-sourced environment (never in the ConfigMap): Elasticsearch API key / pas
 AWS keys, then extraEnv. Empty when there is none.
 */}}
 {{- define "keda-indexer.secretEnv" -}}
+{{- include "keda-indexer.elasticsearchSecretEnv" . }}
+{{- include "keda-indexer.awsSecretEnv" . }}
+{{- end }}
+
+{{/*
+The Elasticsearch credentials, from their Secrets (worker and bootstrap only: backfill never
+talks to Elasticsearch and gets none).
+*/}}
+{{- define "keda-indexer.elasticsearchSecretEnv" -}}
 {{- $v := .Values }}
 {{- with $v.elasticsearch.apiKey.existingSecret }}
 - name: ELASTICSEARCH_API_KEY
@@ -167,6 +176,11 @@ AWS keys, then extraEnv. Empty when there is none.
       name: {{ . }}
       key: {{ $v.elasticsearch.password.key }}
 {{- end }}
+{{- end }}
+
+{{/* The static AWS keys (emulators, non-EKS clusters), then extraEnv. */}}
+{{- define "keda-indexer.awsSecretEnv" -}}
+{{- $v := .Values }}
 {{- with (include "keda-indexer.awsSecretName" .) }}
 - name: AWS_ACCESS_KEY_ID
   valueFrom:
@@ -308,8 +322,8 @@ template:
       {{- include "keda-indexer.componentLabels" (dict "ctx" . "component" "backfill") | nindent 6 }}
   spec:
     restartPolicy: Never
-    serviceAccountName: {{ include "keda-indexer.serviceAccountName" . }}
-    automountServiceAccountToken: {{ $v.serviceAccount.automountServiceAccountToken }}
+    serviceAccountName: {{ include "keda-indexer.jobServiceAccountName" (dict "ctx" . "job" "backfill") }}
+    automountServiceAccountToken: false
     {{- with $v.imagePullSecrets }}
     imagePullSecrets:
       {{- toYaml . | nindent 6 }}
@@ -353,7 +367,7 @@ template:
         envFrom:
           - configMapRef:
               name: {{ include "keda-indexer.workerName" . }}
-        {{- with (include "keda-indexer.secretEnv" . | trim) }}
+        {{- with (include "keda-indexer.awsSecretEnv" . | trim) }}
         env:
           {{- . | nindent 10 }}
         {{- end }}
