@@ -518,3 +518,64 @@ data:
   {{ $name }}: {{ $value | toString | quote }}
   {{- end }}
 {{- end }}
+
+{{/*
+Egress rules of the NetworkPolicies: DNS, AWS (and the in-chart emulator), Elasticsearch (and the
+in-chart node) when "elasticsearch" is true, and networkPolicy.extraEgress.
+Call: include "keda-indexer.networkPolicyEgress" (dict "ctx" . "elasticsearch" true)
+*/}}
+{{- define "keda-indexer.networkPolicyEgress" -}}
+{{- $ctx := .ctx }}
+{{- $np := $ctx.Values.networkPolicy }}
+# DNS
+- to:
+    {{- toYaml $np.dns.to | nindent 4 }}
+  ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+# AWS: SQS, S3 (and STS for IRSA)
+- to:
+    {{- toYaml $np.aws.to | nindent 4 }}
+  ports:
+    {{- range $np.aws.ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+{{- if $ctx.Values.emulator.enabled }}
+# the in-chart AWS emulator
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "keda-indexer.componentSelectorLabels" (dict "ctx" $ctx "component" "emulator") | nindent 10 }}
+  ports:
+    - port: {{ $ctx.Values.emulator.port }}
+      protocol: TCP
+{{- end }}
+{{- if .elasticsearch }}
+# Elasticsearch
+- ports:
+    {{- range $np.elasticsearch.ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+  {{- with $np.elasticsearch.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- if $ctx.Values.localElasticsearch.enabled }}
+# the in-chart Elasticsearch node
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "keda-indexer.componentSelectorLabels" (dict "ctx" $ctx "component" "elasticsearch") | nindent 10 }}
+  ports:
+    - port: 9200
+      protocol: TCP
+{{- end }}
+{{- end }}
+{{- with $np.extraEgress }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
