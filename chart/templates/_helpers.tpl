@@ -340,6 +340,16 @@ Model folder name and EMBEDDING_MODEL.
 {{/*
 ONNX file of embedding.dtype, relative to the model folder (transformers.js naming).
 */}}
+{{- define "keda-indexer.modelPins" -}}
+{{- $pins := get .Values.model.download.sha256 .Values.embedding.model | default dict }}
+{{- range $file := keys $pins | sortAlpha }}
+{{ get $pins $file }} {{ $file }}
+{{- end }}
+{{- end }}
+
+{{/*
+The ONNX file of embedding.dtype, in the model folder.
+*/}}
 {{- define "keda-indexer.onnxFile" -}}
 {{- $suffix := dict "fp32" "" "fp16" "_fp16" "q8" "_quantized" }}
 {{- printf "onnx/model%s.onnx" (get $suffix .Values.embedding.dtype) }}
@@ -412,6 +422,18 @@ whose output depends on them (each includes it, so each test suite sees the fail
 {{- $grace := int (include "keda-indexer.terminationGracePeriodSeconds" .) }}
 {{- if le $grace (int $v.worker.drainDeadlineSeconds) }}
 {{- fail (printf "%sworker.terminationGracePeriodSeconds (%d) must be above worker.drainDeadlineSeconds (%d): Kubernetes would kill the pod while it drains" $where $grace (int $v.worker.drainDeadlineSeconds)) }}
+{{- end }}
+{{- if eq $v.model.source "download" }}
+{{- $onnx := include "keda-indexer.onnxFile" . }}
+{{- $pins := get $v.model.download.sha256 $v.embedding.model | default dict }}
+{{- if not (get $pins $onnx) }}
+{{- fail (printf "%smodel.source=download would run %s/%s unverified: pin its SHA-256 under model.download.sha256 (%q: {%q: <sha256>}; scripts/fetch-model's manifests list them, or sha256sum a copy you trust), or use model.source=copy or image" $where $v.embedding.model $onnx $v.embedding.model $onnx) }}
+{{- end }}
+{{- range $file, $sha := $pins }}
+{{- if not (regexMatch "^[0-9a-f]{64}$" (toString $sha)) }}
+{{- fail (printf "%smodel.download.sha256 %q %q must be 64 lower-case hex digits, got %q" $where $v.embedding.model $file (toString $sha)) }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- if and (eq $v.model.source "copy") (not $v.model.copy.image) }}
 {{- fail (print $where "model.source=copy needs model.copy.image (an image holding the model folder)") }}

@@ -236,16 +236,29 @@ Face hub with curl (download), or from a model image (copy). Files already there
   image: {{ $m.download.image | quote }}
   imagePullPolicy: IfNotPresent
   command: ["/bin/sh", "-ec"]
+  # Every file with a digest in MODEL_SHA256 ("<sha256> <path>" lines) is verified before it is
+  # kept; a mismatch stops the pod. The hub token goes to curl on its stdin (-H @-), never in an
+  # argument that /proc/<pid>/cmdline would show.
   args:
     - |
-      set --
-      if [ -n "${HF_TOKEN:-}" ]; then set -- -H "Authorization: Bearer ${HF_TOKEN}"; fi
+      pinned() { printf '%s\n' "${MODEL_SHA256}" | awk -v f="$1" '$2 == f { print $1 }'; }
+      matches() { want="$(pinned "$1")"; [ -z "$want" ] || [ "$(sha256sum "$2" | cut -d ' ' -f 1)" = "$want" ]; }
       for f in ${MODEL_FILES}; do
-        if [ -s "${MODEL_DIR}/${f}" ]; then continue; fi
-        mkdir -p "${MODEL_DIR}/${f%/*}"
-        echo "fetching ${MODEL_ID}/${f}"
-        curl -fsSL --retry 5 --retry-all-errors "$@" -o "${MODEL_DIR}/${f}.part" \
-          "${HUB_ENDPOINT}/${MODEL_ID}/resolve/${MODEL_REVISION}/${f}"
+        if [ -s "${MODEL_DIR}/${f}" ] && matches "$f" "${MODEL_DIR}/${f}"; then continue; fi
+        # dirname, not ${f%/*}: for a file at the top ("config.json") that made a folder of its name.
+        mkdir -p "$(dirname "${MODEL_DIR}/${f}")"
+        echo "fetching ${MODEL_ID}/${f} at revision ${MODEL_REVISION}"
+        url="${HUB_ENDPOINT}/${MODEL_ID}/resolve/${MODEL_REVISION}/${f}"
+        if [ -n "${HF_TOKEN:-}" ]; then
+          printf 'Authorization: Bearer %s\n' "${HF_TOKEN}" | curl -fsSL --retry 5 --retry-all-errors -H @- -o "${MODEL_DIR}/${f}.part" "$url"
+        else
+          curl -fsSL --retry 5 --retry-all-errors -o "${MODEL_DIR}/${f}.part" "$url"
+        fi
+        if ! matches "$f" "${MODEL_DIR}/${f}.part"; then
+          echo "${MODEL_ID}/${f}: sha256 $(sha256sum "${MODEL_DIR}/${f}.part" | cut -d ' ' -f 1), expected $(pinned "$f") (model.download.sha256): refused" >&2
+          rm -f "${MODEL_DIR}/${f}.part"
+          exit 1
+        fi
         mv "${MODEL_DIR}/${f}.part" "${MODEL_DIR}/${f}"
       done
   env:
@@ -259,6 +272,8 @@ Face hub with curl (download), or from a model image (copy). Files already there
       value: {{ $m.download.revision | quote }}
     - name: HUB_ENDPOINT
       value: {{ trimSuffix "/" $m.download.endpoint | quote }}
+    - name: MODEL_SHA256
+      value: {{ include "keda-indexer.modelPins" . | quote }}
     {{- with $m.download.tokenSecret }}
     - name: HF_TOKEN
       valueFrom:
