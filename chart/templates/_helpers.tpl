@@ -445,6 +445,9 @@ whose output depends on them (each includes it, so each test suite sees the fail
 {{- if and (not $creds.existingSecret) (ne (empty $creds.accessKeyId) (empty $creds.secretAccessKey)) }}
 {{- fail (print $where "aws.credentials.accessKeyId and aws.credentials.secretAccessKey go together (emulators only; real keys belong in aws.credentials.existingSecret)") }}
 {{- end }}
+{{- if and (not $creds.existingSecret) (or $creds.accessKeyId $creds.secretAccessKey) (not (include "keda-indexer.awsEndpointUrl" .)) }}
+{{- fail (print $where "aws.credentials.accessKeyId/secretAccessKey are for an AWS emulator (emulator.enabled or config.awsEndpointUrl): against AWS itself the chart would put real keys in a Secret and in the release's history. Use IRSA or EKS Pod Identity (serviceAccount.annotations), or a Secret of your own in aws.credentials.existingSecret") }}
+{{- end }}
 {{- if and $keda.enabled (eq $keda.authentication.mode "secret") (not (include "keda-indexer.awsSecretName" .)) }}
 {{- fail (print $where "keda.authentication.mode=secret needs aws.credentials.existingSecret (or, for an emulator, aws.credentials.accessKeyId and secretAccessKey)") }}
 {{- end }}
