@@ -451,6 +451,16 @@ whose output depends on them (each includes it, so each test suite sees the fail
 {{- if and $keda.enabled (eq $keda.authentication.mode "secret") (not (include "keda-indexer.awsSecretName" .)) }}
 {{- fail (print $where "keda.authentication.mode=secret needs aws.credentials.existingSecret (or, for an emulator, aws.credentials.accessKeyId and secretAccessKey)") }}
 {{- end }}
+{{- /* What the worker cannot start without: caught at render time, with the fix, rather than as a crash-looping pod. */}}
+{{- if not (include "keda-indexer.sqsQueueUrl" .) }}
+{{- fail (print $where "config.sqsQueueUrl is empty: set it to the URL of the queue the bucket notifies (https://sqs.<region>.amazonaws.com/<account>/<queue>), or set emulator.enabled=true for the in-chart emulator's queue (values-local.yaml)") }}
+{{- end }}
+{{- if and (not (include "keda-indexer.elasticsearchUrl" .)) (not (hasKey $v.config.extra "ELASTICSEARCH_CLOUD_ID")) }}
+{{- fail (print $where "elasticsearch.url is empty: set it to the cluster's URL (https://elasticsearch.example.internal:9200; credentials go in elasticsearch.apiKey or username/password), or set localElasticsearch.enabled=true for the in-chart node (values-local.yaml)") }}
+{{- end }}
+{{- if and (not $v.config.s3Bucket) (not $v.config.s3AllowedBuckets) }}
+{{- fail (print $where "config.s3Bucket and config.s3AllowedBuckets are both empty: the worker reads only buckets it is allowed to, and refuses to start with none. Set config.s3Bucket to the bucket the queue is notified from") }}
+{{- end }}
 {{- if and $v.bootstrap.enabled (not $v.config.s3Bucket) }}
 {{- fail (print $where "bootstrap.enabled needs config.s3Bucket (the bucket to create and connect to the queue)") }}
 {{- end }}
