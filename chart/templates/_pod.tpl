@@ -322,6 +322,17 @@ carry its hash. The pod runs `keda-indexer backfill` with the worker's ServiceAc
 {{- if not $bucket }}
 {{- fail "backfill.enabled is true but neither backfill.bucket nor config.s3Bucket is set: set the bucket to list" }}
 {{- end }}
+{{- /* The workers dead-letter messages outside S3_ALLOWED_BUCKETS (forbidden_bucket): a backfill of a bucket they may not read would only fill the DLQ. */}}
+{{- $allowed := $v.config.s3AllowedBuckets | default (list $v.config.s3Bucket) }}
+{{- $prefix := $b.prefix | default $v.config.s3Prefix }}
+{{- $covered := false }}
+{{- range $allowed }}
+{{- $parts := splitn "/" 2 . }}
+{{- if and (eq $parts._0 $bucket) (hasPrefix (default "" $parts._1) $prefix) }}{{ $covered = true }}{{ end }}
+{{- end }}
+{{- if not $covered }}
+{{- fail (printf "backfill lists s3://%s/%s, which the workers may not read (config.s3AllowedBuckets, default config.s3Bucket): its messages would be dead-lettered as forbidden_bucket. Add %q to config.s3AllowedBuckets" $bucket $prefix $bucket) }}
+{{- end }}
 backoffLimit: {{ $b.backoffLimit }}
 {{- with $b.activeDeadlineSeconds }}
 activeDeadlineSeconds: {{ . }}
