@@ -306,7 +306,8 @@ describe('reindex: change the model without downtime', () => {
       assert.deepEqual(await resolveIndex(es, name), { kind: 'alias', alias: name, index: next });
       assert.equal(await es.indices.exists({ index: `${name}-files` }), false, 'the old records went with the old index');
 
-      const search = ok(cli({ ELASTICSEARCH_INDEX: name }, 'search', 'how bees make honey', '--k', '1', '--json'), 'search');
+      // search loads the new model only from where it is configured: the allow-list names it.
+      const search = ok(cli({ ELASTICSEARCH_INDEX: name, SEARCH_ALLOWED_MODELS: e5 }, 'search', 'how bees make honey', '--k', '1', '--json'), 'search');
       assert.equal((JSON.parse(search) as { file_path: string }[])[0]?.file_path, `s3://${bucket}/notes/bees.txt`);
     } finally {
       await deleteIndexFamily(es, name);
