@@ -170,6 +170,7 @@ program
   .description('create the queue, dead-letter queue, bucket, notification and index (idempotent)')
   .option('--queue-name <name>', 'queue to create (default: the name in SQS_QUEUE_URL, else keda-indexer); the DLQ is <name>-dlq')
   .option('--bucket <name>', 'bucket to create and connect (default: S3_BUCKET)')
+  .option('--bucket-account <id>', "account that owns the bucket, for the queue policy's aws:SourceAccount (default: the queue's account)", parse.awsAccount)
   .option('--max-receive-count <n>', 'receives before SQS itself moves a message to the DLQ, 1–1000 (with the default retry delays, 10 rides out ~45 min of outage)', parse.receiveCount, 10)
   .option('--dims <n>', 'vector dimensions of the index, 1–4096 (default: measured by loading EMBEDDING_MODEL)', parse.dims)
   .option('--skip-index', 'leave Elasticsearch alone')
@@ -194,13 +195,14 @@ Examples:
   .action(
     action(
       'bootstrap',
-      async (options: { queueName?: string; bucket?: string; maxReceiveCount: number; dims?: number; skipIndex?: boolean; skipBucket?: boolean }) => {
+      async (options: { queueName?: string; bucket?: string; bucketAccount?: string; maxReceiveCount: number; dims?: number; skipIndex?: boolean; skipBucket?: boolean }) => {
         const { runBootstrap } = await import('./commands/bootstrap.js');
         return runBootstrap(
           settingsFor(globalOptions()),
           {
             ...(options.queueName === undefined ? {} : { queueName: options.queueName }),
             ...(options.bucket === undefined ? {} : { bucket: options.bucket }),
+            ...(options.bucketAccount === undefined ? {} : { bucketAccount: options.bucketAccount }),
             maxReceiveCount: options.maxReceiveCount,
             ...(options.dims === undefined ? {} : { dims: options.dims }),
             skipIndex: options.skipIndex === true,

@@ -9,6 +9,7 @@
  */
 export const DEAD_LETTER_REASONS = [
   'malformed_message',
+  'forbidden_bucket',
   'missing_object',
   'missing_bucket',
   'access_denied',

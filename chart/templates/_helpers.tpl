@@ -162,6 +162,21 @@ app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
 {{/*
 ServiceAccount name.
 */}}
+{{- define "keda-indexer.jobServiceAccountName" -}}
+{{- $sa := (get .ctx.Values .job).serviceAccount }}
+{{- if $sa.create }}
+{{- default (printf "%s-%s" (include "keda-indexer.fullname" .ctx | trunc 52 | trimSuffix "-") .job) $sa.name }}
+{{- else }}
+{{- default "default" $sa.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The worker's ServiceAccount name. The bootstrap and backfill Jobs run under their own
+(keda-indexer.jobServiceAccountName): the worker parses untrusted files, so its role holds only
+what it reads and consumes, not CreateQueue, PutBucketNotification or index administration.
+Call: include "keda-indexer.jobServiceAccountName" (dict "ctx" . "job" "bootstrap")
+*/}}
 {{- define "keda-indexer.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "keda-indexer.fullname" .) .Values.serviceAccount.name }}
@@ -325,6 +340,16 @@ Model folder name and EMBEDDING_MODEL.
 {{/*
 ONNX file of embedding.dtype, relative to the model folder (transformers.js naming).
 */}}
+{{- define "keda-indexer.modelPins" -}}
+{{- $pins := get .Values.model.download.sha256 .Values.embedding.model | default dict }}
+{{- range $file := keys $pins | sortAlpha }}
+{{ get $pins $file }} {{ $file }}
+{{- end }}
+{{- end }}
+
+{{/*
+The ONNX file of embedding.dtype, in the model folder.
+*/}}
 {{- define "keda-indexer.onnxFile" -}}
 {{- $suffix := dict "fp32" "" "fp16" "_fp16" "q8" "_quantized" }}
 {{- printf "onnx/model%s.onnx" (get $suffix .Values.embedding.dtype) }}
@@ -398,6 +423,18 @@ whose output depends on them (each includes it, so each test suite sees the fail
 {{- if le $grace (int $v.worker.drainDeadlineSeconds) }}
 {{- fail (printf "%sworker.terminationGracePeriodSeconds (%d) must be above worker.drainDeadlineSeconds (%d): Kubernetes would kill the pod while it drains" $where $grace (int $v.worker.drainDeadlineSeconds)) }}
 {{- end }}
+{{- if eq $v.model.source "download" }}
+{{- $onnx := include "keda-indexer.onnxFile" . }}
+{{- $pins := get $v.model.download.sha256 $v.embedding.model | default dict }}
+{{- if not (get $pins $onnx) }}
+{{- fail (printf "%smodel.source=download would run %s/%s unverified: pin its SHA-256 under model.download.sha256 (%q: {%q: <sha256>}; scripts/fetch-model's manifests list them, or sha256sum a copy you trust), or use model.source=copy or image" $where $v.embedding.model $onnx $v.embedding.model $onnx) }}
+{{- end }}
+{{- range $file, $sha := $pins }}
+{{- if not (regexMatch "^[0-9a-f]{64}$" (toString $sha)) }}
+{{- fail (printf "%smodel.download.sha256 %q %q must be 64 lower-case hex digits, got %q" $where $v.embedding.model $file (toString $sha)) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if and (eq $v.model.source "copy") (not $v.model.copy.image) }}
 {{- fail (print $where "model.source=copy needs model.copy.image (an image holding the model folder)") }}
 {{- end }}
@@ -408,8 +445,21 @@ whose output depends on them (each includes it, so each test suite sees the fail
 {{- if and (not $creds.existingSecret) (ne (empty $creds.accessKeyId) (empty $creds.secretAccessKey)) }}
 {{- fail (print $where "aws.credentials.accessKeyId and aws.credentials.secretAccessKey go together (emulators only; real keys belong in aws.credentials.existingSecret)") }}
 {{- end }}
+{{- if and (not $creds.existingSecret) (or $creds.accessKeyId $creds.secretAccessKey) (not (include "keda-indexer.awsEndpointUrl" .)) }}
+{{- fail (print $where "aws.credentials.accessKeyId/secretAccessKey are for an AWS emulator (emulator.enabled or config.awsEndpointUrl): against AWS itself the chart would put real keys in a Secret and in the release's history. Use IRSA or EKS Pod Identity (serviceAccount.annotations), or a Secret of your own in aws.credentials.existingSecret") }}
+{{- end }}
 {{- if and $keda.enabled (eq $keda.authentication.mode "secret") (not (include "keda-indexer.awsSecretName" .)) }}
 {{- fail (print $where "keda.authentication.mode=secret needs aws.credentials.existingSecret (or, for an emulator, aws.credentials.accessKeyId and secretAccessKey)") }}
+{{- end }}
+{{- /* What the worker cannot start without: caught at render time, with the fix, rather than as a crash-looping pod. */}}
+{{- if not (include "keda-indexer.sqsQueueUrl" .) }}
+{{- fail (print $where "config.sqsQueueUrl is empty: set it to the URL of the queue the bucket notifies (https://sqs.<region>.amazonaws.com/<account>/<queue>), or set emulator.enabled=true for the in-chart emulator's queue (values-local.yaml)") }}
+{{- end }}
+{{- if and (not (include "keda-indexer.elasticsearchUrl" .)) (not (hasKey $v.config.extra "ELASTICSEARCH_CLOUD_ID")) }}
+{{- fail (print $where "elasticsearch.url is empty: set it to the cluster's URL (https://elasticsearch.example.internal:9200; credentials go in elasticsearch.apiKey or username/password), or set localElasticsearch.enabled=true for the in-chart node (values-local.yaml)") }}
+{{- end }}
+{{- if and (not $v.config.s3Bucket) (not $v.config.s3AllowedBuckets) }}
+{{- fail (print $where "config.s3Bucket and config.s3AllowedBuckets are both empty: the worker reads only buckets it is allowed to, and refuses to start with none. Set config.s3Bucket to the bucket the queue is notified from") }}
 {{- end }}
 {{- if and $v.bootstrap.enabled (not $v.config.s3Bucket) }}
 {{- fail (print $where "bootstrap.enabled needs config.s3Bucket (the bucket to create and connect to the queue)") }}
@@ -478,6 +528,9 @@ data:
   {{- with .Values.config.s3Prefix }}
   S3_PREFIX: {{ . | quote }}
   {{- end }}
+  {{- with .Values.config.s3AllowedBuckets }}
+  S3_ALLOWED_BUCKETS: {{ join "," . | quote }}
+  {{- end }}
   WORKER_CONCURRENCY: {{ .Values.worker.concurrency | toString | quote }}
   WORKER_DRAIN_DEADLINE_SECONDS: {{ .Values.worker.drainDeadlineSeconds | toString | quote }}
   ELASTICSEARCH_URL: {{ include "keda-indexer.elasticsearchUrl" . | quote }}
@@ -499,4 +552,65 @@ data:
   {{- range $name, $value := .Values.config.extra }}
   {{ $name }}: {{ $value | toString | quote }}
   {{- end }}
+{{- end }}
+
+{{/*
+Egress rules of the NetworkPolicies: DNS, AWS (and the in-chart emulator), Elasticsearch (and the
+in-chart node) when "elasticsearch" is true, and networkPolicy.extraEgress.
+Call: include "keda-indexer.networkPolicyEgress" (dict "ctx" . "elasticsearch" true)
+*/}}
+{{- define "keda-indexer.networkPolicyEgress" -}}
+{{- $ctx := .ctx }}
+{{- $np := $ctx.Values.networkPolicy }}
+# DNS
+- to:
+    {{- toYaml $np.dns.to | nindent 4 }}
+  ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+# AWS: SQS, S3 (and STS for IRSA)
+- to:
+    {{- toYaml $np.aws.to | nindent 4 }}
+  ports:
+    {{- range $np.aws.ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+{{- if $ctx.Values.emulator.enabled }}
+# the in-chart AWS emulator
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "keda-indexer.componentSelectorLabels" (dict "ctx" $ctx "component" "emulator") | nindent 10 }}
+  ports:
+    - port: {{ $ctx.Values.emulator.port }}
+      protocol: TCP
+{{- end }}
+{{- if .elasticsearch }}
+# Elasticsearch
+- ports:
+    {{- range $np.elasticsearch.ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+  {{- with $np.elasticsearch.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- if $ctx.Values.localElasticsearch.enabled }}
+# the in-chart Elasticsearch node
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "keda-indexer.componentSelectorLabels" (dict "ctx" $ctx "component" "elasticsearch") | nindent 10 }}
+  ports:
+    - port: 9200
+      protocol: TCP
+{{- end }}
+{{- end }}
+{{- with $np.extraEgress }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}

@@ -49,7 +49,7 @@ describe('every format through the worker and search', () => {
       await putObject(bucket, keyOf(name), bytes);
       await sendBody(queue.queueUrl, s3Event('ObjectCreated:Put', bucket, keyOf(name), { size: bytes.length }));
     }
-    const worker = startCli(['worker', '--drain'], { SQS_QUEUE_URL: queue.queueUrl, ELASTICSEARCH_INDEX: index, SQS_WAIT_TIME_SECONDS: '1', HTTP_PORT: '0' });
+    const worker = startCli(['worker', '--drain'], { SQS_QUEUE_URL: queue.queueUrl, S3_ALLOWED_BUCKETS: bucket, ELASTICSEARCH_INDEX: index, SQS_WAIT_TIME_SECONDS: '1', HTTP_PORT: '0' });
     const code = await worker.exited;
     assert.equal(code, 0, `worker --drain exited ${String(code)}:\n${worker.output()}`);
     const deadLetters = await takeDeadLetters(queue.deadLetterUrl);

@@ -16,7 +16,7 @@ const index = uniqueName('mail-index');
 let queue: TestQueue;
 
 async function drain(): Promise<string> {
-  const worker = startCli(['worker', '--drain'], { SQS_QUEUE_URL: queue.queueUrl, ELASTICSEARCH_INDEX: index, SQS_WAIT_TIME_SECONDS: '1', HTTP_PORT: '0' });
+  const worker = startCli(['worker', '--drain'], { SQS_QUEUE_URL: queue.queueUrl, S3_ALLOWED_BUCKETS: bucket, ELASTICSEARCH_INDEX: index, SQS_WAIT_TIME_SECONDS: '1', HTTP_PORT: '0' });
   const code = await worker.exited;
   assert.equal(code, 0, `worker --drain exited ${String(code)}:\n${worker.output()}`);
   return worker.stderr();

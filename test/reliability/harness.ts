@@ -37,6 +37,7 @@ export async function createScenario(name: string, options: { notify: boolean; e
     deadLetterUrl: queues.deadLetterUrl,
     workerEnv: {
       SQS_QUEUE_URL: queues.queueUrl,
+      S3_ALLOWED_BUCKETS: bucket,
       ELASTICSEARCH_INDEX: index,
       SQS_WAIT_TIME_SECONDS: '2',
       SQS_VISIBILITY_TIMEOUT_SECONDS: '10',

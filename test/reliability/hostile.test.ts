@@ -121,7 +121,8 @@ test(`hostile input: ${FILE_CASES.length} files and ${BODY_CASES.length + 2} mes
     );
     expected.set(c.key, fromStages ?? declared);
   }
-  expected.set('hostile/no-such-bucket.txt', { outcome: 'dead-lettered', reason: 'missing_bucket' });
+  // A bucket the worker may not read (issue #27, row 7): refused unread, whether it exists or not.
+  expected.set('hostile/no-such-bucket.txt', { outcome: 'dead-lettered', reason: 'forbidden_bucket' });
 
   await upload(scenario, files, 4);
   await deleteObject(scenario.bucket, 'hostile/gone.txt');

@@ -22,6 +22,7 @@ export const dims = flag(integer(1, 4096));
 export const receiveCount = flag(integer(1, 1000));
 /** dlq list --max: messages to read. */
 export const readLimit = flag(integer(1));
+export const awsAccount = flag({ expect: 'a 12-digit AWS account id', parse: (raw: unknown) => (typeof raw === 'string' && /^\d{12}$/.test(raw) ? raw : undefined) });
 export const chunkRatio = flag(numberAtLeast(1));
 export const rate = flag(numberAbove(0));
 export const size = flag(byteSize);

@@ -11,6 +11,7 @@ import { createMetrics } from '../observe/metrics.js';
 import type { Consumer } from '../consumer/consumer.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
 import { modelRecordOf, resolveWriteTarget, watchAlias, type WriteTarget } from '../sink/index-alias.js';
+import { allowedLocationsOf, describeLocations } from '../s3-names.js';
 import { ExitCode, requireSetting, UserError } from './common.js';
 import { loadEmbedder, usesElasticsearch } from './runtime.js';
 
@@ -74,6 +75,14 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
   const queueUrl = requireSetting(settings.sqs.queueUrl, 'SQS_QUEUE_URL', 'Set it to the URL of the queue to consume.');
   if (!usesElasticsearch(settings)) {
     throw new UserError('ELASTICSEARCH_URL (or ELASTICSEARCH_CLOUD_ID) is not set: the worker writes to Elasticsearch.', ExitCode.usage);
+  }
+
+  const allowed = allowedLocationsOf(settings.s3);
+  if (allowed.length === 0) {
+    throw new UserError(
+      'S3_ALLOWED_BUCKETS and S3_BUCKET are both empty: the worker reads only buckets it is allowed to. Set S3_BUCKET to the bucket the queue is notified from, or S3_ALLOWED_BUCKETS to a list (docs,archive/2024/).',
+      ExitCode.usage,
+    );
   }
 
   const metrics = createMetrics();
@@ -153,7 +162,7 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
         },
       });
     }
-    logger.info({ queueUrl, index: target.index, alias: target.alias, concurrency: settings.worker.concurrency, startupSeconds: (performance.now() - started) / 1000, drain: options.drain }, 'worker ready');
+    logger.info({ queueUrl, allowedBuckets: describeLocations(allowed), index: target.index, alias: target.alias, concurrency: settings.worker.concurrency, startupSeconds: (performance.now() - started) / 1000, drain: options.drain }, 'worker ready');
     await worker.run({ drain: options.drain });
     logger.info('worker stopped');
     return ExitCode.ok;

@@ -3,7 +3,7 @@
 // meaning. The README's configuration reference is generated from this schema
 // (`keda-indexer config --markdown`), so this is the single source of truth.
 import type { Schema } from 'convict';
-import { awsRegion, boolean, bucketName, byteSize, httpUrl, indexName, integer, modelRef, nonEmptyText, oneOf, text } from './formats.js';
+import { awsRegion, boolean, bucketList, bucketName, byteSize, httpUrl, indexName, integer, modelList, modelRef, nonEmptyText, oneOf, text } from './formats.js';
 
 /** SQS's longest visibility timeout, in seconds: the longest lease and retry delay there can be. */
 const SQS_MAX_VISIBILITY = 43_200;
@@ -19,7 +19,7 @@ export interface Settings {
     retryBaseSeconds: number;
     retryMaxSeconds: number;
   };
-  s3: { bucket: string; prefix: string };
+  s3: { bucket: string; prefix: string; allowedBuckets: string[] };
   worker: { concurrency: number; drainDeadlineSeconds: number };
   fetch: { maxBytes: number };
   convert: { maxPages: number; maxSeconds: number; maxInflatedBytes: number; maxInflateRatio: number; maxChars: number; maxChunks: number; maxHeapMb: number; maxMemoryMb: number; processes: number };
@@ -34,6 +34,7 @@ export interface Settings {
     sliceChunks: number;
     passagePrefix: string;
     queryPrefix: string;
+    searchAllowedModels: string[];
   };
   elasticsearch: {
     url: string;
@@ -48,7 +49,7 @@ export interface Settings {
     bulkMaxBytes: number;
     requestTimeoutSeconds: number;
   };
-  localStore: { path: string };
+  localStore: { path: string; checkpointFiles: number; checkpointSeconds: number };
   http: { port: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
@@ -130,6 +131,12 @@ export const schema: Schema<Settings> = {
       format: text.name,
       default: '',
       env: 'S3_PREFIX',
+    },
+    allowedBuckets: {
+      doc: 'Buckets the worker may read, each optionally narrowed to a key prefix (docs,archive/2024/). A message naming any other object is dead-lettered (forbidden_bucket), unread. Empty: the whole of S3_BUCKET; with both empty the worker does not start.',
+      format: bucketList.name,
+      default: [],
+      env: 'S3_ALLOWED_BUCKETS',
     },
   },
   worker: {
@@ -297,6 +304,12 @@ export const schema: Schema<Settings> = {
       default: '',
       env: 'EMBEDDING_QUERY_PREFIX',
     },
+    searchAllowedModels: {
+      doc: "Models `search` may load besides EMBEDDING_MODEL (hub ids or absolute folders, comma-separated), for an index whose _meta records another model, e.g. the new one after `reindex flip`. search never loads what an index's _meta names unless it is EMBEDDING_MODEL or listed here.",
+      format: modelList.name,
+      default: [],
+      env: 'SEARCH_ALLOWED_MODELS',
+    },
   },
   elasticsearch: {
     url: {
@@ -374,6 +387,18 @@ export const schema: Schema<Settings> = {
       format: nonEmptyText.name,
       default: '.keda-indexer',
       env: 'LOCAL_STORE_PATH',
+    },
+    checkpointFiles: {
+      doc: '`index` saves the local store after every this many files indexed (and at the end), so a run that crashes or is killed keeps what it saved.',
+      format: integer(1).name,
+      default: 100,
+      env: 'LOCAL_STORE_CHECKPOINT_FILES',
+    },
+    checkpointSeconds: {
+      doc: '`index` also saves the local store when a file finishes this many seconds after the last save. Each save rewrites the whole store: raise both for very large stores.',
+      format: integer(1).name,
+      default: 30,
+      env: 'LOCAL_STORE_CHECKPOINT_SECONDS',
     },
   },
   http: {

@@ -13,26 +13,36 @@ import type { Logger } from '../observe/logger.js';
 import type { WorkerMetrics } from '../observe/metrics.js';
 import { stageCpu } from '../observe/stage-cpu.js';
 import { s3FilePath, type WriteClaim } from '../sink/document.js';
-import { parseBody, type FileEvent } from '../source/message.js';
+import { allowedLocationsOf, type AllowedLocation } from '../s3-names.js';
+import { parseMessage, type FileEvent } from '../source/message.js';
 import type { FileIndexer } from './index-file.js';
 
 const FETCH_TIMEOUT_MS = 10 * 60 * 1000;
 
 export class FileHandler {
+  /** What messages may name (S3_ALLOWED_BUCKETS); checked before any object is read. */
+  private readonly allowed: readonly AllowedLocation[];
+
   constructor(
     private readonly s3: S3Client,
     private readonly indexer: FileIndexer,
-    private readonly settings: Pick<Settings, 'fetch'>,
+    private readonly settings: Pick<Settings, 'fetch' | 's3'>,
     private readonly metrics: WorkerMetrics,
-  ) {}
+  ) {
+    this.allowed = allowedLocationsOf(settings.s3);
+  }
 
   /** The consumer's handler; a property so it can be passed on as it is. */
   readonly handle: MessageHandler = (message, { log }) => this.handleMessage(message, log);
 
   private async handleMessage(message: QueueMessage, log: Logger): Promise<Verdict> {
     const started = performance.now();
-    const parsed = parseBody(message.body);
+    const parsed = parseMessage(message.body, this.allowed);
     if (parsed.kind === 'invalid') return { kind: 'deadLetter', details: { reason: 'malformed_message', error: parsed.reason } };
+    if (parsed.kind === 'forbidden') {
+      const file = { bucket: parsed.file.bucket, key: parsed.file.key };
+      return { kind: 'deadLetter', details: { reason: 'forbidden_bucket', error: parsed.reason, ...file }, log: log.child(file) };
+    }
     if (parsed.kind === 'ignore') {
       log.info({ outcome: 'ignored', why: parsed.reason }, 'message ignored');
       return ACK;
