@@ -15,6 +15,8 @@ import type { ConvertContext } from '../registry.js';
 
 const LABEL = 'EPUB';
 const HTML_TYPES = new Set(['application/xhtml+xml', 'text/html']);
+/** encryption.xml's algorithms that only mangle embedded fonts (IDPF's and Adobe's), not text. */
+const FONT_OBFUSCATION = new Set(['http://www.idpf.org/2008/embedding', 'http://ns.adobe.com/pdf/enc#RC']);
 
 interface ManifestItem {
   readonly path: string;
@@ -87,7 +89,7 @@ async function encryptedEntries(zip: BoundedZip): Promise<Set<string>> {
   const entries = new Set<string>();
   for (const data of encryption === undefined ? [] : descendantsNamed(encryption, 'EncryptedData')) {
     const method = attribute(childNamed(data, 'EncryptionMethod') ?? data, 'Algorithm') ?? '';
-    if (method.includes('obfuscation')) continue;
+    if (FONT_OBFUSCATION.has(method)) continue;
     const reference = descendantsNamed(data, 'CipherReference')[0];
     const uri = reference === undefined ? undefined : attribute(reference, 'URI');
     if (uri !== undefined) entries.add(resolveHref('', uri));
