@@ -65,6 +65,21 @@ describe('PPTX', () => {
     assert.equal(converted.text.match(/Speaker notes:/g)?.length, 2, 'only slides with notes have a notes label');
   });
 
+  test("groups are read in reading order inside; mc:AlternateContent is read through its fallback", async () => {
+    const shape = (text: string, y: number) =>
+      `<p:sp><p:nvSpPr><p:cNvPr id="1" name="s"/><p:cNvSpPr/><p:nvPr/></p:nvSpPr><p:spPr><a:xfrm><a:off x="0" y="${y}"/></a:xfrm></p:spPr><p:txBody><a:p><a:r><a:t>${text}</a:t></a:r></a:p></p:txBody></p:sp>`;
+    const slide = `<p:sld xmlns:p="p" xmlns:a="a" xmlns:mc="mc"><p:cSld><p:spTree>
+      <p:grpSp><p:nvGrpSpPr><p:cNvPr id="2" name="g"/><p:cNvGrpSpPr/><p:nvPr/></p:nvGrpSpPr><p:grpSpPr><a:xfrm><a:off x="0" y="500"/></a:xfrm></p:grpSpPr>${shape('group lower', 900)}${shape('group upper', 600)}</p:grpSp>
+      <mc:AlternateContent><mc:Choice Requires="x">${shape('choice', 100)}</mc:Choice><mc:Fallback>${shape('fallback on top', 100)}</mc:Fallback></mc:AlternateContent>
+    </p:spTree></p:cSld></p:sld>`;
+    const bytes = await rezipped(deck, (zip) => {
+      zip.file('ppt/slides/slide1.xml', slide);
+    });
+    const { text } = await convert(bytes, 'deck.pptx', DEFAULT_CONVERT_LIMITS);
+    assert.ok(text.startsWith('fallback on top\n\ngroup upper\n\ngroup lower\n'), text);
+    assert.doesNotMatch(text, /choice/);
+  });
+
   test('more slides than CONVERT_MAX_PAGES is too_many_pages', async () => {
     const error = await failure(convert(deck, 'deck.pptx', { ...DEFAULT_CONVERT_LIMITS, maxPages: 3 }));
     assert.equal(error.reason, 'too_many_pages');

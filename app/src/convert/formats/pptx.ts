@@ -69,19 +69,36 @@ function textBodyLines(body: XmlElement): string[] {
   return childrenNamed(body, 'p').map(paragraphText);
 }
 
+/** The shape's non-visual properties (p:nvSpPr, p:nvGrpSpPr, p:nvGraphicFramePr), where a placeholder is named. */
+const nonVisual = (shape: XmlElement): XmlElement | undefined => shape.children.find((child): child is XmlElement => isElement(child) && child.local.startsWith('nv'));
+
 function placeholderType(shape: XmlElement): string | undefined {
-  const ph = descendantsNamed(childNamed(shape, 'nvSpPr') ?? shape, 'ph')[0];
+  const properties = nonVisual(shape);
+  const ph = properties === undefined ? undefined : descendantsNamed(properties, 'ph')[0];
   if (ph === undefined) return undefined;
   return attribute(ph, 'type') ?? 'body';
 }
 
+/** The offset of a shape's a:xfrm: in p:spPr (shapes), p:grpSpPr (groups) or p:xfrm itself (graphic frames). */
 function position(shape: XmlElement): { x: number; y: number } | undefined {
-  const properties = childNamed(shape, 'spPr') ?? childNamed(shape, 'grpSpPr') ?? childNamed(shape, 'xfrm');
-  const xfrm = shape.local === 'graphicFrame' ? childNamed(shape, 'xfrm') : properties === undefined ? undefined : childNamed(properties, 'xfrm');
+  const holder = shape.local === 'graphicFrame' ? shape : childNamed(shape, shape.local === 'grpSp' ? 'grpSpPr' : 'spPr');
+  const xfrm = holder === undefined ? undefined : childNamed(holder, 'xfrm');
   const offset = xfrm === undefined ? undefined : childNamed(xfrm, 'off');
   if (offset === undefined) return undefined;
   const [x, y] = [Number(attribute(offset, 'x')), Number(attribute(offset, 'y'))];
   return Number.isFinite(x) && Number.isFinite(y) ? { x, y } : undefined;
+}
+
+/**
+ * A shape tree's shapes, with markup-compatibility wrappers (mc:AlternateContent, which newer
+ * PowerPoint writes around shapes older readers may not know) replaced by their fallback.
+ */
+function shapesOf(tree: XmlElement): XmlElement[] {
+  return tree.children.filter(isElement).flatMap((child) => {
+    if (child.local !== 'AlternateContent') return [child];
+    const chosen = childNamed(child, 'Fallback') ?? childNamed(child, 'Choice');
+    return chosen === undefined ? [] : chosen.children.filter(isElement);
+  });
 }
 
 function tableRows(table: XmlElement): string[][] {
@@ -96,8 +113,8 @@ function tableRows(table: XmlElement): string[][] {
 /** Writes a shape tree's shapes in reading order; groups are read as their own small slides. */
 function writeShapes(tree: XmlElement, layout: TextLayout): void {
   const shapes: Placed<XmlElement>[] = [];
-  for (const shape of tree.children) {
-    if (!isElement(shape) || !['sp', 'grpSp', 'graphicFrame'].includes(shape.local)) continue;
+  for (const shape of shapesOf(tree)) {
+    if (!['sp', 'grpSp', 'graphicFrame'].includes(shape.local)) continue;
     const type = placeholderType(shape);
     if (type !== undefined && SKIPPED_PLACEHOLDERS.has(type)) continue;
     const where = position(shape);
