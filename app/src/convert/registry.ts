@@ -82,7 +82,8 @@ export const FORMATS: readonly FormatSpec[] = [
     contentType: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
     extensions: ['.pptx'],
     signatures: ['pptx'],
-    containers: ['zip'],
+    // A password-protected PPTX is an OLE compound file: read as PPTX to be refused as `encrypted`.
+    containers: ['zip', 'cfb'],
     keeps: 'slide text in reading order, tables as rows, speaker notes; the slide number as the page',
     load: () => import('./formats/pptx.js'),
   },

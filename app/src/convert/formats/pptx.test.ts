@@ -126,6 +126,13 @@ describe('PPTX', () => {
     assert.match(error.message, /nests XML elements more than 256 deep/);
   });
 
+  test('a password-protected PPTX (an OLE file holding an EncryptedPackage) is encrypted; another OLE file named .pptx is legacy_format', async () => {
+    const ole = readFileSync(new URL('../../../../test/fixtures/formats/ole-sample.doc', import.meta.url));
+    const encrypted = Buffer.concat([ole, Buffer.from('EncryptedPackage', 'utf16le')]);
+    assert.equal((await failure(convert(encrypted, 'deck.pptx', DEFAULT_CONVERT_LIMITS))).reason, 'encrypted');
+    assert.equal((await failure(convert(ole, 'deck.pptx', DEFAULT_CONVERT_LIMITS))).reason, 'legacy_format');
+  });
+
   test('a ZIP named .pptx without ppt/presentation.xml is corrupt', async () => {
     const zip = new JSZip();
     zip.file('[Content_Types].xml', '<Types/>');

@@ -11,6 +11,7 @@ import { ConversionError, type Extracted } from '../types.js';
 import { attribute, childNamed, childrenNamed, descendantsNamed, isElement, parseXml, type XmlElement } from '../xml-tree.js';
 import { BoundedZip } from '../zip.js';
 import type { ConvertContext } from '../registry.js';
+import { SAVE_AS_PPTX } from './ppt.js';
 
 const LABEL = 'PPTX';
 const NOTES_SLIDE = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/notesSlide';
@@ -138,7 +139,18 @@ function shapeTree(part: XmlElement): XmlElement | undefined {
   return slide === undefined ? undefined : childNamed(slide, 'spTree');
 }
 
+/** An OLE compound file's signature: what a password-protected PPTX is (its ZIP sits encrypted inside). */
+const OLE_SIGNATURE = [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
+/** The stream name that an encrypted OOXML package's compound file holds, as its directory stores it (UTF-16LE). */
+const ENCRYPTED_PACKAGE = Buffer.from('EncryptedPackage', 'utf16le');
+
 export async function convert(bytes: Uint8Array, { limits }: ConvertContext): Promise<Extracted> {
+  if (OLE_SIGNATURE.every((byte, index) => bytes[index] === byte)) {
+    if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(ENCRYPTED_PACKAGE)) {
+      throw new ConversionError('encrypted', `${LABEL} is password-protected`);
+    }
+    throw new ConversionError('legacy_format', `named .pptx but an OLE compound file (a legacy PowerPoint file?): ${SAVE_AS_PPTX}`);
+  }
   const zip = await BoundedZip.open(bytes, LABEL, limits);
   const slides = await slideParts(zip);
   if (slides.length > limits.maxPages) {
