@@ -163,7 +163,7 @@ export const schema: Schema<Settings> = {
   },
   convert: {
     maxPages: {
-      doc: 'Most pages of a PDF; longer ones are dead-lettered rather than indexed in part.',
+      doc: 'Most pages of a PDF, or slides of a presentation (PPTX, ODP); longer ones are dead-lettered rather than indexed in part.',
       format: integer(1).name,
       default: 2000,
       env: 'CONVERT_MAX_PAGES',

@@ -64,7 +64,7 @@ export interface Converted extends Extracted {
 }
 
 export interface ConvertLimits {
-  /** Most pages a PDF may have; a longer one is refused rather than indexed in part. */
+  /** Most pages a PDF (or slides a presentation) may have; a longer one is refused rather than indexed in part. */
   readonly maxPages: number;
   /** Extraction time budget per file: checked between pages, and enforced by the sandbox's deadline. */
   readonly maxMillis: number;
