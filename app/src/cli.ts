@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { ExitCode, reportError, settingsFor } from './commands/common.js';
 import * as parse from './commands/flags.js';
 import { SUPPORTED_EXTENSIONS } from './convert/registry.js';
+import { EMBEDDING_DTYPES, type EmbeddingDtype } from './embed/choices.js';
 import { preloadModel } from './embed/preload.js';
 import { DEAD_LETTER_REASONS, type DeadLetterReason } from './failure.js';
 
@@ -396,7 +397,7 @@ reindex
   .description('create the next version of the index for another model (the alias stays where it is)')
   .requiredOption('--model <id-or-path>', 'Hugging Face id, or absolute path of a local model folder (scripts/fetch-model --model NAME)')
   .option('--dims <n>', 'vector dimensions, 1–4096 (default: measured by loading the model)', parse.dims)
-  .addOption(new Option('--dtype <dtype>', 'weights the new pipeline loads (default: EMBEDDING_DTYPE, or the folder\'s keda-indexer.json)').choices(['fp32', 'fp16', 'q8'] as const))
+  .addOption(new Option('--dtype <dtype>', 'weights the new pipeline loads (default: EMBEDDING_DTYPE, or the folder\'s keda-indexer.json)').choices(EMBEDDING_DTYPES))
   .option('--passage-prefix <text>', 'put before every chunk (default: the model\'s known prefix, e.g. "passage: " for e5)')
   .option('--query-prefix <text>', 'put before every query (default: the model\'s known prefix, e.g. "query: " for e5)')
   .addHelpText(
@@ -411,7 +412,7 @@ Examples:
     --query-prefix "Represent this sentence for searching relevant passages: "`,
   )
   .action(
-    action('reindex create', async (options: { model: string; dims?: number; dtype?: 'fp32' | 'fp16' | 'q8'; passagePrefix?: string; queryPrefix?: string }) => {
+    action('reindex create', async (options: { model: string; dims?: number; dtype?: EmbeddingDtype; passagePrefix?: string; queryPrefix?: string }) => {
       const { runReindexCreate } = await import('./commands/reindex.js');
       return runReindexCreate(
         settingsFor(globalOptions()),

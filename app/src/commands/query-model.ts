@@ -5,7 +5,8 @@
 // an index's mapping could otherwise make `search` download a hub repository or open a folder of
 // their choosing (issue #27, row 11).
 import type { Settings } from '../config/config.js';
-import { createEmbedder, type Embedder, type EmbeddingDtype } from '../embed/embedder.js';
+import { isEmbeddingDtype, type EmbeddingDtype } from '../embed/choices.js';
+import { createEmbedder, type Embedder } from '../embed/embedder.js';
 import { modelSlug } from '../embed/model-profile.js';
 import type { Logger } from '../observe/logger.js';
 import type { ModelRecord } from '../sink/model-record.js';
@@ -20,7 +21,6 @@ export interface QueryModelChoice {
   readonly queryPrefix: string;
 }
 
-const DTYPES: readonly string[] = ['fp32', 'fp16', 'q8'];
 
 /**
  * The configured model that made the recorded vectors: EMBEDDING_MODEL when it is that model (by
@@ -33,7 +33,7 @@ export function queryModelFor(settings: Settings, index: string, recorded: Model
     // An index made before `_meta` (or by another tool): EMBEDDING_MODEL, as before.
     return { model: configured.model, dtype: configured.dtype, passagePrefix: configured.passagePrefix, queryPrefix: configured.queryPrefix };
   }
-  const dtype = (DTYPES.includes(recorded.dtype) ? recorded.dtype : configured.dtype) as EmbeddingDtype;
+  const dtype = isEmbeddingDtype(recorded.dtype) ? recorded.dtype : configured.dtype;
   const model = [configured.model, ...configured.searchAllowedModels].find((candidate) => modelSlug(candidate) === recorded.name);
   if (model !== undefined) return { model, dtype, passagePrefix: recorded.passage_prefix, queryPrefix: recorded.query_prefix };
   // The recorded names come from the index: quoted through printable(), as anything read from it.

@@ -3,6 +3,7 @@
 // meaning. The README's configuration reference is generated from this schema
 // (`keda-indexer config --markdown`), so this is the single source of truth.
 import type { Schema } from 'convict';
+import { EMBEDDING_DEVICES, EMBEDDING_DTYPES, type EmbeddingDevice, type EmbeddingDtype } from '../embed/choices.js';
 import { awsRegion, boolean, bucketList, bucketName, byteSize, httpUrl, indexName, integer, modelList, modelRef, nonEmptyText, oneOf, text } from './formats.js';
 
 /** SQS's longest visibility timeout, in seconds: the longest lease and retry delay there can be. */
@@ -26,8 +27,8 @@ export interface Settings {
   split: { by: 'word' | 'sentence' | 'passage'; length: number; overlap: number; maxTokens: number; withinPages: boolean };
   embedding: {
     model: string;
-    device: 'cpu' | 'cuda' | 'auto';
-    dtype: 'fp32' | 'fp16' | 'q8';
+    device: EmbeddingDevice;
+    dtype: EmbeddingDtype;
     cacheDir: string;
     threads: number;
     batchTokens: number;
@@ -258,13 +259,13 @@ export const schema: Schema<Settings> = {
     },
     device: {
       doc: 'cpu, cuda (an error at startup if CUDA cannot be used), or auto (cuda when usable, else cpu with a warning).',
-      format: oneOf('cpu', 'cuda', 'auto').name,
+      format: oneOf(...EMBEDDING_DEVICES).name,
       default: 'cpu',
       env: 'EMBEDDING_DEVICE',
     },
     dtype: {
       doc: 'Weights to load: fp32 (onnx/model.onnx), q8 (onnx/model_quantized.onnx), fp16.',
-      format: oneOf('fp32', 'fp16', 'q8').name,
+      format: oneOf(...EMBEDDING_DTYPES).name,
       default: 'fp32',
       env: 'EMBEDDING_DTYPE',
     },
