@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
-import { TransientError } from '../failure.js';
+import { AuthorizationError, TransientError } from '../failure.js';
 import { createMetrics, type WorkerMetrics } from '../observe/metrics.js';
 import { Consumer, type ConsumerOptions } from './consumer.js';
 import { ACK, type MessageHandler, type Verdict } from './handler.js';
@@ -207,6 +207,20 @@ test('verdict retry: released after a delay growing with the receive count, labe
   assert.deepEqual(queue.callsFor('m1'), ['visibility m1 40']);
   assert.equal(await counterValue(metrics, 'filesRetried', 'elasticsearch_unavailable'), 1);
   assert.equal(logged('transient failure; message released for retry')[0]?.retryInSeconds, 40);
+});
+
+test('an authorization error is retried, never dead-lettered, with an error line that names the fix and a count', async (t) => {
+  const refused = new AuthorizationError('s3_access_denied', 's3://b/k: AccessDenied (HTTP 403)', "grant s3:GetObject on s3://b/* to the worker's role");
+  const { queue, metrics, lines, drain } = setUp(t, () => Promise.resolve({ kind: 'retry', error: refused }));
+  await drain(messageOf('m1'), messageOf('m2'));
+  assert.deepEqual([...queue.callsFor('m1'), ...queue.callsFor('m2')], ['visibility m1 10', 'visibility m2 10']);
+  assert.deepEqual(queue.deadLettered, []);
+  assert.equal(await counterValue(metrics, 'filesRetried', 's3_access_denied'), 2);
+  const loud = lines.filter((line) => line.outcome === 'retry');
+  assert.deepEqual(loud.map((line) => [line.level, line.fix]), [
+    [50, refused.fix],
+    [50, refused.fix],
+  ]);
 });
 
 test('a retry delay stops at retryMaxSeconds', async (t) => {

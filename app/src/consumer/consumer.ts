@@ -5,6 +5,7 @@
 // owns stop, the drain deadline and what is handed back then; it knows nothing of what a message
 // means. It uses the global timers (not timers/promises) so node:test's mock timers drive it.
 import type { Settings } from '../config/config.js';
+import { AuthorizationError } from '../failure.js';
 import type { Logger } from '../observe/logger.js';
 import type { WorkerMetrics } from '../observe/metrics.js';
 import type { MessageHandler, Verdict } from './handler.js';
@@ -367,6 +368,11 @@ export class Consumer {
     const reason = retryReasonOf(error);
     await this.queue.setVisibility(message, delay);
     this.metrics.filesRetried.inc({ reason });
+    if (error instanceof AuthorizationError) {
+      // Loud: every message will fail so until the credentials are fixed.
+      log.error({ outcome: 'retry', reason, err: error, fix: error.fix, retryInSeconds: Math.round(delay) }, 'not authorized; message released for retry until the credentials are fixed');
+      return;
+    }
     log.warn({ outcome: 'retry', reason, err: error, retryInSeconds: Math.round(delay) }, 'transient failure; message released for retry');
   }
 }
