@@ -16,7 +16,9 @@ test("AccessDenied is an authorization error: retried with the fix, not a dead l
 });
 
 test('a missing object or bucket and an archived object are permanent', () => {
-  assert.equal((classifyS3Error(new NoSuchKey({ message: 'gone', $metadata: {} }), 'docs', 'a.pdf') as PermanentError).reason, 'missing_object');
+  const missing = classifyS3Error(new NoSuchKey({ message: 'gone', $metadata: {} }), 'docs', 'a.pdf');
+  assert.ok(missing instanceof PermanentError);
+  assert.equal(missing.reason, 'missing_object');
   for (const [name, reason] of [
     ['NoSuchBucket', 'missing_bucket'],
     ['InvalidObjectState', 'object_archived'],

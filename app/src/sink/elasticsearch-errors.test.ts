@@ -8,7 +8,7 @@ import { classifyElasticsearchError, errorTypeOf } from './elasticsearch-errors.
 
 function answer(statusCode: number, type: string, reason = 'because'): errors.ResponseError {
   const meta = { body: { error: { type, reason }, status: statusCode }, statusCode, headers: {}, warnings: null, meta: { context: null, name: 'es', request: { params: { method: 'POST', path: '/_bulk' }, options: {}, id: 1 }, connection: null, attempts: 0, aborted: false } };
-  return new errors.ResponseError(meta as unknown as ConstructorParameters<typeof errors.ResponseError>[0]);
+  return new errors.ResponseError(meta);
 }
 
 test('401 and 403 are authorization errors: retried, with the fix', () => {
