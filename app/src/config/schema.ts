@@ -1,7 +1,7 @@
 // Every setting of the worker and CLI, in one place: name, environment variable, value format
 // (formats.ts: how it is parsed and what a bad value's message says is expected), default and
 // meaning. The README's configuration reference is generated from this schema
-// (`keda-indexer config --markdown`), so this is the single source of truth.
+// (`npm run docs:config`; a unit test keeps them equal), so this is the single source of truth.
 import type { Schema } from 'convict';
 import { EMBEDDING_DEVICES, EMBEDDING_DTYPES, type EmbeddingDevice, type EmbeddingDtype } from '../embed/choices.js';
 import { awsRegion, boolean, bucketList, bucketName, byteSize, httpUrl, indexName, integer, modelList, modelRef, nonEmptyText, oneOf, text } from './formats.js';

@@ -1,7 +1,7 @@
 // What a queue message asks the worker to do. Parsing is pure so every accepted shape, and every
 // way a body can be wrong, is tested without a queue.
 //
-// Accepted bodies (DESIGN.md, "Messages accepted on the queue"):
+// Accepted bodies:
 //   - an S3 event notification: Records[] with eventName ObjectCreated:* or ObjectRemoved:*;
 //   - the same notification wrapped in an SNS envelope (Type "Notification", Message a string);
 //   - s3:TestEvent, sent by S3 when a notification is configured: acknowledged and ignored;
