@@ -118,6 +118,14 @@ describe('running headers and footers', () => {
     assert.ok(texts.every((text) => text.startsWith('ACME Corp — Confidential')));
   });
 
+  test('pages of one line each, alike but for their number, keep that line: it is their text', () => {
+    const pages = [1, 2, 3, 4, 5].map((n) => lines([`Version one, page ${n}. Orchards along the river bloom in spring.`]));
+    assert.deepEqual(
+      textOf(...pages),
+      [1, 2, 3, 4, 5].map((n) => `Version one, page ${n}. Orchards along the river bloom in spring.`),
+    );
+  });
+
   test('a line on fewer than half of the pages is not running', () => {
     const plain = (body: string) => lines([body, `and more about ${body}.`]);
     const texts = textOf(page(1, 'One one one'), page(2, 'Two two two'), page(3, 'Three three three'), plain('Four'), plain('Five'), plain('Six'), plain('Seven'));

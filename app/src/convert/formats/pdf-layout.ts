@@ -525,6 +525,10 @@ export function pagesToText(pages: readonly PageLayout[]): string[] {
   return pages.map((page, index) => {
     if (page.plain !== undefined) return page.plain;
     const pageEdges = edges[index] ?? new Map<LayoutLine, string>();
+    // A page of nothing but "running" lines has no body for them to run above: they are its text
+    // (a deck of one-line pages, "Version one, page N. …", each of them different in its number).
+    const isRunning = (line: LayoutLine) => running.has(pageEdges.get(line) ?? '');
+    if (page.lines.length > 0 && page.lines.every(isRunning)) return joinLines(page.lines, evidence);
     const top: string[] = [];
     const bottom: string[] = [];
     const body: LayoutLine[] = [];
