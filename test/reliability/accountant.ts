@@ -12,6 +12,7 @@ import { convert } from '../../app/src/convert/index.js';
 import type { Embedder } from '../../app/src/embed/embedder.js';
 import { isPermanent } from '../../app/src/failure.js';
 import { s3FilePath } from '../../app/src/sink/document.js';
+import { sandboxLimitsOf } from '../../app/src/pipeline/index-file.js';
 import { splitText } from '../../app/src/split/splitter.js';
 import { es, takeDeadLetters } from '../support/stack.js';
 import type { CorpusFile } from './corpus.js';
@@ -30,7 +31,7 @@ export function textHashOf(contents: readonly string[]): string {
 /** What each file should become, computed with the worker's own stages and settings. */
 export async function expectedOutcomes(files: readonly CorpusFile[], settings: Settings, embedder: Embedder): Promise<Map<string, Expected>> {
   const expected = new Map<string, Expected>();
-  const limits = { maxPages: settings.convert.maxPages, maxMillis: 600_000, maxInflatedBytes: settings.convert.maxInflatedBytes, maxInflateRatio: settings.convert.maxInflateRatio };
+  const limits = { ...sandboxLimitsOf(settings), maxMillis: 600_000 };
   for (const file of files) {
     const bytes = typeof file.body === 'string' ? new TextEncoder().encode(file.body) : file.body;
     try {

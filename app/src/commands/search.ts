@@ -21,6 +21,9 @@ export interface SearchHit {
   readonly page_number?: number;
   /** Last page of the chunk: a citation names pages page_number–page_end. */
   readonly page_end?: number;
+  /** The chunk's text (some of it) was read by OCR, with the engine's mean confidence (0 to 1). */
+  readonly ocr?: boolean;
+  readonly ocr_confidence?: number;
   readonly split_id: number;
   readonly source_id: string;
 }
@@ -41,6 +44,8 @@ function toHit(score: number, source: HitSource): SearchHit {
     file_path: source.file_path,
     ...(source.page_number === undefined ? {} : { page_number: source.page_number }),
     ...(source.page_end === undefined ? {} : { page_end: source.page_end }),
+    ...(source.ocr === undefined ? {} : { ocr: source.ocr }),
+    ...(source.ocr_confidence === undefined ? {} : { ocr_confidence: source.ocr_confidence }),
     split_id: source.split_id,
     source_id: source.source_id,
   };
@@ -65,7 +70,7 @@ export function fuseByRank(lists: readonly (readonly { id: string; source: HitSo
     .map(({ score, source }) => toHit(score, source));
 }
 
-const SOURCE_FIELDS = ['content', 'file_path', 'page_number', 'page_end', 'split_id', 'source_id'];
+const SOURCE_FIELDS = ['content', 'file_path', 'page_number', 'page_end', 'ocr', 'ocr_confidence', 'split_id', 'source_id'];
 
 async function searchElasticsearch(client: Client, index: string, query: string, vector: Float32Array, options: SearchOptions): Promise<SearchHit[]> {
   const candidates = Math.max(options.k, 10);

@@ -136,7 +136,14 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
         metrics.embedPaddedTokens.inc(paddedTokens);
       },
     });
-    const indexer = new FileIndexer(embedder, batcher, sink, settings);
+    const indexer = new FileIndexer(embedder, batcher, sink, settings, undefined, {
+      onOcr: (file, ocr) => {
+        metrics.ocrPages.inc(ocr.pages);
+        if (ocr.stopped === undefined) return;
+        metrics.ocrStopped.inc({ limit: ocr.stopped.limit });
+        logger.warn({ file: file.filePath, ocr }, 'OCR budget reached: the file is indexed as far as OCR got');
+      },
+    });
     const queue = new SqsQueue(createSqsClient(settings.aws, logger), queueUrl, settings.sqs.deadLetterQueueUrl);
     worker = new Worker(queue, createS3Client(settings.aws, logger), indexer, settings, logger, metrics);
     if (target.alias !== undefined) {

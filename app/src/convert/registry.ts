@@ -45,6 +45,9 @@ export interface FormatSpec {
 
 const HTML_START = /^\s*(?:<!--[\s\S]*?-->\s*)*<(?:!doctype\s+html|html[\s>])/i;
 
+/** Images are read by OCR (formats/image.ts). */
+const IMAGE_KEEPS = 'text read by OCR (OCR_MODE, OCR_LANGUAGES), with its confidence';
+
 /** What a file without an extension, and without any other format's look, is read as. */
 export const PLAIN_TEXT: FormatSpec = {
     type: 'text',
@@ -63,7 +66,7 @@ export const FORMATS: readonly FormatSpec[] = [
     contentType: 'application/pdf',
     extensions: ['.pdf'],
     signatures: ['pdf'],
-    keeps: 'text layer in reading order, page numbers',
+    keeps: 'text layer in reading order, page numbers; pages without text read by OCR (OCR_MODE)',
     load: () => import('./formats/pdf.js'),
   },
   {
@@ -94,6 +97,51 @@ export const FORMATS: readonly FormatSpec[] = [
     text: true,
     keeps: 'text without markup; tables as rows',
     load: () => import('./formats/markdown.js'),
+  },
+  {
+    type: 'png',
+    name: 'PNG image',
+    contentType: 'image/png',
+    extensions: ['.png'],
+    signatures: ['png'],
+    keeps: IMAGE_KEEPS,
+    load: () => import('./formats/image.js'),
+  },
+  {
+    type: 'jpeg',
+    name: 'JPEG image',
+    contentType: 'image/jpeg',
+    extensions: ['.jpg', '.jpeg'],
+    signatures: ['jpg'],
+    keeps: IMAGE_KEEPS,
+    load: () => import('./formats/image.js'),
+  },
+  {
+    type: 'tiff',
+    name: 'TIFF image',
+    contentType: 'image/tiff',
+    extensions: ['.tiff', '.tif'],
+    signatures: ['tif'],
+    keeps: IMAGE_KEEPS + '; every page, page numbers',
+    load: () => import('./formats/image.js'),
+  },
+  {
+    type: 'webp',
+    name: 'WebP image',
+    contentType: 'image/webp',
+    extensions: ['.webp'],
+    signatures: ['webp'],
+    keeps: IMAGE_KEEPS,
+    load: () => import('./formats/image.js'),
+  },
+  {
+    type: 'bmp',
+    name: 'BMP image',
+    contentType: 'image/bmp',
+    extensions: ['.bmp'],
+    signatures: ['bmp'],
+    keeps: IMAGE_KEEPS,
+    load: () => import('./formats/image.js'),
   },
   PLAIN_TEXT,
 ];

@@ -144,7 +144,10 @@ export class ConvertSandbox implements FileConverter {
     try {
       // The converters check their budget between pages themselves and say more about where they
       // were; the thread's deadline is the backstop for a converter stuck inside one step.
-      return await thread.run({ bytes, fileName, limits: this.options.limits }, this.options.limits.maxMillis + 1000);
+      const { limits } = this.options;
+      // OCR's budget comes on top of the conversion's (OCR_MAX_SECONDS, stopped by the converter itself).
+      const ocrMillis = limits.ocrMode === 'off' ? 0 : limits.ocrMaxMillis;
+      return await thread.run({ bytes, fileName, limits }, limits.maxMillis + ocrMillis + 1000);
     } finally {
       this.release(thread);
     }

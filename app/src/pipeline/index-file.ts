@@ -1,6 +1,7 @@
 // One file through convert → split → embed → sink. Shared by the queue worker and the CLI's
 // `index` command, so both index a file the same way.
 import type { FileConverter, SandboxLimits } from '../convert/sandbox.js';
+import type { OcrPage, OcrStopped } from '../convert/types.js';
 import type { EmbedBatcher } from '../embed/batcher.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Settings } from '../config/config.js';
@@ -22,6 +23,55 @@ export interface IndexedFile {
   readonly superseded: boolean;
   /** Seconds per stage. */
   readonly seconds: { convert: number; split: number; embed: number; write: number };
+  /** Present when OCR read pages of the file. */
+  readonly ocr?: OcrSummary;
+}
+
+/** What OCR did for a file, for its log line. */
+export interface OcrSummary {
+  readonly pages: number;
+  /** Mean of the pages' confidences, 0 to 1. */
+  readonly confidence: number;
+  /** OCR's budget stopped it: the file is indexed as far as OCR got. */
+  readonly stopped?: OcrStopped;
+}
+
+export interface FileIndexerHooks {
+  /** A file was read (some of it) by OCR: for metrics, and a log line when OCR's budget stopped it. */
+  readonly onOcr?: (file: FileToIndex, ocr: OcrSummary) => void;
+}
+
+/** The converter's limits from the settings: one place, for the worker, `index` and the tests. */
+export function sandboxLimitsOf(settings: Pick<Settings, 'convert' | 'ocr'>): SandboxLimits {
+  return {
+    maxPages: settings.convert.maxPages,
+    maxMillis: settings.convert.maxSeconds * 1000,
+    maxInflatedBytes: settings.convert.maxInflatedBytes,
+    maxInflateRatio: settings.convert.maxInflateRatio,
+    maxChars: settings.convert.maxChars,
+    maxHeapMb: settings.convert.maxHeapMb,
+    ocrMode: settings.ocr.mode,
+    ocrLanguages: settings.ocr.languages.split('+'),
+    ocrMaxPages: settings.ocr.maxPages,
+    ocrMaxMillis: settings.ocr.maxSeconds * 1000,
+    ocrDpi: settings.ocr.dpi,
+  };
+}
+
+/** `ocr` and `ocr_confidence` of a chunk over pages [first, last]: OCR read at least one of them. */
+export function chunkOcrOf(ocrPages: readonly OcrPage[] | undefined, first: number | undefined, last: number | undefined): { ocr: true; ocr_confidence: number } | undefined {
+  if (ocrPages === undefined || ocrPages.length === 0 || first === undefined) return undefined;
+  const covered = ocrPages.filter((page) => page.page >= first && page.page <= (last ?? first));
+  if (covered.length === 0) return undefined;
+  const confidence = covered.reduce((sum, page) => sum + page.confidence, 0) / covered.length;
+  return { ocr: true, ocr_confidence: Math.round(confidence * 1000) / 1000 };
+}
+
+function ocrSummaryOf(ocrPages: readonly OcrPage[] | undefined, stopped: OcrStopped | undefined): OcrSummary | undefined {
+  if ((ocrPages === undefined || ocrPages.length === 0) && stopped === undefined) return undefined;
+  const pages = ocrPages ?? [];
+  const confidence = pages.length === 0 ? 0 : pages.reduce((sum, page) => sum + page.confidence, 0) / pages.length;
+  return { pages: pages.length, confidence: Math.round(confidence * 1000) / 1000, ...(stopped === undefined ? {} : { stopped }) };
 }
 
 export interface FileToIndex {
@@ -48,9 +98,10 @@ export class FileIndexer {
     private readonly embedder: Pick<Embedder, 'countTokens' | 'modelMaxTokens' | 'model' | 'dimensions'>,
     private readonly batcher: Pick<EmbedBatcher, 'embedPassages'>,
     private readonly sink: ChunkSink,
-    settings: Pick<Settings, 'split' | 'convert' | 'embedding'>,
+    settings: Pick<Settings, 'split' | 'convert' | 'ocr' | 'embedding'>,
     /** Where files are converted; by default a pool of converter threads (convert/sandbox.ts). */
     converter?: FileConverter,
+    private readonly hooks: FileIndexerHooks = {},
   ) {
     if (converter !== undefined) this.converter = Promise.resolve(converter);
     this.converterThreads = settings.convert.threads;
@@ -63,14 +114,7 @@ export class FileIndexer {
       countTokens: (text) => embedder.countTokens(text),
       withinPages: settings.split.withinPages,
     };
-    this.limits = {
-      maxPages: settings.convert.maxPages,
-      maxMillis: settings.convert.maxSeconds * 1000,
-      maxInflatedBytes: settings.convert.maxInflatedBytes,
-      maxInflateRatio: settings.convert.maxInflateRatio,
-      maxChars: settings.convert.maxChars,
-      maxHeapMb: settings.convert.maxHeapMb,
-    };
+    this.limits = sandboxLimitsOf(settings);
     this.sliceChunks = settings.embedding.sliceChunks;
     this.indexSettings = indexSettingsFingerprint({
       model: embedder.model,
@@ -129,6 +173,7 @@ export class FileIndexer {
       split_idx_start: chunk.splitIdxStart,
       ...(chunk.pageNumber === undefined ? {} : { page_number: chunk.pageNumber }),
       ...(chunk.pageEnd === undefined ? {} : { page_end: chunk.pageEnd }),
+      ...chunkOcrOf(converted.ocrPages, chunk.pageNumber, chunk.pageEnd),
       content_type: converted.contentType,
       indexed_at: indexedAt,
     });
@@ -141,6 +186,8 @@ export class FileIndexer {
     // Embedding and writing interleave: the write stage is what the sink took beyond the waits
     // for vectors.
     const writeSeconds = Math.max(0, clock.lap() - embedding.seconds);
+    const ocr = ocrSummaryOf(converted.ocrPages, converted.ocrStopped);
+    if (ocr !== undefined && !superseded) this.hooks.onOcr?.(file, ocr);
     return {
       sourceId,
       chunks: chunks.length,
@@ -149,6 +196,7 @@ export class FileIndexer {
       staleDeleted,
       superseded,
       seconds: { convert: convertSeconds, split: splitSeconds, embed: embedding.seconds, write: writeSeconds },
+      ...(ocr === undefined ? {} : { ocr }),
     };
   }
 

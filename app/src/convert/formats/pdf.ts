@@ -3,14 +3,17 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { getDocument, type PDFDocumentProxy } from '../pdfjs.js';
+import { PdfOcr } from './pdf-ocr.js';
 import type { ConvertContext } from '../registry.js';
 import { ConversionError, type ConvertLimits, type Extracted, type PageStart } from '../types.js';
 
 const pdfjsRoot = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
 // pdfjs reads these from disk in Node; the trailing separator is required.
 const standardFontDataUrl = path.join(pdfjsRoot, 'standard_fonts') + path.sep;
+// Decoders of JPEG 2000 and JBIG2 images (scans use them), loaded when a page is rendered for OCR.
+const wasmUrl = path.join(pdfjsRoot, 'wasm') + path.sep;
 
-export interface PdfText {
+export interface PdfText extends Pick<Extracted, 'ocrPages' | 'ocrStopped'> {
   readonly text: string;
   readonly pages: readonly PageStart[];
 }
@@ -50,6 +53,7 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
     // pdfjs takes ownership of (and may detach) the buffer it is given, so it gets a copy.
     data: new Uint8Array(bytes),
     standardFontDataUrl,
+    wasmUrl,
     isEvalSupported: false,
     disableFontFace: true,
     useSystemFonts: false,
@@ -69,8 +73,10 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
     }
     let text = '';
     const pages: PageStart[] = [];
+    const ocr = PdfOcr.of(limits);
     for (let pageNumber = 1; pageNumber <= document.numPages; pageNumber++) {
-      if (Date.now() - started > limits.maxMillis) {
+      // OCR has a budget of its own (pdf-ocr.ts): its time is not the text extraction's.
+      if (Date.now() - started - (ocr?.millis ?? 0) > limits.maxMillis) {
         throw new ConversionError(
           'timeout',
           `PDF text extraction exceeded ${limits.maxMillis} ms at page ${pageNumber} of ${document.numPages}`,
@@ -79,6 +85,8 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
       let pageContent: string;
       try {
         pageContent = await pageText(document, pageNumber);
+        // Under OCR_MODE=force a text layer stays when OCR reads nothing (its budget spent).
+        if (ocr?.wants(pageContent) === true) pageContent = (await ocr.read(document, pageNumber)) || pageContent;
       } catch (error) {
         if (error instanceof ConversionError) throw error;
         throw new ConversionError('corrupt', `PDF page ${pageNumber} could not be read: ${String(error)}`, { cause: error });
@@ -95,10 +103,12 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
     if (text.trim().length === 0) {
       throw new ConversionError(
         'no_text',
-        `PDF has ${document.numPages} page(s) but no text layer (scanned? it needs OCR first)`,
+        ocr === undefined
+          ? `PDF has ${document.numPages} page(s) but no text layer (scanned? OCR is off: OCR_MODE=off)`
+          : `PDF has ${document.numPages} page(s) and OCR found no text${ocr.stoppedMessage() === undefined ? '' : ` (${ocr.stoppedMessage()})`}`,
       );
     }
-    return { text, pages };
+    return { text, pages, ...ocr?.result() };
   } finally {
     await loadingTask.destroy();
   }

@@ -1,0 +1,63 @@
+// The OCR engine: Tesseract 5's LSTM recogniser, compiled to WebAssembly by tesseract.js.
+//
+// Why tesseract.js: measured on the same scanned pages (docs/benchmarks.md, "OCR"), it read them
+// with a lower character error rate than PaddleOCR's PP-OCRv4 ONNX models (which join English
+// words: "atnine onweekdays"), at about twice the pages per CPU-second and a fifth of the memory.
+// It is maintained, installs from npm with no native build, and its language data comes from npm
+// too (language-data.ts pins it), so nothing is downloaded at run time.
+//
+// tesseract.js runs the engine in a worker thread of its own, started here inside the converter
+// thread: when the sandbox ends a converter thread at its deadline, Node ends that thread's
+// threads with it. One engine per converter thread and language list, kept between files (starting
+// one reads and unpacks the language model, about a second).
+import { createWorker, OEM, type Worker as TesseractWorker } from 'tesseract.js';
+import { verifiedLanguagePath } from './language-data.js';
+import { toPgm, type GreyImage } from './raster.js';
+
+export interface PageReading {
+  readonly text: string;
+  /** The engine's mean word confidence, 0 to 1. */
+  readonly confidence: number;
+}
+
+export interface OcrEngine {
+  read(image: GreyImage): Promise<PageReading>;
+}
+
+const engines = new Map<string, Promise<TesseractWorker>>();
+
+async function startEngine(languages: readonly string[]): Promise<TesseractWorker> {
+  const langPath = await verifiedLanguagePath(languages);
+  return createWorker([...languages], OEM.LSTM_ONLY, {
+    langPath,
+    gzip: true,
+    // Read the verified files each start; never write a cache beside the process's working folder.
+    cacheMethod: 'none',
+  });
+}
+
+/** The engine for `languages` (Tesseract codes), started on first use in this thread. */
+export function ocrEngine(languages: readonly string[]): OcrEngine {
+  const key = languages.join('+');
+  let worker = engines.get(key);
+  if (worker === undefined) {
+    worker = startEngine(languages);
+    engines.set(key, worker);
+    // A failed start is not kept: the next file tries again (and fails with the same message).
+    worker.catch(() => engines.delete(key));
+  }
+  const ready = worker;
+  return {
+    async read(image) {
+      const { data } = await (await ready).recognize(Buffer.from(toPgm(image)));
+      return { text: data.text, confidence: Math.max(0, Math.min(1, data.confidence / 100)) };
+    },
+  };
+}
+
+/** Ends every engine this thread started (tests; a converter thread's end does it anyway). */
+export async function stopOcrEngines(): Promise<void> {
+  const workers = [...engines.values()];
+  engines.clear();
+  await Promise.all(workers.map(async (worker) => (await worker.catch(() => undefined))?.terminate()));
+}
