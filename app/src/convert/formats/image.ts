@@ -3,15 +3,16 @@
 // Every page's declared size is checked before any pixel is decoded: an image bomb (a small file
 // declaring a huge canvas) is refused with its size, not decoded. Declared sizes come from
 // image-size (maintained, pure JS, reads only headers), a TIFF's pages from utif2's directory walk.
-// Pixels are decoded by @napi-rs/canvas (Skia, prebuilt, no system libraries; the same canvas pdf.js
-// renders PDF pages on) for PNG, JPEG, WebP and BMP, and by utif2 (pure JS, every TIFF compression
-// scanners write) for TIFF, which Skia does not read.
-import { loadImage } from '@napi-rs/canvas';
+// PNG, JPEG, WebP and BMP are decoded by the OCR engine itself (Leptonica in WebAssembly: a
+// malformed file fails there, it cannot crash the process). Not by @napi-rs/canvas: its Skia
+// decoders are native code, and a PNG cut inside its header crashed the whole process (SIGSEGV)
+// here. TIFF pages are decoded by utif2 (pure JS, every TIFF compression scanners write).
 import { imageSize } from 'image-size';
 import UTIF from 'utif2';
 import { OcrBudget } from '../ocr/budget.js';
 import { ocrEngine } from '../ocr/engine.js';
-import { greyAtWorkingSize, greyOfImage, isBlank, MAX_DECLARED_PIXELS, type GreyImage } from '../ocr/raster.js';
+import type { EncodedImage } from '../ocr/engine.js';
+import { greyAtWorkingSize, isBlank, MAX_DECLARED_PIXELS, type GreyImage } from '../ocr/raster.js';
 import type { ConvertContext } from '../registry.js';
 import { ConversionError, type Extracted, type PageStart } from '../types.js';
 
@@ -19,7 +20,7 @@ import { ConversionError, type Extracted, type PageStart } from '../types.js';
 interface ImagePage {
   readonly width: number;
   readonly height: number;
-  decode(): Promise<GreyImage>;
+  decode(): Promise<GreyImage | EncodedImage>;
 }
 
 const PAGE_SEPARATOR = '\n\n';
@@ -67,15 +68,7 @@ function pagesOf(bytes: Uint8Array): ImagePage[] {
   return [{
     width,
     height,
-    decode: async () => {
-      let image;
-      try {
-        image = await loadImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      } catch (error) {
-        throw corrupt(error);
-      }
-      return greyOfImage(image);
-    },
+    decode: () => Promise.resolve({ encoded: bytes }),
   }];
 }
 
@@ -101,9 +94,14 @@ export async function convert(bytes: Uint8Array, { limits }: ConvertContext): Pr
   for (const [index, page] of pages.entries()) {
     if (!budget.allows()) break;
     budget.attempt();
-    const grey = await page.decode();
-    if (isBlank(grey)) continue;
-    const reading = await engine.read(grey);
+    const image = await page.decode();
+    if (!('encoded' in image) && isBlank(image)) continue;
+    let reading;
+    try {
+      reading = await engine.read(image);
+    } catch (error) {
+      throw corrupt(error);
+    }
     const pageText = reading.text.trim();
     if (pageText.length === 0) continue;
     if (text.length > 0) text += PAGE_SEPARATOR;

@@ -21,7 +21,15 @@ export interface PageReading {
 }
 
 export interface OcrEngine {
-  read(image: GreyImage): Promise<PageReading>;
+  /**
+   * Reads grey pixels, or an encoded PNG, JPEG, WebP or BMP that the engine decodes itself (with
+   * Leptonica, inside WebAssembly, where a malformed file can fail but not crash the process).
+   */
+  read(image: GreyImage | EncodedImage): Promise<PageReading>;
+}
+
+export interface EncodedImage {
+  readonly encoded: Uint8Array;
 }
 
 const engines = new Map<string, Promise<TesseractWorker>>();
@@ -33,6 +41,9 @@ async function startEngine(languages: readonly string[]): Promise<TesseractWorke
     gzip: true,
     // Read the verified files each start; never write a cache beside the process's working folder.
     cacheMethod: 'none',
+    // Without a handler, tesseract.js also throws a failed job's error where nothing can catch it
+    // (an uncaught exception in the converter thread); the job's promise carries it anyway.
+    errorHandler: () => undefined,
   });
 }
 
@@ -49,7 +60,8 @@ export function ocrEngine(languages: readonly string[]): OcrEngine {
   const ready = worker;
   return {
     async read(image) {
-      const { data } = await (await ready).recognize(Buffer.from(toPgm(image)));
+      const input = 'encoded' in image ? image.encoded : toPgm(image);
+      const { data } = await (await ready).recognize(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
       return { text: data.text, confidence: Math.max(0, Math.min(1, data.confidence / 100)) };
     },
   };
