@@ -52,7 +52,8 @@ describe('images through OCR', () => {
       assert.equal(converted.type, 'jpeg');
       assert.deepEqual(converted.pages, [{ page: 1, offset: 0 }]);
       assert.equal(converted.ocrPages?.length, 1);
-      const confidence = converted.ocrPages?.[0].confidence ?? 0;
+      const [first] = converted.ocrPages ?? [];
+      const confidence = first?.confidence ?? 0;
       assert.ok(confidence > 0.5 && confidence <= 1, `confidence ${confidence}`);
     });
   }
