@@ -1,7 +1,8 @@
 // Scanned PDFs through OCR: the scanned page of a mixed PDF is read on its own page, and a PDF of
 // 10,000 scanned pages is stopped by OCR's budget inside the sandbox, which goes on converting.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, test } from 'node:test';
 import { scannedPdf } from '../../../../test/fixtures/scans.js';
 import { convert } from '../index.js';
@@ -52,5 +53,18 @@ describe('scanned PDF pages through OCR', () => {
     assert.ok(['no_text', 'timeout'].includes(error.reason), `${error.reason}: ${error.message}`);
     const next = await sandbox.convert(fixture('formats/scan.jpg'), 'scan.jpg');
     assert.match(next.text, /ninety kilograms/);
+  });
+
+  // The deadline ends a converter thread with terminate(), as close() does: the OCR engine's own
+  // thread, started inside it, must end with it rather than live on in the worker.
+  test("ending a converter thread ends the OCR engine's thread too", async () => {
+    const threads = () => readdirSync('/proc/self/task').length;
+    const own = new ConvertSandbox({ threads: 1, limits: { ...DEFAULT_CONVERT_LIMITS, maxHeapMb: 384, maxChars: 1_000_000 } });
+    await own.convert(fixture('formats/scan.jpg'), 'scan.jpg');
+    const during = threads();
+    await own.close();
+    // Threads leave the process a moment after terminate() resolves: waited for, up to a minute.
+    for (let tries = 0; tries < 240 && threads() > during - 2; tries++) await sleep(250);
+    assert.ok(threads() <= during - 2, `threads: ${during} while converting, ${threads()} after close`);
   });
 });

@@ -10,6 +10,7 @@
 // thread: when the sandbox ends a converter thread at its deadline, Node ends that thread's
 // threads with it. One engine per converter thread and language list, kept between files (starting
 // one reads and unpacks the language model, about a second).
+import { isMainThread } from 'node:worker_threads';
 import { createWorker, OEM, type Worker as TesseractWorker } from 'tesseract.js';
 import { verifiedLanguagePath } from './language-data.js';
 import { toPgm, type GreyImage } from './raster.js';
@@ -34,6 +35,21 @@ export interface EncodedImage {
 
 const engines = new Map<string, Promise<TesseractWorker>>();
 
+/**
+ * On the main thread (tests, tools that convert in process) an engine's thread would keep the
+ * process alive for ever: it is ended after this long unused. Converter threads keep theirs; the
+ * sandbox ends them.
+ */
+const MAIN_THREAD_IDLE_MS = 2000;
+let idleTimer: NodeJS.Timeout | undefined;
+
+function touched(): void {
+  if (!isMainThread) return;
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => void stopOcrEngines(), MAIN_THREAD_IDLE_MS);
+  idleTimer.unref();
+}
+
 async function startEngine(languages: readonly string[]): Promise<TesseractWorker> {
   const langPath = await verifiedLanguagePath(languages);
   return createWorker([...languages], OEM.LSTM_ONLY, {
@@ -47,8 +63,7 @@ async function startEngine(languages: readonly string[]): Promise<TesseractWorke
   });
 }
 
-/** The engine for `languages` (Tesseract codes), started on first use in this thread. */
-export function ocrEngine(languages: readonly string[]): OcrEngine {
+function engineFor(languages: readonly string[]): Promise<TesseractWorker> {
   const key = languages.join('+');
   let worker = engines.get(key);
   if (worker === undefined) {
@@ -57,18 +72,27 @@ export function ocrEngine(languages: readonly string[]): OcrEngine {
     // A failed start is not kept: the next file tries again (and fails with the same message).
     worker.catch(() => engines.delete(key));
   }
-  const ready = worker;
+  return worker;
+}
+
+/** The engine for `languages` (Tesseract codes); its thread starts at the first page it reads. */
+export function ocrEngine(languages: readonly string[]): OcrEngine {
   return {
     async read(image) {
       const input = 'encoded' in image ? image.encoded : toPgm(image);
-      const { data } = await (await ready).recognize(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
-      return { text: data.text, confidence: Math.max(0, Math.min(1, data.confidence / 100)) };
+      try {
+        const { data } = await (await engineFor(languages)).recognize(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
+        return { text: data.text, confidence: Math.max(0, Math.min(1, data.confidence / 100)) };
+      } finally {
+        touched();
+      }
     },
   };
 }
 
 /** Ends every engine this thread started (tests; a converter thread's end does it anyway). */
 export async function stopOcrEngines(): Promise<void> {
+  clearTimeout(idleTimer);
   const workers = [...engines.values()];
   engines.clear();
   await Promise.all(workers.map(async (worker) => (await worker.catch(() => undefined))?.terminate()));
