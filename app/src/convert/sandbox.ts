@@ -17,6 +17,7 @@
 import { isMainThread, parentPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { threadEntryOf } from '../thread-entry.js';
 import { convert } from './index.js';
+import { onOcrStart } from './ocr/budget.js';
 import { ConversionError, type ConversionFailure, type Converted, type ConvertLimits } from './types.js';
 
 export interface SandboxLimits extends ConvertLimits {
@@ -46,6 +47,8 @@ interface ConvertRequest {
 }
 
 type ConvertReply =
+  /** The file's OCR started: its deadline grows by OCR's budget (OCR_MAX_SECONDS), once. */
+  | { readonly ocrStarted: true }
   | { readonly ok: true; readonly converted: Converted }
   | { readonly ok: false; readonly reason: ConversionFailure; readonly message: string };
 
@@ -87,7 +90,15 @@ class ConverterThread {
         worker.off('exit', onExit);
         worker.unref();
       };
+      let extended = false;
       const onMessage = (reply: ConvertReply) => {
+        if ('ocrStarted' in reply) {
+          if (extended) return;
+          extended = true;
+          clearTimeout(timer);
+          timer = setTimeout(onDeadline, deadlineMs - (Date.now() - started) + limits.ocrMaxMillis);
+          return;
+        }
         detach();
         if (reply.ok) resolve(reply.converted);
         else reject(new ConversionError(reply.reason, reply.message));
@@ -106,12 +117,14 @@ class ConverterThread {
         this.dead = true;
         reject(new ConversionError('corrupt', `the converter thread exited (code ${code})`));
       };
-      const timer = setTimeout(() => {
+      const started = Date.now();
+      const onDeadline = () => {
         detach();
         this.dead = true;
         void worker.terminate();
-        reject(new ConversionError('timeout', `conversion ran past its time budget (CONVERT_MAX_SECONDS=${Math.round(limits.maxMillis / 1000)})`));
-      }, deadlineMs);
+        reject(new ConversionError('timeout', `conversion ran past its time budget (CONVERT_MAX_SECONDS=${Math.round(limits.maxMillis / 1000)}${extended ? `, plus OCR_MAX_SECONDS=${Math.round(limits.ocrMaxMillis / 1000)}` : ''})`));
+      };
+      let timer = setTimeout(onDeadline, deadlineMs);
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);
@@ -144,10 +157,8 @@ export class ConvertSandbox implements FileConverter {
     try {
       // The converters check their budget between pages themselves and say more about where they
       // were; the thread's deadline is the backstop for a converter stuck inside one step.
-      const { limits } = this.options;
-      // OCR's budget comes on top of the conversion's (OCR_MAX_SECONDS, stopped by the converter itself).
-      const ocrMillis = limits.ocrMode === 'off' ? 0 : limits.ocrMaxMillis;
-      return await thread.run({ bytes, fileName, limits }, limits.maxMillis + ocrMillis + 1000);
+      // A file whose OCR starts gets OCR_MAX_SECONDS more (ConverterThread.run).
+      return await thread.run({ bytes, fileName, limits: this.options.limits }, this.options.limits.maxMillis + 1000);
     } finally {
       this.release(thread);
     }
@@ -203,6 +214,9 @@ function failureOf(error: unknown): { reason: ConversionFailure; message: string
 function serve(port: MessagePort): void {
   port.on('message', (request: ConvertRequest) => {
     const { bytes, fileName, limits } = request;
+    onOcrStart(() => {
+      port.postMessage({ ocrStarted: true } satisfies ConvertReply);
+    });
     convert(bytes, fileName, limits).then(
       (converted) => {
         if (converted.text.length > limits.maxChars) {

@@ -2,6 +2,13 @@
 // A file over either is indexed as far as OCR got, and says so (Extracted.ocrStopped).
 import type { ConvertLimits, OcrPage, OcrStopped } from '../types.js';
 
+/** Told when a file's OCR starts (its first page): the sandbox then extends its deadline by OCR's budget. */
+let ocrStartListener: (() => void) | undefined;
+
+export function onOcrStart(listener: (() => void) | undefined): void {
+  ocrStartListener = listener;
+}
+
 export class OcrBudget {
   private readonly started = Date.now();
   private readonly read: OcrPage[] = [];
@@ -20,6 +27,7 @@ export class OcrBudget {
 
   /** A page went through OCR (blank or not: it counts against the cap). */
   attempt(): void {
+    if (this.attempted === 0) ocrStartListener?.();
     this.attempted++;
   }
 
