@@ -1,7 +1,7 @@
-// `npm run bench:sandbox`: what converting in the sandbox's threads (app/src/convert/sandbox.ts)
-// costs over converting on the calling thread, per file, for small and large files of each format,
+// `npm run bench:sandbox`: what converting in the sandbox's processes (app/src/convert/sandbox.ts)
+// costs over converting in the calling process, per file, for small and large files of each format,
 // measured in the same run (alternating, so a busy machine slows both alike). Prints a table:
-// median milliseconds per file each way, their difference and ratio, and what starting a thread
+// median milliseconds per file each way, their difference and ratio, and what starting a process
 // costs once. No services, no model.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import { prose, seededRandom } from '../test/reliability/corpus.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const limits: SandboxLimits = { ...DEFAULT_CONVERT_LIMITS, maxHeapMb: 384, maxChars: 10_000_000 };
+const limits: SandboxLimits = { ...DEFAULT_CONVERT_LIMITS, maxHeapMb: 384, maxMemoryMb: 640, maxChars: 10_000_000 };
 const random = seededRandom(7);
 const example = (name: string) => new Uint8Array(readFileSync(path.join(root, 'examples', name)));
 
@@ -38,33 +38,33 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   return performance.now() - started;
 }
 
-// A thread's start: its first file pays for the thread and its module loads.
-const fresh = new ConvertSandbox({ threads: 1, limits });
+// A process's start: its first file pays for the process and its module loads.
+const fresh = new ConvertSandbox({ processes: 1, limits });
 const first = files[0];
 if (first === undefined) throw new Error('no files');
 const startMs = await timed(() => fresh.convert(first.bytes, first.name));
 await fresh.close();
 
-const sandbox = new ConvertSandbox({ threads: 1, limits });
+const sandbox = new ConvertSandbox({ processes: 1, limits });
 const rows: string[] = [];
 for (const file of files) {
-  // Warm both ways first: converters load on their first file, in each thread.
+  // Warm both ways first: converters load on their first file, in each process.
   await convert(file.bytes, file.name, limits);
   await sandbox.convert(file.bytes, file.name);
   const inline: number[] = [];
-  const threaded: number[] = [];
+  const sandboxed: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     inline.push(await timed(() => convert(file.bytes, file.name, limits)));
-    threaded.push(await timed(() => sandbox.convert(file.bytes, file.name)));
+    sandboxed.push(await timed(() => sandbox.convert(file.bytes, file.name)));
   }
   const a = median(inline);
-  const b = median(threaded);
+  const b = median(sandboxed);
   rows.push(`| ${file.label} | ${(file.bytes.length / 1024).toFixed(0)} KB | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(b - a).toFixed(1)} | ${(b / a).toFixed(2)} |`);
 }
 await sandbox.close();
 
 console.log(`Converter sandbox, ${ROUNDS} rounds per file (median ms per file; Node ${process.version})\n`);
-console.log('| file | size | main thread | sandbox | difference | ratio |');
+console.log('| file | size | in process | sandbox | difference | ratio |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const row of rows) console.log(row);
-console.log(`\nA new thread's first file (start, module loads, converter load): ${startMs.toFixed(0)} ms, once per thread.`);
+console.log(`\nA new process's first file (start, module loads, converter load): ${startMs.toFixed(0)} ms, once per process.`);

@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { ExitCode, reportError, settingsFor } from './commands/common.js';
 import * as parse from './commands/flags.js';
 import { SUPPORTED_EXTENSIONS } from './convert/registry.js';
+import { EMBEDDING_DTYPES, type EmbeddingDtype } from './embed/choices.js';
 import { preloadModel } from './embed/preload.js';
 import { DEAD_LETTER_REASONS, type DeadLetterReason } from './failure.js';
 
@@ -117,7 +118,7 @@ program
   .description('search the index')
   .argument('<query>', 'text to search for')
   .option('--k <n>', 'number of hits (1–1000)', parse.hitCount, 5)
-  .option('--json', 'print hits as a JSON array (score, content, file_path, page_number, page_end, ocr, ocr_confidence, split_id, source_id)')
+  .option('--json', 'print hits as a JSON array (score, content, file_path, page_number, page_end, section, ocr, ocr_confidence, split_id, source_id)')
   .option('--knn-only', 'Elasticsearch: vector search alone, without fusing in BM25 keyword matches')
   .addHelpText(
     'after',
@@ -170,6 +171,7 @@ program
   .description('create the queue, dead-letter queue, bucket, notification and index (idempotent)')
   .option('--queue-name <name>', 'queue to create (default: the name in SQS_QUEUE_URL, else keda-indexer); the DLQ is <name>-dlq')
   .option('--bucket <name>', 'bucket to create and connect (default: S3_BUCKET)')
+  .option('--bucket-account <id>', "account that owns the bucket, for the queue policy's aws:SourceAccount (default: the queue's account)", parse.awsAccount)
   .option('--max-receive-count <n>', 'receives before SQS itself moves a message to the DLQ, 1–1000 (with the default retry delays, 10 rides out ~45 min of outage)', parse.receiveCount, 10)
   .option('--dims <n>', 'vector dimensions of the index, 1–4096 (default: measured by loading EMBEDDING_MODEL)', parse.dims)
   .option('--skip-index', 'leave Elasticsearch alone')
@@ -194,13 +196,14 @@ Examples:
   .action(
     action(
       'bootstrap',
-      async (options: { queueName?: string; bucket?: string; maxReceiveCount: number; dims?: number; skipIndex?: boolean; skipBucket?: boolean }) => {
+      async (options: { queueName?: string; bucket?: string; bucketAccount?: string; maxReceiveCount: number; dims?: number; skipIndex?: boolean; skipBucket?: boolean }) => {
         const { runBootstrap } = await import('./commands/bootstrap.js');
         return runBootstrap(
           settingsFor(globalOptions()),
           {
             ...(options.queueName === undefined ? {} : { queueName: options.queueName }),
             ...(options.bucket === undefined ? {} : { bucket: options.bucket }),
+            ...(options.bucketAccount === undefined ? {} : { bucketAccount: options.bucketAccount }),
             maxReceiveCount: options.maxReceiveCount,
             ...(options.dims === undefined ? {} : { dims: options.dims }),
             skipIndex: options.skipIndex === true,
@@ -249,7 +252,7 @@ dlq
   .command('list')
   .description('list the files waiting in the dead-letter queue with reason and time, without consuming them')
   .addOption(new Option('--reason <reason>', 'only messages dead-lettered with this reason').choices(DEAD_LETTER_REASONS))
-  .option('--max <n>', 'read at most n messages (the rest are counted, not listed)', '1000')
+  .option('--max <n>', 'read at most n messages (the rest are counted, not listed)', parse.readLimit, 1000)
   .option('--json', 'print one JSON object: counts by reason and the messages (reason, error, failed_at, files)')
   .addHelpText(
     'after',
@@ -266,11 +269,11 @@ Examples:
   keda-indexer dlq list --max 50`,
   )
   .action(
-    action('dlq list', async (options: { reason?: DeadLetterReason; max: string; json?: boolean }) => {
+    action('dlq list', async (options: { reason?: DeadLetterReason; max: number; json?: boolean }) => {
       const { runDlqList } = await import('./commands/dlq.js');
       return runDlqList(
         settingsFor(globalOptions()),
-        { ...(options.reason === undefined ? {} : { reason: options.reason }), max: Number(options.max), json: options.json === true },
+        { ...(options.reason === undefined ? {} : { reason: options.reason }), max: options.max, json: options.json === true },
         process.stdout,
       );
     }),
@@ -394,7 +397,7 @@ reindex
   .description('create the next version of the index for another model (the alias stays where it is)')
   .requiredOption('--model <id-or-path>', 'Hugging Face id, or absolute path of a local model folder (scripts/fetch-model --model NAME)')
   .option('--dims <n>', 'vector dimensions, 1–4096 (default: measured by loading the model)', parse.dims)
-  .addOption(new Option('--dtype <dtype>', 'weights the new pipeline loads (default: EMBEDDING_DTYPE, or the folder\'s keda-indexer.json)').choices(['fp32', 'fp16', 'q8'] as const))
+  .addOption(new Option('--dtype <dtype>', 'weights the new pipeline loads (default: EMBEDDING_DTYPE, or the folder\'s keda-indexer.json)').choices(EMBEDDING_DTYPES))
   .option('--passage-prefix <text>', 'put before every chunk (default: the model\'s known prefix, e.g. "passage: " for e5)')
   .option('--query-prefix <text>', 'put before every query (default: the model\'s known prefix, e.g. "query: " for e5)')
   .addHelpText(
@@ -409,7 +412,7 @@ Examples:
     --query-prefix "Represent this sentence for searching relevant passages: "`,
   )
   .action(
-    action('reindex create', async (options: { model: string; dims?: number; dtype?: 'fp32' | 'fp16' | 'q8'; passagePrefix?: string; queryPrefix?: string }) => {
+    action('reindex create', async (options: { model: string; dims?: number; dtype?: EmbeddingDtype; passagePrefix?: string; queryPrefix?: string }) => {
       const { runReindexCreate } = await import('./commands/reindex.js');
       return runReindexCreate(
         settingsFor(globalOptions()),

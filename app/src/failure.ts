@@ -9,9 +9,9 @@
  */
 export const DEAD_LETTER_REASONS = [
   'malformed_message',
+  'forbidden_bucket',
   'missing_object',
   'missing_bucket',
-  'access_denied',
   'object_archived',
   'too_large',
   'unsupported_type',
@@ -52,6 +52,26 @@ export class TransientError extends Error {
     options?: ErrorOptions,
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * A service refused the worker's credentials (S3 AccessDenied, Elasticsearch 401/403). Transient
+ * on purpose: it is almost always the role or the key that is wrong, not the file, and the same
+ * refusal would dead-letter every message of the queue until someone fixed it. Retried instead,
+ * with an error-level log line that names the fix and a count in files_retried_total, the
+ * messages wait for the fix (or for the queue's maxReceiveCount).
+ */
+export class AuthorizationError extends TransientError {
+  override name = 'AuthorizationError';
+  constructor(
+    reason: string,
+    message: string,
+    /** What to grant, and to whom. */
+    readonly fix: string,
+    options?: ErrorOptions,
+  ) {
+    super(reason, message, options);
   }
 }
 

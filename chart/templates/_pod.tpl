@@ -152,6 +152,15 @@ Secret-sourced environment (never in the ConfigMap): Elasticsearch API key / pas
 AWS keys, then extraEnv. Empty when there is none.
 */}}
 {{- define "keda-indexer.secretEnv" -}}
+{{- include "keda-indexer.elasticsearchSecretEnv" . }}
+{{- include "keda-indexer.awsSecretEnv" . }}
+{{- end }}
+
+{{/*
+The Elasticsearch credentials, from their Secrets (worker and bootstrap only: backfill never
+talks to Elasticsearch and gets none).
+*/}}
+{{- define "keda-indexer.elasticsearchSecretEnv" -}}
 {{- $v := .Values }}
 {{- with $v.elasticsearch.apiKey.existingSecret }}
 - name: ELASTICSEARCH_API_KEY
@@ -167,6 +176,11 @@ AWS keys, then extraEnv. Empty when there is none.
       name: {{ . }}
       key: {{ $v.elasticsearch.password.key }}
 {{- end }}
+{{- end }}
+
+{{/* The static AWS keys (emulators, non-EKS clusters), then extraEnv. */}}
+{{- define "keda-indexer.awsSecretEnv" -}}
+{{- $v := .Values }}
 {{- with (include "keda-indexer.awsSecretName" .) }}
 - name: AWS_ACCESS_KEY_ID
   valueFrom:
@@ -222,16 +236,29 @@ Face hub with curl (download), or from a model image (copy). Files already there
   image: {{ $m.download.image | quote }}
   imagePullPolicy: IfNotPresent
   command: ["/bin/sh", "-ec"]
+  # Every file with a digest in MODEL_SHA256 ("<sha256> <path>" lines) is verified before it is
+  # kept; a mismatch stops the pod. The hub token goes to curl on its stdin (-H @-), never in an
+  # argument that /proc/<pid>/cmdline would show.
   args:
     - |
-      set --
-      if [ -n "${HF_TOKEN:-}" ]; then set -- -H "Authorization: Bearer ${HF_TOKEN}"; fi
+      pinned() { printf '%s\n' "${MODEL_SHA256}" | awk -v f="$1" '$2 == f { print $1 }'; }
+      matches() { want="$(pinned "$1")"; [ -z "$want" ] || [ "$(sha256sum "$2" | cut -d ' ' -f 1)" = "$want" ]; }
       for f in ${MODEL_FILES}; do
-        if [ -s "${MODEL_DIR}/${f}" ]; then continue; fi
-        mkdir -p "${MODEL_DIR}/${f%/*}"
-        echo "fetching ${MODEL_ID}/${f}"
-        curl -fsSL --retry 5 --retry-all-errors "$@" -o "${MODEL_DIR}/${f}.part" \
-          "${HUB_ENDPOINT}/${MODEL_ID}/resolve/${MODEL_REVISION}/${f}"
+        if [ -s "${MODEL_DIR}/${f}" ] && matches "$f" "${MODEL_DIR}/${f}"; then continue; fi
+        # dirname, not ${f%/*}: for a file at the top ("config.json") that made a folder of its name.
+        mkdir -p "$(dirname "${MODEL_DIR}/${f}")"
+        echo "fetching ${MODEL_ID}/${f} at revision ${MODEL_REVISION}"
+        url="${HUB_ENDPOINT}/${MODEL_ID}/resolve/${MODEL_REVISION}/${f}"
+        if [ -n "${HF_TOKEN:-}" ]; then
+          printf 'Authorization: Bearer %s\n' "${HF_TOKEN}" | curl -fsSL --retry 5 --retry-all-errors -H @- -o "${MODEL_DIR}/${f}.part" "$url"
+        else
+          curl -fsSL --retry 5 --retry-all-errors -o "${MODEL_DIR}/${f}.part" "$url"
+        fi
+        if ! matches "$f" "${MODEL_DIR}/${f}.part"; then
+          echo "${MODEL_ID}/${f}: sha256 $(sha256sum "${MODEL_DIR}/${f}.part" | cut -d ' ' -f 1), expected $(pinned "$f") (model.download.sha256): refused" >&2
+          rm -f "${MODEL_DIR}/${f}.part"
+          exit 1
+        fi
         mv "${MODEL_DIR}/${f}.part" "${MODEL_DIR}/${f}"
       done
   env:
@@ -245,6 +272,8 @@ Face hub with curl (download), or from a model image (copy). Files already there
       value: {{ $m.download.revision | quote }}
     - name: HUB_ENDPOINT
       value: {{ trimSuffix "/" $m.download.endpoint | quote }}
+    - name: MODEL_SHA256
+      value: {{ include "keda-indexer.modelPins" . | quote }}
     {{- with $m.download.tokenSecret }}
     - name: HF_TOKEN
       valueFrom:
@@ -293,6 +322,17 @@ carry its hash. The pod runs `keda-indexer backfill` with the worker's ServiceAc
 {{- if not $bucket }}
 {{- fail "backfill.enabled is true but neither backfill.bucket nor config.s3Bucket is set: set the bucket to list" }}
 {{- end }}
+{{- /* The workers dead-letter messages outside S3_ALLOWED_BUCKETS (forbidden_bucket): a backfill of a bucket they may not read would only fill the DLQ. */}}
+{{- $allowed := $v.config.s3AllowedBuckets | default (list $v.config.s3Bucket) }}
+{{- $prefix := $b.prefix | default $v.config.s3Prefix }}
+{{- $covered := false }}
+{{- range $allowed }}
+{{- $parts := splitn "/" 2 . }}
+{{- if and (eq $parts._0 $bucket) (hasPrefix (default "" $parts._1) $prefix) }}{{ $covered = true }}{{ end }}
+{{- end }}
+{{- if not $covered }}
+{{- fail (printf "backfill lists s3://%s/%s, which the workers may not read (config.s3AllowedBuckets, default config.s3Bucket): its messages would be dead-lettered as forbidden_bucket. Add %q to config.s3AllowedBuckets" $bucket $prefix $bucket) }}
+{{- end }}
 backoffLimit: {{ $b.backoffLimit }}
 {{- with $b.activeDeadlineSeconds }}
 activeDeadlineSeconds: {{ . }}
@@ -308,8 +348,8 @@ template:
       {{- include "keda-indexer.componentLabels" (dict "ctx" . "component" "backfill") | nindent 6 }}
   spec:
     restartPolicy: Never
-    serviceAccountName: {{ include "keda-indexer.serviceAccountName" . }}
-    automountServiceAccountToken: {{ $v.serviceAccount.automountServiceAccountToken }}
+    serviceAccountName: {{ include "keda-indexer.jobServiceAccountName" (dict "ctx" . "job" "backfill") }}
+    automountServiceAccountToken: false
     {{- with $v.imagePullSecrets }}
     imagePullSecrets:
       {{- toYaml . | nindent 6 }}
@@ -353,7 +393,7 @@ template:
         envFrom:
           - configMapRef:
               name: {{ include "keda-indexer.workerName" . }}
-        {{- with (include "keda-indexer.secretEnv" . | trim) }}
+        {{- with (include "keda-indexer.awsSecretEnv" . | trim) }}
         env:
           {{- . | nindent 10 }}
         {{- end }}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Chart checks, offline: yamllint, helm lint, ct lint, helm-unittest, and every rendering
-# (defaults, values-local.yaml, values-prod.yaml, chart/ci/*-values.yaml, test/chart/values/*.yaml)
+# (chart/tests/values/required.yaml for the defaults, which alone must fail; values-local.yaml, values-prod.yaml, chart/ci/*-values.yaml, test/chart/values/*.yaml)
 # validated by kubeconform -strict against local schemas (scripts/gen-schemas). A kind without a
 # schema is an error. Also: every metric the Grafana dashboard queries is one the worker exports
 # (test/chart/dashboard_metrics.py), config changes roll the pods (checksum annotations), and the
@@ -92,7 +92,7 @@ kubeconform_canary() {
 
 # checksum LABEL [helm args...] -> the worker pod template's checksum/config annotation
 checksum() {
-  render "checksum-$1" "${@:2}" --show-only templates/deployment.yaml >/dev/null || return 1
+  render "checksum-$1" -f "$chart/tests/values/required.yaml" "${@:2}" --show-only templates/deployment.yaml >/dev/null || return 1
   sed -n 's/^ *checksum\/config: //p' "$out/rendered-checksum-$1.yaml"
 }
 
@@ -112,7 +112,7 @@ checksum_rolls() {
 
 # backfill_job_name LABEL [helm args...] -> the backfill Job's metadata.name
 backfill_job_name() {
-  render "backfill-$1" --set backfill.enabled=true --set config.s3Bucket=docs "${@:2}" \
+  render "backfill-$1" -f "$chart/tests/values/required.yaml" --set backfill.enabled=true --set config.s3Bucket=docs "${@:2}" \
     --show-only templates/backfill-job.yaml >/dev/null || return 1
   sed -n 's/^  name: //p' "$out/rendered-backfill-$1.yaml" | head -n1
 }
@@ -196,7 +196,18 @@ test_values=(test/chart/values/*.yaml)
 
 check "yamllint" yamllint -s -c ci/lintconf.yaml values-local.yaml values-prod.yaml ci/*.yaml \
   "$chart"/tests/*.yaml "${test_values[@]}" .github/workflows/chart.yaml
-check "helm lint (defaults)" helm lint --strict "$chart"
+# The defaults alone lack what no default can hold (the queue, the bucket, Elasticsearch): the
+# render must fail and say how to fix it, rather than install pods that crash-loop.
+default_render_refused() {
+  if helm template keda-indexer "$chart" --kube-version "$k8s_version" --api-versions keda.sh/v1alpha1 \
+    >/dev/null 2>"$out/defaults.stderr"; then
+    echo "the defaults rendered: an install without a queue URL or Elasticsearch would crash-loop"; return 1
+  fi
+  cat "$out/defaults.stderr"
+  grep -q 'config.sqsQueueUrl is empty: set it to the URL of the queue' "$out/defaults.stderr"
+}
+check "default render refused with the fix" default_render_refused
+check "helm lint (required values)" helm lint --strict "$chart" -f "$chart/tests/values/required.yaml"
 for f in values-local.yaml values-prod.yaml "${ci_values[@]}" "${test_values[@]}"; do
   check "helm lint -f $f" helm lint --strict "$chart" -f "$f"
 done
@@ -205,7 +216,7 @@ check "ct lint" ct lint --config ci/ct.yaml --lint-conf ci/lintconf.yaml \
 check "helm-unittest" helm-unittest --strict "$chart"
 rmdir "$chart/tests/__snapshot__" 2>/dev/null || true  # created empty by helm-unittest
 check "kubeconform canaries" kubeconform_canary
-check "kubeconform (defaults)" render_and_validate defaults
+check "kubeconform (required values)" render_and_validate required -f "$chart/tests/values/required.yaml"
 for f in values-local.yaml values-prod.yaml "${ci_values[@]}" "${test_values[@]}"; do
   check "kubeconform -f $f" render_and_validate "$(basename "$f" .yaml)" -f "$f"
 done

@@ -73,6 +73,10 @@ describe('a bad flag value is a usage error (exit 2) naming the flag, the value 
     [['reindex', 'verify', '--max-chunk-ratio', '0.5'], /option '--max-chunk-ratio <n>' argument '0\.5' is invalid\. It must be a number ≥ 1\./],
     [['reindex', 'flip', '--max-chunk-ratio', 'x'], /option '--max-chunk-ratio <n>' argument 'x' is invalid\. It must be a number ≥ 1\./],
     [['backfill', 's3://docs/', '--dry-run', '--max-size', '10 potatoes'], /option '--max-size <size>' argument '10 potatoes' is invalid\. It must be a size/],
+    [['dlq', 'list', '--max', '0'], /option '--max <n>' argument '0' is invalid\. It must be an integer ≥ 1\./],
+    [['dlq', 'list', '--max', 'ten'], /option '--max <n>' argument 'ten' is invalid\. It must be an integer ≥ 1\./],
+    [['dlq', 'list', '--reason', 'too-large'], /option '--reason <reason>' argument 'too-large' is invalid\. Allowed choices are malformed_message, /],
+    [['redrive', '--reason', 'too-large'], /option '--reason <reason>' argument 'too-large' is invalid\. Allowed choices are malformed_message, /],
     [['backfill', 's3://docs/', '--dry-run', '--max-rate', 'fast'], /option '--max-rate <n>' argument 'fast' is invalid\. It must be a number above 0\./],
   ];
   for (const [args, message] of cases) {

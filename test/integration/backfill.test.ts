@@ -59,7 +59,7 @@ interface Summary {
   resumeAfter: string | null;
 }
 
-const env = () => ({ SQS_QUEUE_URL: queue.queueUrl, ELASTICSEARCH_INDEX: index, SQS_WAIT_TIME_SECONDS: '1', HTTP_PORT: '0', WORKER_CONCURRENCY: '8' });
+const env = () => ({ SQS_QUEUE_URL: queue.queueUrl, S3_ALLOWED_BUCKETS: bucket, ELASTICSEARCH_INDEX: index, SQS_WAIT_TIME_SECONDS: '1', HTTP_PORT: '0', WORKER_CONCURRENCY: '8' });
 
 /** Runs the built CLI to the end: exit code, JSON summary (--json) and everything it printed. */
 async function run(args: readonly string[]): Promise<{ code: number | string; output: string; summary: Summary | undefined }> {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { HeadBucketCommand, PutBucketNotificationConfigurationCommand, type NotificationConfiguration } from '@aws-sdk/client-s3';
-import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { readNotification } from '../../app/src/setup/aws-resources.js';
 import { CLI } from '../support/cli.js';
 import { createBucket, putObject, receivedKeys, s3, sqs, uniqueName } from '../support/stack.js';
@@ -176,5 +176,31 @@ describe('doctor and the bucket notification', () => {
     const passing = cli(['doctor'], { ...env, SQS_QUEUE_URL: queueUrlOf(live.stdout) });
     assert.equal(passing.status, 0, passing.stdout + passing.stderr);
     assert.match(passing.stdout, new RegExp(`✓ bucket +s3://${bucket}, notifies the queue \\(configuration "keda-indexer-${bucket}-docs"\\)`));
+  });
+});
+
+describe('bootstrap\'s queue policy', () => {
+  test("the queue policy names the bucket and its owner's account (aws:SourceArn, aws:SourceAccount); --bucket-account overrides the queue's", async () => {
+    const bucket = uniqueName('policy');
+    const policyOf = async (name: string) => {
+      const url = (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+      const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['Policy', 'QueueArn'] }));
+      const policy = JSON.parse(attributes.Attributes?.Policy ?? '{}') as { Statement?: { Condition?: Record<string, Record<string, string>> }[] };
+      return { arn: attributes.Attributes?.QueueArn ?? '', condition: policy.Statement?.[0]?.Condition };
+    };
+    const made = cli(['bootstrap', '--queue-name', `${bucket}-q`, '--skip-index'], { S3_BUCKET: bucket });
+    assert.equal(made.status, 0, made.stderr);
+    const first = await policyOf(`${bucket}-q`);
+    const account = first.arn.split(':')[4];
+    assert.match(account ?? '', /^\d{12}$/);
+    assert.deepEqual(first.condition, { ArnLike: { 'aws:SourceArn': `arn:aws:s3:::${bucket}` }, StringEquals: { 'aws:SourceAccount': account } });
+
+    const other = cli(['bootstrap', '--queue-name', `${bucket}-q`, '--skip-index', '--bucket-account', '210987654321'], { S3_BUCKET: bucket });
+    assert.equal(other.status, 0, other.stderr);
+    assert.deepEqual((await policyOf(`${bucket}-q`)).condition?.StringEquals, { 'aws:SourceAccount': '210987654321' });
+
+    const bad = cli(['bootstrap', '--queue-name', `${bucket}-q`, '--skip-index', '--bucket-account', '12ab'], { S3_BUCKET: bucket });
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /--bucket-account.*12-digit/);
   });
 });

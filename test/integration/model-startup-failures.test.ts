@@ -133,7 +133,7 @@ const commands: readonly Command[] = [
     readyz: true,
     run: (model) => ({
       args: ['worker'],
-      env: { EMBEDDING_MODEL: model, SQS_QUEUE_URL: `${process.env.AWS_ENDPOINT_URL ?? ''}/000000000000/startup-failures-${process.pid}`, HTTP_PORT: String(port) },
+      env: { EMBEDDING_MODEL: model, SQS_QUEUE_URL: `${process.env.AWS_ENDPOINT_URL ?? ''}/000000000000/startup-failures-${process.pid}`, S3_BUCKET: 'startup-failures', HTTP_PORT: String(port) },
       setting: 'EMBEDDING_MODEL',
     }),
   },

@@ -99,7 +99,7 @@ describe('Python clients read what the worker wrote to the dev stack', () => {
       await sendBody(queue.queueUrl, s3Event('ObjectCreated:Put', bucket, file));
     }
     const worker = spawnSync(process.execPath, [CLI, 'worker', '--drain'], {
-      env: { ...process.env, ELASTICSEARCH_INDEX: index, SQS_QUEUE_URL: queue.queueUrl, SQS_WAIT_TIME_SECONDS: '1', HTTP_PORT: '0' },
+      env: { ...process.env, ELASTICSEARCH_INDEX: index, SQS_QUEUE_URL: queue.queueUrl, S3_ALLOWED_BUCKETS: bucket, SQS_WAIT_TIME_SECONDS: '1', HTTP_PORT: '0' },
       encoding: 'utf8',
     });
     assert.equal(worker.status, 0, worker.stderr);

@@ -139,7 +139,7 @@ describe('reindex: change the model without downtime', () => {
   let loop: SearchLoop | undefined;
   let e5Embedder: Embedder;
   let minilmEmbedder: Embedder;
-  const env = (): Record<string, string> => ({ ELASTICSEARCH_INDEX: alias });
+  const env = (): Record<string, string> => ({ ELASTICSEARCH_INDEX: alias, S3_ALLOWED_BUCKETS: bucket });
 
   before(async () => {
     e5 = e5Model();
@@ -163,7 +163,9 @@ describe('reindex: change the model without downtime', () => {
     await drainWorker({ ...env(), SQS_QUEUE_URL: live.queueUrl });
     assert.deepEqual(await resolveIndex(es, alias), { kind: 'alias', alias, index: v1 });
 
-    loop = new SearchLoop({ ...settings, elasticsearch: { ...settings.elasticsearch, index: alias } });
+    // The searchers are told of the next model before the flip (SEARCH_ALLOWED_MODELS): search never
+    // loads a model only because an index's _meta names it.
+    loop = new SearchLoop({ ...settings, embedding: { ...settings.embedding, searchAllowedModels: [e5] }, elasticsearch: { ...settings.elasticsearch, index: alias } });
     const beforeCreate = await loop.answersAfter(0, 3);
     assert.ok(beforeCreate.every((a) => a.index === v1 && a.model === MINILM));
 
@@ -185,7 +187,7 @@ describe('reindex: change the model without downtime', () => {
     const keys = Object.keys(FILES);
     const held = 'notes/chess.txt';
     await enqueue(second, bucket, keys.filter((key) => key !== held));
-    const secondEnv = { ELASTICSEARCH_INDEX: v2, EMBEDDING_MODEL: e5, SQS_QUEUE_URL: second.queueUrl };
+    const secondEnv = { ELASTICSEARCH_INDEX: v2, EMBEDDING_MODEL: e5, SQS_QUEUE_URL: second.queueUrl, S3_ALLOWED_BUCKETS: bucket };
     await drainWorker(secondEnv);
 
     // 3. verify catches the missing file, and flip refuses for the same reason.
@@ -285,14 +287,14 @@ describe('reindex: change the model without downtime', () => {
       // An index as earlier versions made it: concrete, no _meta; its worker keeps working.
       await new ElasticsearchSink(es, { ...settings.elasticsearch, index: name }).ensureIndex(384);
       await enqueue(queue, bucket, Object.keys(FILES));
-      await drainWorker({ ELASTICSEARCH_INDEX: name, SQS_QUEUE_URL: queue.queueUrl });
+      await drainWorker({ ELASTICSEARCH_INDEX: name, SQS_QUEUE_URL: queue.queueUrl, S3_ALLOWED_BUCKETS: bucket });
       assert.deepEqual(await resolveIndex(es, name), { kind: 'concrete', index: name });
 
       const created = ok(cli({ ELASTICSEARCH_INDEX: name }, 'reindex', 'create', '--model', e5, '--dims', '384'), 'reindex create');
       const next = `${name}-v1-${E5}`;
       assert.match(created, new RegExp(`created ${next} `));
       await enqueue(queue, bucket, Object.keys(FILES));
-      await drainWorker({ ELASTICSEARCH_INDEX: next, EMBEDDING_MODEL: e5, SQS_QUEUE_URL: queue.queueUrl });
+      await drainWorker({ ELASTICSEARCH_INDEX: next, EMBEDDING_MODEL: e5, SQS_QUEUE_URL: queue.queueUrl, S3_ALLOWED_BUCKETS: bucket });
 
       const refused = cli({ ELASTICSEARCH_INDEX: name }, 'reindex', 'flip');
       assert.equal(refused.status, 1);
@@ -304,7 +306,8 @@ describe('reindex: change the model without downtime', () => {
       assert.deepEqual(await resolveIndex(es, name), { kind: 'alias', alias: name, index: next });
       assert.equal(await es.indices.exists({ index: `${name}-files` }), false, 'the old records went with the old index');
 
-      const search = ok(cli({ ELASTICSEARCH_INDEX: name }, 'search', 'how bees make honey', '--k', '1', '--json'), 'search');
+      // search loads the new model only from where it is configured: the allow-list names it.
+      const search = ok(cli({ ELASTICSEARCH_INDEX: name, SEARCH_ALLOWED_MODELS: e5 }, 'search', 'how bees make honey', '--k', '1', '--json'), 'search');
       assert.equal((JSON.parse(search) as { file_path: string }[])[0]?.file_path, `s3://${bucket}/notes/bees.txt`);
     } finally {
       await deleteIndexFamily(es, name);

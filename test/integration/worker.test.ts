@@ -42,6 +42,7 @@ let embedder: Embedder;
 function workerEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
     SQS_QUEUE_URL: queue.queueUrl,
+    S3_ALLOWED_BUCKETS: bucket,
     ELASTICSEARCH_INDEX: index,
     SQS_WAIT_TIME_SECONDS: '1',
     SQS_RETRY_BASE_SECONDS: '1',

@@ -8,12 +8,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Settings } from '../../app/src/config/config.js';
-import { convert } from '../../app/src/convert/index.js';
+import { ConvertSandbox } from '../../app/src/convert/sandbox.js';
 import type { Embedder } from '../../app/src/embed/embedder.js';
 import { isPermanent } from '../../app/src/failure.js';
-import { s3FilePath } from '../../app/src/sink/document.js';
-import { sandboxLimitsOf } from '../../app/src/pipeline/index-file.js';
-import { splitText } from '../../app/src/split/splitter.js';
+import { s3FilePath, sourceIdOf } from '../../app/src/sink/document.js';
+import { sandboxLimitsOf, splitWithParts } from '../../app/src/pipeline/index-file.js';
 import { es, takeDeadLetters } from '../support/stack.js';
 import type { CorpusFile } from './corpus.js';
 
@@ -28,36 +27,42 @@ export function textHashOf(contents: readonly string[]): string {
   return hash.digest('hex');
 }
 
-/** What each file should become, computed with the worker's own stages and settings. */
+/**
+ * What each file should become, computed with the worker's own stages and settings: converted in
+ * the same sandbox (so heap, memory, time and text caps decide as they do in the worker), split
+ * with the same options, and held to the same chunk cap.
+ */
 export async function expectedOutcomes(files: readonly CorpusFile[], settings: Settings, embedder: Embedder): Promise<Map<string, Expected>> {
   const expected = new Map<string, Expected>();
-  const limits = { ...sandboxLimitsOf(settings), maxMillis: 600_000 };
-  for (const file of files) {
-    const bytes = typeof file.body === 'string' ? new TextEncoder().encode(file.body) : file.body;
-    try {
-      if (bytes.byteLength > settings.fetch.maxBytes) {
-        expected.set(file.key, { outcome: 'dead-lettered', reason: 'too_large' });
-        continue;
+  const limits = settings.convert;
+  const sandbox = new ConvertSandbox({ processes: 1, limits: sandboxLimitsOf(settings) });
+  try {
+    for (const file of files) {
+      const bytes = typeof file.body === 'string' ? new TextEncoder().encode(file.body) : file.body;
+      try {
+        if (bytes.byteLength > settings.fetch.maxBytes) {
+          expected.set(file.key, { outcome: 'dead-lettered', reason: 'too_large' });
+          continue;
+        }
+        const converted = await sandbox.convert(bytes, path.posix.basename(file.key));
+        const chunks = splitWithParts(converted, file.key, {
+          by: settings.split.by,
+          length: settings.split.length,
+          overlap: settings.split.overlap,
+          maxTokens: Math.min(settings.split.maxTokens, embedder.modelMaxTokens),
+          countTokens: (text) => embedder.countTokens(text),
+          withinPages: settings.split.withinPages,
+        });
+        if (chunks.length === 0) expected.set(file.key, { outcome: 'dead-lettered', reason: 'no_text' });
+        else if (chunks.length > limits.maxChunks) expected.set(file.key, { outcome: 'dead-lettered', reason: 'too_large' });
+        else expected.set(file.key, { outcome: 'indexed', chunks: chunks.length, textHash: textHashOf(chunks.map((chunk) => chunk.content)) });
+      } catch (error) {
+        if (!isPermanent(error)) throw error;
+        expected.set(file.key, { outcome: 'dead-lettered', reason: error.reason });
       }
-      const converted = await convert(bytes, path.posix.basename(file.key), limits);
-      const chunks = splitText(converted, {
-        by: settings.split.by,
-        length: settings.split.length,
-        overlap: settings.split.overlap,
-        maxTokens: Math.min(settings.split.maxTokens, embedder.modelMaxTokens),
-        countTokens: (text) => embedder.countTokens(text),
-        withinPages: settings.split.withinPages,
-      });
-      expected.set(
-        file.key,
-        chunks.length === 0
-          ? { outcome: 'dead-lettered', reason: 'no_text' }
-          : { outcome: 'indexed', chunks: chunks.length, textHash: textHashOf(chunks.map((chunk) => chunk.content)) },
-      );
-    } catch (error) {
-      if (!isPermanent(error)) throw error;
-      expected.set(file.key, { outcome: 'dead-lettered', reason: error.reason });
     }
+  } finally {
+    await sandbox.close();
   }
   return expected;
 }
@@ -77,11 +82,15 @@ export interface Tally {
 
 interface ChunkRow {
   readonly file_path: string;
+  readonly source_id: string;
   readonly split_id: number;
   readonly content?: string;
 }
 
-/** All chunks of the bucket, by file, read with a scroll so none is missed. */
+/**
+ * All chunks of the bucket, by the file they were made from (its source id: an e-mail's
+ * attachments, `<file path>#<name>`, are chunks of their mail), read with a scroll so none is missed.
+ */
 async function chunksOfBucket(index: string, bucket: string, withContent: boolean): Promise<Map<string, ChunkRow[]>> {
   await es.indices.refresh({ index });
   const byFile = new Map<string, ChunkRow[]>();
@@ -89,7 +98,7 @@ async function chunksOfBucket(index: string, bucket: string, withContent: boolea
     index,
     scroll: '1m',
     size: 5000,
-    _source: withContent ? ['file_path', 'split_id', 'content'] : ['file_path', 'split_id'],
+    _source: withContent ? ['file_path', 'source_id', 'split_id', 'content'] : ['file_path', 'source_id', 'split_id'],
     query: { prefix: { file_path: `s3://${bucket}/` } },
   });
   for (;;) {
@@ -98,9 +107,9 @@ async function chunksOfBucket(index: string, bucket: string, withContent: boolea
     for (const hit of hits) {
       const row = hit._source;
       if (row === undefined) continue;
-      const list = byFile.get(row.file_path) ?? [];
+      const list = byFile.get(row.source_id) ?? [];
       list.push(row);
-      byFile.set(row.file_path, list);
+      byFile.set(row.source_id, list);
     }
     if (response._scroll_id === undefined) break;
     response = await es.scroll<ChunkRow>({ scroll_id: response._scroll_id, scroll: '1m' });
@@ -161,7 +170,7 @@ export async function account(options: {
   const wrongCounts: string[] = [];
   const staleText: string[] = [];
   for (const [key, expectation] of expected) {
-    const rows = chunks.get(s3FilePath(bucket, key)) ?? [];
+    const rows = chunks.get(sourceIdOf(s3FilePath(bucket, key))) ?? [];
     const ids = rows.map((row) => row.split_id);
     const letterCount = lettersByKey.get(key)?.length ?? 0;
     duplicated += ids.length - new Set(ids).size;
@@ -193,9 +202,10 @@ export async function account(options: {
     else deadLettered++;
     if (seen > 1) unexplained.push(`message ${body.slice(0, 60)} dead-lettered ${seen} times`);
   }
-  for (const filePath of chunks.keys()) {
-    const key = filePath.slice(`s3://${bucket}/`.length);
-    if (expected.has(key)) continue;
+  const expectedSources = new Set([...expected.keys()].map((key) => sourceIdOf(s3FilePath(bucket, key))));
+  for (const [sourceId, rows] of chunks) {
+    if (expectedSources.has(sourceId)) continue;
+    const key = (rows[0]?.file_path ?? sourceId).slice(`s3://${bucket}/`.length);
     // Where files come and go during the run, chunks of a key absent from the bucket are stale.
     if (options.compareText === true) staleText.push(`${key} (not in the bucket)`);
     else unexplained.push(`${key} indexed but never uploaded`);

@@ -25,7 +25,7 @@ async function prepare(name: string, files: number, seed: number, env: Record<st
   return { scenario, corpus, expected: await expectedOutcomes(corpus, settings, embedder) };
 }
 
-/** The chart's default terminationGracePeriodSeconds is the drain deadline plus this (chart/templates/_helpers.tpl). */
+/** The chart's default terminationGracePeriodSeconds is the drain deadline plus this (chart/templates/_config.tpl). */
 const GRACE_BEYOND_DEADLINE_SECONDS = 15;
 
 async function waitForOutput(worker: RunningCli, pattern: RegExp, timeoutMs = 120_000): Promise<void> {

@@ -1,7 +1,7 @@
 // Running the reliability scenarios: a fresh queue (with dead-letter queue), bucket and index per
 // scenario, worker processes started and killed as the scenario says, and a wait until the queue
 // has settled.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ensureBucket, ensureNotification, ensureQueues } from '../../app/src/setup/aws-resources.js';
 import { es, queueDepth, s3, sendBody, settings, sqs, startCli, uniqueName, type RunningCli } from '../support/stack.js';
@@ -37,6 +37,7 @@ export async function createScenario(name: string, options: { notify: boolean; e
     deadLetterUrl: queues.deadLetterUrl,
     workerEnv: {
       SQS_QUEUE_URL: queues.queueUrl,
+      S3_ALLOWED_BUCKETS: bucket,
       ELASTICSEARCH_INDEX: index,
       SQS_WAIT_TIME_SECONDS: '2',
       SQS_VISIBILITY_TIMEOUT_SECONDS: '10',
@@ -97,6 +98,35 @@ export function peakRssMb(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Resident memory of a process and all its descendants (the worker with its converter
+ * processes: what a pod's memory limit counts), in MB; undefined once the process has exited.
+ */
+export function treeRssMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The parent pid is the 4th field, after the command name in parentheses (which may hold spaces).
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const own = rssMb(pid);
+  if (own === undefined) return undefined;
+  let total = own;
+  const queue = [...(children.get(pid) ?? [])];
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    total += rssMb(next) ?? 0;
+    queue.push(...(children.get(next) ?? []));
+  }
+  return total;
 }
 
 /** Current resident memory of a process, in MB. */

@@ -18,7 +18,9 @@ render() { # render NAME [helm args…]
   local name="$1"; shift
   helm template idx chart --namespace indexing "${apis[@]}" "$@" >"$out/$name.yaml"
 }
-render default
+# The defaults plus what no default can hold (the chart refuses to render without a queue,
+# a bucket and Elasticsearch): chart/tests/values/required.yaml.
+render default -f chart/tests/values/required.yaml
 render local -f values-local.yaml
 render prod -f values-prod.yaml
 render job -f chart/ci/job-values.yaml

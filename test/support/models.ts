@@ -1,6 +1,6 @@
 // The second real model of the suite, e5-small-v2, as scripts/fetch-model provides it (pinned,
-// cached by version), in the folder beside EMBEDDING_MODEL's: that is where `search` looks for the
-// model an index records when it is not EMBEDDING_MODEL itself (commands/query-model.ts).
+// cached by version), in the folder beside EMBEDDING_MODEL's. `search` loads it only when it is
+// EMBEDDING_MODEL or on SEARCH_ALLOWED_MODELS (commands/query-model.ts).
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -21,6 +21,8 @@ import { cliLogLevel, loadEmbedder, usesElasticsearch } from './runtime.js';
 export interface BootstrapOptions {
   readonly queueName?: string;
   readonly bucket?: string;
+  /** The bucket owner's account, for the queue policy's aws:SourceAccount; default: the queue's. */
+  readonly bucketAccount?: string;
   readonly maxReceiveCount: number;
   /** Vector dims for the index; without it the model is loaded to measure them. */
   readonly dims?: number;
@@ -78,6 +80,7 @@ export async function runBootstrap(settings: Settings, options: BootstrapOptions
     visibilityTimeoutSeconds: settings.sqs.visibilityTimeoutSeconds,
     maxReceiveCount: options.maxReceiveCount,
     ...(manageBucket ? { bucket } : {}),
+    ...(manageBucket && options.bucketAccount !== undefined ? { bucketAccount: options.bucketAccount } : {}),
   });
   line(`queue        ${queues.queueUrl}`);
   line(`dead-letter  ${queues.deadLetterUrl} (after ${options.maxReceiveCount} receives)`);

@@ -24,7 +24,6 @@ function fileOf(entry: DeadLetterEntry): string {
 }
 
 export async function runDlqList(settings: Settings, options: DlqListOptions, out: NodeJS.WritableStream): Promise<number> {
-  if (!Number.isInteger(options.max) || options.max < 1) throw new UserError(`--max must be a whole number ≥ 1, got ${options.max}`, ExitCode.usage);
   const queueUrl = requireSetting(settings.sqs.queueUrl, 'SQS_QUEUE_URL', 'Set it to the queue whose dead-letter queue to list.');
   const sqs = createSqsClient(settings.aws);
   const deadLetterUrl = await new SqsQueue(sqs, queueUrl, settings.sqs.deadLetterQueueUrl).deadLetterQueueUrl();

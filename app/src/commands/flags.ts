@@ -20,6 +20,9 @@ export const hitCount = flag(integer(1, 1000));
 export const dims = flag(integer(1, 4096));
 /** SQS's range for a redrive policy's maxReceiveCount. */
 export const receiveCount = flag(integer(1, 1000));
+/** dlq list --max: messages to read. */
+export const readLimit = flag(integer(1));
+export const awsAccount = flag({ expect: 'a 12-digit AWS account id', parse: (raw: unknown) => (typeof raw === 'string' && /^\d{12}$/.test(raw) ? raw : undefined) });
 export const chunkRatio = flag(numberAtLeast(1));
 export const rate = flag(numberAbove(0));
 export const size = flag(byteSize);

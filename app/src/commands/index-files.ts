@@ -3,12 +3,18 @@
 // unchanged since they were indexed (same size and modification time, same model and split
 // settings) are skipped on both. Against the local store, files deleted from an indexed folder
 // also lose their chunks, so re-running on a folder brings that index up to date.
-import { readFile, readdir, stat } from 'node:fs/promises';
+//
+// A run keeps what it did: the local store is saved every LOCAL_STORE_CHECKPOINT_FILES files or
+// LOCAL_STORE_CHECKPOINT_SECONDS seconds (a crash loses at most that much), a folder that cannot
+// be read is reported and skipped (its files keep their chunks), and FETCH_MAX_BYTES holds before
+// a file is read, as it does for the worker's downloads.
+import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Settings } from '../config/config.js';
 import { SUPPORTED_EXTENSIONS } from '../convert/registry.js';
 import { callOverheadTokens, EmbedBatcher } from '../embed/batcher.js';
+import { PermanentError } from '../failure.js';
 import { createLogger } from '../observe/logger.js';
 import { FileIndexer, type ChunkSink } from '../pipeline/index-file.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
@@ -31,30 +37,84 @@ interface FoundFile {
 
 const SKIPPED_DIRECTORIES = new Set(['node_modules', '.git']);
 
-/** Supported files under `root` (or `root` itself), recursively; hidden folders are skipped. */
-async function findFiles(root: string, found: FoundFile[], missing: string[]): Promise<void> {
+/** What the walk found: files to index, inputs that do not exist, and what could not be read. */
+interface Walk {
+  readonly found: FoundFile[];
+  readonly missing: string[];
+  /** Folders (or files) that could not be listed or stat'ed, with the error code. */
+  readonly unreadable: { readonly path: string; readonly code: string }[];
+}
+
+const codeOf = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+
+/**
+ * Supported files under `root` (or `root` itself), recursively; hidden folders are skipped. A
+ * folder or file that cannot be read is recorded and the walk goes on.
+ */
+async function findFiles(root: string, walk: Walk): Promise<void> {
   let info;
   try {
     info = await stat(root);
-  } catch {
-    missing.push(root);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') walk.missing.push(root);
+    else walk.unreadable.push({ path: root, code: codeOf(error) });
     return;
   }
   if (info.isFile()) {
-    found.push({ path: root, size: info.size, mtimeMs: info.mtimeMs });
+    walk.found.push({ path: root, size: info.size, mtimeMs: info.mtimeMs });
     return;
   }
   if (!info.isDirectory()) return;
-  const entries = await readdir(root, { withFileTypes: true });
+  let entries;
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch (error) {
+    walk.unreadable.push({ path: root, code: codeOf(error) });
+    return;
+  }
   entries.sort((a, b) => a.name.localeCompare(b.name));
   for (const entry of entries) {
     const full = path.join(root, entry.name);
     if (entry.isDirectory()) {
-      if (!entry.name.startsWith('.') && !SKIPPED_DIRECTORIES.has(entry.name)) await findFiles(full, found, missing);
+      if (!entry.name.startsWith('.') && !SKIPPED_DIRECTORIES.has(entry.name)) await findFiles(full, walk);
     } else if (entry.isFile() && SUPPORTED_EXTENSIONS.includes(path.extname(entry.name).toLowerCase())) {
-      const fileInfo = await stat(full);
-      found.push({ path: full, size: fileInfo.size, mtimeMs: fileInfo.mtimeMs });
+      try {
+        const fileInfo = await stat(full);
+        walk.found.push({ path: full, size: fileInfo.size, mtimeMs: fileInfo.mtimeMs });
+      } catch (error) {
+        // Gone since the listing: nothing to index, and its chunks go with the removal pass.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') walk.unreadable.push({ path: full, code: codeOf(error) });
+      }
     }
+  }
+}
+
+const tooLarge = (file: string, size: number, maxBytes: number) =>
+  new PermanentError('too_large', `${path.basename(file)} is ${size} bytes, over the ${maxBytes}-byte limit (FETCH_MAX_BYTES)`);
+
+/**
+ * A local file's bytes, refused before they are read when the file is over `maxBytes`, and cut off
+ * at `maxBytes` + 1 should it grow meanwhile (the cap holds on the bytes read, as for S3).
+ */
+export async function readCapped(file: string, maxBytes: number): Promise<Uint8Array> {
+  const handle = await open(file, 'r');
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new PermanentError('unsupported_type', 'not a regular file');
+    if (info.size > maxBytes) throw tooLarge(file, info.size, maxBytes);
+    const parts: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, maxBytes + 1 - total));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > maxBytes) throw tooLarge(file, total, maxBytes);
+      parts.push(buffer.subarray(0, bytesRead));
+    }
+    return new Uint8Array(Buffer.concat(parts, total));
+  } finally {
+    await handle.close();
   }
 }
 
@@ -102,6 +162,11 @@ class Progress {
     if (!this.bar) this.io.err.write(`indexed   ${printable(file)} (${chunks} chunks)${note}\n`);
   }
 
+  /** A checkpoint of the local store: said in the plain output, silent under a bar. */
+  saved(folder: string, files: number): void {
+    if (!this.bar) this.io.err.write(`saved     ${printable(folder)} (${files} file(s) indexed so far)\n`);
+  }
+
   failed(file: string, reason: string, message: string): void {
     const line = `failed    ${printable(file)}: ${reason}: ${printable(message)}\n`;
     this.advance();
@@ -135,10 +200,11 @@ async function mapConcurrent<T>(items: readonly T[], limit: number, work: (item:
 export async function runIndex(settings: Settings, inputs: readonly string[], io: IndexIo): Promise<number> {
   const started = performance.now();
   const roots = inputs.map((input) => path.resolve(input));
-  const found: FoundFile[] = [];
-  const missing: string[] = [];
-  for (const root of roots) await findFiles(root, found, missing);
+  const walk: Walk = { found: [], missing: [], unreadable: [] };
+  for (const root of roots) await findFiles(root, walk);
+  const { found, missing, unreadable } = walk;
   for (const root of missing) io.err.write(`failed    ${printable(root)}: no such file or folder\n`);
+  for (const { path: where, code } of unreadable) io.err.write(`failed    ${printable(where)}: cannot be read (${printable(code)}); skipped, its chunks kept\n`);
 
   const logger = createLogger({ level: cliLogLevel(settings) });
   const embedder = await loadEmbedder(settings, logger);
@@ -168,7 +234,7 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
     }
 
     const indexer = new FileIndexer(embedder, new EmbedBatcher(embedder, { batchTokens: settings.embedding.batchTokens, callOverheadTokens: callOverheadTokens(embedder.device, settings.embedding.batchTokens), lingerMs: 5 }), sink, settings);
-    const counts = { indexed: 0, unchanged: 0, removed: 0, failed: missing.length, chunks: 0 };
+    const counts = { indexed: 0, unchanged: 0, removed: 0, failed: missing.length + unreadable.length, chunks: 0 };
     const isUnchanged = async (file: FoundFile): Promise<boolean> => {
       if (store) {
         const entry = store.fileEntry(file.path);
@@ -185,11 +251,29 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
     counts.unchanged = found.length - toIndex.length;
 
     const progress = new Progress(io, toIndex.length);
+    const { maxBytes } = settings.fetch;
+    // Checkpoints: the store is saved as the run goes, so a crash keeps what was saved before it.
+    let sinceSave = 0;
+    let savedAt = performance.now();
+    const checkpoint = async (): Promise<void> => {
+      if (!store) return;
+      sinceSave++;
+      const { checkpointFiles, checkpointSeconds } = settings.localStore;
+      if (sinceSave < checkpointFiles && performance.now() - savedAt < checkpointSeconds * 1000) return;
+      sinceSave = 0;
+      savedAt = performance.now();
+      const indexedSoFar = counts.indexed;
+      await store.save();
+      progress.saved(store.folder, indexedSoFar);
+    };
     await mapConcurrent(toIndex, settings.worker.concurrency, async (file) => {
+      let indexed = false;
       try {
+        // The size the walk saw, before anything is read or claimed; readCapped checks it again.
+        if (file.size > maxBytes) throw tooLarge(file.path, file.size, maxBytes);
         // Claimed before reading, as the worker does: another writer of the same path then orders after.
         const claim = await indexer.claim(file.path);
-        const bytes = await readFile(file.path);
+        const bytes = await readCapped(file.path, maxBytes);
         const object = store ? undefined : { etag: localFileTag(file), lastModified: new Date(file.mtimeMs).toISOString() };
         const result = await indexer.index({ bytes, fileName: path.basename(file.path), filePath: file.path, ...(object && { object }) }, claim);
         store?.recordStat(file.path, file);
@@ -198,11 +282,14 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
         // A file OCR's budget stopped is indexed as far as OCR got, and says so.
         const stopped = result.ocr?.stopped;
         progress.done(file.path, result.chunks, stopped === undefined ? '' : `; OCR stopped by OCR_MAX_${stopped.limit === 'pages' ? 'PAGES' : 'SECONDS'} after ${stopped.pagesRead} of ${stopped.pagesNeedingOcr} pages`);
+        indexed = true;
       } catch (error) {
         counts.failed++;
         const reason = error instanceof Error && 'reason' in error && typeof error.reason === 'string' ? error.reason : 'error';
         progress.failed(file.path, reason, error instanceof Error ? error.message : String(error));
       }
+      // Outside the file's try: a store that cannot be saved is not this file's failure.
+      if (indexed) await checkpoint();
     });
     progress.stop();
 
@@ -212,8 +299,10 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
 
     if (store) {
       const present = new Set(found.map((file) => file.path));
+      // Not seen because it could not be read is not gone: those files keep their chunks.
+      const unseen = unreadable.map((entry) => entry.path);
       for (const filePath of store.filePaths()) {
-        if (isUnder(filePath, roots) && !present.has(filePath)) {
+        if (isUnder(filePath, roots) && !isUnder(filePath, unseen) && !present.has(filePath)) {
           const entry = store.fileEntry(filePath);
           if (entry) await store.removeFile(await store.claim(filePath));
           counts.removed++;

@@ -1,29 +1,31 @@
 // Which model embeds a search query: the one recorded in the `_meta` of the index the alias points
 // at, never simply EMBEDDING_MODEL, so a query cannot be compared with vectors of another model
-// (sink/index-alias.ts). EMBEDDING_MODEL still says where models live on this machine.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+// (sink/index-alias.ts). But `_meta` only says WHICH model; what is loaded is always one the
+// operator configured: EMBEDDING_MODEL or an entry of SEARCH_ALLOWED_MODELS. Anyone who can write
+// an index's mapping could otherwise make `search` download a hub repository or open a folder of
+// their choosing (issue #27, row 11).
 import type { Settings } from '../config/config.js';
-import { createEmbedder, type Embedder, type EmbeddingDtype } from '../embed/embedder.js';
+import { isEmbeddingDtype, type EmbeddingDtype } from '../embed/choices.js';
+import { createEmbedder, type Embedder } from '../embed/embedder.js';
 import { modelSlug } from '../embed/model-profile.js';
 import type { Logger } from '../observe/logger.js';
 import type { ModelRecord } from '../sink/model-record.js';
 import { UserError } from './common.js';
+import { printable } from '../terminal-safe.js';
 
 export interface QueryModelChoice {
-  /** What to load: a hub id or a local folder. */
+  /** What to load: a hub id or a local folder, always EMBEDDING_MODEL or from SEARCH_ALLOWED_MODELS. */
   readonly model: string;
   readonly dtype: EmbeddingDtype;
   readonly passagePrefix: string;
   readonly queryPrefix: string;
 }
 
-const DTYPES: readonly string[] = ['fp32', 'fp16', 'q8'];
 
 /**
- * Where the recorded model is found here, in order: EMBEDDING_MODEL when it is that model; the
- * recorded location when it exists here (a hub id, or the same folder); a folder of that name
- * beside the EMBEDDING_MODEL folder (scripts/fetch-model puts every model under one cache folder).
+ * The configured model that made the recorded vectors: EMBEDDING_MODEL when it is that model (by
+ * name, whatever its spelling: hub id or folder), else the first entry of SEARCH_ALLOWED_MODELS
+ * that is. The recorded location (`_meta.source`) is never loaded.
  */
 export function queryModelFor(settings: Settings, index: string, recorded: ModelRecord | undefined): QueryModelChoice {
   const configured = settings.embedding;
@@ -31,25 +33,15 @@ export function queryModelFor(settings: Settings, index: string, recorded: Model
     // An index made before `_meta` (or by another tool): EMBEDDING_MODEL, as before.
     return { model: configured.model, dtype: configured.dtype, passagePrefix: configured.passagePrefix, queryPrefix: configured.queryPrefix };
   }
-  const dtype = (DTYPES.includes(recorded.dtype) ? recorded.dtype : configured.dtype) as EmbeddingDtype;
-  const choice = (model: string): QueryModelChoice => ({ model, dtype, passagePrefix: recorded.passage_prefix, queryPrefix: recorded.query_prefix });
-  if (modelSlug(configured.model) === recorded.name) return choice(configured.model);
-  // The recorded location: a folder that exists here, or a hub id where this machine uses hub ids
-  // (with a local EMBEDDING_MODEL folder the hub is likely out of reach: look beside it instead).
-  const recordedUsable = path.isAbsolute(recorded.source) ? existsSync(recorded.source) : !path.isAbsolute(configured.model);
-  if (recordedUsable) return choice(recorded.source);
-  if (path.isAbsolute(configured.model)) {
-    const sibling = path.join(path.dirname(path.resolve(configured.model)), recorded.name);
-    if (existsSync(sibling)) return choice(sibling);
-    // A folder holding the files under the model's original spelling (scripts/fetch-model names
-    // folders as the model does, e.g. all-MiniLM-L6-v2).
-    const original = path.join(path.dirname(path.resolve(configured.model)), path.basename(recorded.source));
-    if (existsSync(original)) return choice(original);
-  }
+  const dtype = isEmbeddingDtype(recorded.dtype) ? recorded.dtype : configured.dtype;
+  const model = [configured.model, ...configured.searchAllowedModels].find((candidate) => modelSlug(candidate) === recorded.name);
+  if (model !== undefined) return { model, dtype, passagePrefix: recorded.passage_prefix, queryPrefix: recorded.query_prefix };
+  // The recorded names come from the index: quoted through printable(), as anything read from it.
+  const name = printable(recorded.name);
   throw new UserError(
-    `index ${index} holds vectors of model ${recorded.name} (${recorded.dims} dims, made with EMBEDDING_MODEL=${recorded.source}), ` +
-      `which is not available here (EMBEDDING_MODEL is ${configured.model}). Fix: set EMBEDDING_MODEL to a local folder of ${recorded.name} ` +
-      `(scripts/fetch-model --model ${recorded.name}) or to its Hugging Face id.`,
+    `index ${index} holds vectors of model ${name} (${recorded.dims} dims, made with EMBEDDING_MODEL=${printable(recorded.source)}), ` +
+      `which is neither EMBEDDING_MODEL (${configured.model}) nor in SEARCH_ALLOWED_MODELS${configured.searchAllowedModels.length === 0 ? ' (empty)' : ` (${configured.searchAllowedModels.join(', ')})`}. ` +
+      `Fix: add that model's Hugging Face id or local folder (scripts/fetch-model --model ${name}) to SEARCH_ALLOWED_MODELS, or set EMBEDDING_MODEL to it.`,
   );
 }
 

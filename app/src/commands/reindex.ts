@@ -6,6 +6,7 @@
 // docs/operations.md, "Change the embedding model", is the operator's walk-through.
 import type { Client, estypes } from '@elastic/elasticsearch';
 import type { Settings } from '../config/config.js';
+import type { EmbeddingDtype } from '../embed/choices.js';
 import { createLogger } from '../observe/logger.js';
 import { classifyElasticsearchError, createElasticsearchClient, SinkStartupError } from '../sink/elasticsearch.js';
 import { recordsIndexOf, type FileRecord } from '../sink/file-records.js';
@@ -28,7 +29,7 @@ type Out = NodeJS.WritableStream;
 export interface CreateOptions {
   readonly model: string;
   readonly dims?: number;
-  readonly dtype?: 'fp32' | 'fp16' | 'q8';
+  readonly dtype?: EmbeddingDtype;
   readonly passagePrefix?: string;
   readonly queryPrefix?: string;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatHits, fuseByRank, pageLabel } from './search.js';
 
-const source = (id: string, page?: number, pageEnd?: number) => ({
+const source = (id: string, page?: number, pageEnd?: number, section?: string) => ({
   id,
   source: {
     id,
@@ -15,6 +15,7 @@ const source = (id: string, page?: number, pageEnd?: number) => ({
     indexed_at: '',
     ...(page === undefined ? {} : { page_number: page }),
     ...(pageEnd === undefined ? {} : { page_end: pageEnd }),
+    ...(section === undefined ? {} : { section }),
   },
 });
 
@@ -41,4 +42,17 @@ test('formatHits names the page range of a chunk that runs across pages; --json 
   assert.ok(single);
   assert.match(formatHits([single]), /, page 4 {2}\(/);
   assert.equal(pageLabel({}), '');
+});
+
+test('formatHits names the section a chunk starts in; --json carries section', () => {
+  const [hit] = fuseByRank([[source('book', undefined, undefined, 'Staff\u001b[2J')]], 1);
+  assert.ok(hit);
+  assert.equal(hit.section, 'Staff\u001b[2J');
+  assert.equal((JSON.parse(JSON.stringify(hit)) as { section?: string }).section, 'Staff\u001b[2J');
+  const printed = formatHits([hit]);
+  assert.match(printed, /^1\. s3:\/\/docs\/book\.pdf, section "Staff\S*" {2}\(/);
+  assert.equal(printed.includes('\u001b'), false, 'control characters in a sheet name are escaped');
+  const [plain] = fuseByRank([[source('plain')]], 1);
+  assert.ok(plain);
+  assert.equal('section' in plain, false);
 });

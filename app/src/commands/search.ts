@@ -21,6 +21,8 @@ export interface SearchHit {
   readonly page_number?: number;
   /** Last page of the chunk: a citation names pages page_number–page_end. */
   readonly page_end?: number;
+  /** The named part of the file the chunk starts in (a spreadsheet's sheet). */
+  readonly section?: string;
   /** The chunk's text (some of it) was read by OCR, with the engine's mean confidence (0 to 1). */
   readonly ocr?: boolean;
   readonly ocr_confidence?: number;
@@ -44,6 +46,7 @@ function toHit(score: number, source: HitSource): SearchHit {
     file_path: source.file_path,
     ...(source.page_number === undefined ? {} : { page_number: source.page_number }),
     ...(source.page_end === undefined ? {} : { page_end: source.page_end }),
+    ...(source.section === undefined ? {} : { section: source.section }),
     ...(source.ocr === undefined ? {} : { ocr: source.ocr }),
     ...(source.ocr_confidence === undefined ? {} : { ocr_confidence: source.ocr_confidence }),
     split_id: source.split_id,
@@ -70,7 +73,7 @@ export function fuseByRank(lists: readonly (readonly { id: string; source: HitSo
     .map(({ score, source }) => toHit(score, source));
 }
 
-const SOURCE_FIELDS = ['content', 'file_path', 'page_number', 'page_end', 'ocr', 'ocr_confidence', 'split_id', 'source_id'];
+const SOURCE_FIELDS = ['content', 'file_path', 'page_number', 'page_end', 'section', 'ocr', 'ocr_confidence', 'split_id', 'source_id'];
 
 async function searchElasticsearch(client: Client, index: string, query: string, vector: Float32Array, options: SearchOptions): Promise<SearchHit[]> {
   const candidates = Math.max(options.k, 10);
@@ -106,7 +109,8 @@ export function formatHits(hits: readonly SearchHit[], cwd = process.cwd()): str
       const file = printable(hit.file_path.startsWith('s3://') ? hit.file_path : path.relative(cwd, hit.file_path) || hit.file_path);
       const label = pageLabel(hit);
       const page = label === '' ? '' : `, ${label}`;
-      return `${i + 1}. ${file}${page}  (score ${hit.score.toFixed(3)})\n   ${snippet(hit.content)}\n`;
+      const section = hit.section === undefined ? '' : `, section "${printable(hit.section)}"`;
+      return `${i + 1}. ${file}${page}${section}  (score ${hit.score.toFixed(3)})\n   ${snippet(hit.content)}\n`;
     })
     .join('\n');
 }

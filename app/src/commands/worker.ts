@@ -8,9 +8,10 @@ import type { Embedder } from '../embed/embedder.js';
 import { startHealthServer } from '../observe/health.js';
 import { createLogger, logProcessWarnings, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
-import type { Worker } from '../pipeline/worker.js';
+import type { Consumer } from '../consumer/consumer.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
 import { modelRecordOf, resolveWriteTarget, watchAlias, type WriteTarget } from '../sink/index-alias.js';
+import { allowedLocationsOf, describeLocations } from '../s3-names.js';
 import { ExitCode, requireSetting, UserError } from './common.js';
 import { loadEmbedder, usesElasticsearch } from './runtime.js';
 
@@ -76,10 +77,18 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     throw new UserError('ELASTICSEARCH_URL (or ELASTICSEARCH_CLOUD_ID) is not set: the worker writes to Elasticsearch.', ExitCode.usage);
   }
 
+  const allowed = allowedLocationsOf(settings.s3);
+  if (allowed.length === 0) {
+    throw new UserError(
+      'S3_ALLOWED_BUCKETS and S3_BUCKET are both empty: the worker reads only buckets it is allowed to. Set S3_BUCKET to the bucket the queue is notified from, or S3_ALLOWED_BUCKETS to a list (docs,archive/2024/).',
+      ExitCode.usage,
+    );
+  }
+
   const metrics = createMetrics();
   const stop = new AbortController();
   const stopRequested = () => stop.signal.aborted;
-  let worker: Worker | undefined;
+  let worker: Consumer | undefined;
   let embedder: Embedder | undefined;
   const esClient = createElasticsearchClient(settings.elasticsearch);
   // Pings only; the sink that writes is made once the alias is resolved.
@@ -111,7 +120,7 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     // makes the first Elasticsearch request (connection, TLS handshake) and loads the queue side:
     // the AWS SDK's S3 and SQS clients and the file pipeline.
     const warmUp = probe.ping();
-    const queueSide = Promise.all([import('../aws.js'), import('../source/sqs.js'), import('../pipeline/worker.js'), import('../pipeline/index-file.js')]);
+    const queueSide = Promise.all([import('../aws.js'), import('../source/sqs.js'), import('../consumer/consumer.js'), import('../pipeline/file-handler.js'), import('../pipeline/index-file.js')]);
     // A queue that does not exist or may not be used stops the worker at once with the fix, rather
     // than a receive loop that retries for ever. The model keeps loading in its thread meanwhile.
     await checkQueue(queueSide, settings, queueUrl, logger);
@@ -123,8 +132,8 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     const { sink, target } = ready;
     indexReady = true;
 
-    const [{ createS3Client, createSqsClient }, { SqsQueue }, { Worker }, { FileIndexer }] = await queueSide;
-    // A signal may have come while those loaded, before a Worker existed to be told.
+    const [{ createS3Client, createSqsClient }, { SqsQueue }, { Consumer, consumerOptionsFrom }, { FileHandler }, { FileIndexer }] = await queueSide;
+    // A signal may have come while those loaded, before a Consumer existed to be told.
     if (stopRequested()) return ExitCode.ok;
 
     const batcher = new EmbedBatcher(embedder, {
@@ -145,7 +154,8 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
       },
     });
     const queue = new SqsQueue(createSqsClient(settings.aws, logger), queueUrl, settings.sqs.deadLetterQueueUrl);
-    worker = new Worker(queue, createS3Client(settings.aws, logger), indexer, settings, logger, metrics);
+    const files = new FileHandler(createS3Client(settings.aws, logger), indexer, settings, metrics);
+    worker = new Consumer(queue, files.handle, consumerOptionsFrom(settings), logger, metrics);
     if (target.alias !== undefined) {
       // After a flip this worker's vectors belong to an index search no longer reads: stop taking
       // messages (they wait in the queue) and exit; a restarted worker resolves the alias again.
@@ -159,7 +169,7 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
         },
       });
     }
-    logger.info({ queueUrl, index: target.index, alias: target.alias, concurrency: settings.worker.concurrency, startupSeconds: (performance.now() - started) / 1000, drain: options.drain }, 'worker ready');
+    logger.info({ queueUrl, allowedBuckets: describeLocations(allowed), index: target.index, alias: target.alias, concurrency: settings.worker.concurrency, startupSeconds: (performance.now() - started) / 1000, drain: options.drain }, 'worker ready');
     await worker.run({ drain: options.drain });
     logger.info('worker stopped');
     return ExitCode.ok;

@@ -50,6 +50,16 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ env: { HTTP_PORT: 'eighty' } }), /HTTP_PORT \(http\.port\): must be an integer from 0 to 65535, got "eighty"/);
   });
 
+  test('S3_ALLOWED_BUCKETS: a comma list from the environment, a list from a file, bad entries named', () => {
+    assert.deepEqual(loadConfig({ env: {} }).s3.allowedBuckets, []);
+    assert.deepEqual(loadConfig({ env: { S3_ALLOWED_BUCKETS: 'docs, archive/2024/' } }).s3.allowedBuckets, ['docs', 'archive/2024/']);
+    const dir = mkdtempSync(path.join(tmpdir(), 'ki-config-'));
+    const file = path.join(dir, 'indexer.yaml');
+    writeFileSync(file, 's3:\n  allowedBuckets: [docs, shared/team/]\n');
+    assert.deepEqual(loadConfig({ file, env: {} }).s3.allowedBuckets, ['docs', 'shared/team/']);
+    assert.throws(() => loadConfig({ env: { S3_ALLOWED_BUCKETS: 'docs,s3://other' } }), /S3_ALLOWED_BUCKETS \(s3\.allowedBuckets\): must be bucket names.*got "docs,s3:\/\/other"/);
+  });
+
   test('cross-field rules are enforced', () => {
     assert.throws(() => loadConfig({ env: { SPLIT_LENGTH: '10', SPLIT_OVERLAP: '10' } }), /SPLIT_OVERLAP \(split\.overlap\): must be less than SPLIT_LENGTH .*, got 10/);
   });

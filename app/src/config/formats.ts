@@ -4,6 +4,7 @@
 // message from the phrase ("SPLIT_BY (split.by): must be one of word, sentence, passage, got
 // "foo""), and the CLI's argParsers reuse the same parsers and phrases for flags.
 import convict from 'convict';
+import { parseAllowedLocation, splitAllowedList } from '../s3-names.js';
 import { parseSize } from './size.js';
 
 export interface ValueFormat<T> {
@@ -176,6 +177,20 @@ export const bucketName = define<string>({
   parse: (raw) => (raw === '' || (typeof raw === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/.test(raw)) ? raw : undefined),
 });
 
+/**
+ * S3_ALLOWED_BUCKETS: `bucket` or `bucket/prefix` entries, separated by commas or spaces (a list in
+ * a config file). Empty: the list is derived (s3-names.ts, allowedLocationsOf).
+ */
+export const bucketList = define<string[]>({
+  name: 'bucket-list',
+  expect: 'bucket names, each optionally with /prefix, separated by commas (docs,archive/2024/), or empty',
+  parse(raw) {
+    const entries = typeof raw === 'string' ? splitAllowedList(raw) : Array.isArray(raw) && raw.every((entry) => typeof entry === 'string') ? raw : undefined;
+    if (entries === undefined || !entries.every((entry) => parseAllowedLocation(entry) !== undefined)) return undefined;
+    return entries;
+  },
+});
+
 /** Elasticsearch's rules for index and alias names. */
 export const indexName = define<string>({
   name: 'index-name',
@@ -202,4 +217,18 @@ export const modelRef = define<string>({
   expect: 'a Hugging Face model id (owner/name) or an absolute path to a model folder',
   parse: (raw) =>
     typeof raw === 'string' && (raw === '' || raw.startsWith('/') || /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/.test(raw)) ? raw : undefined,
+});
+
+/**
+ * SEARCH_ALLOWED_MODELS: model references (hub ids or absolute folders, as EMBEDDING_MODEL),
+ * separated by commas or spaces (a list in a config file).
+ */
+export const modelList = define<string[]>({
+  name: 'model-list',
+  expect: 'Hugging Face model ids or absolute paths of model folders, separated by commas, or empty',
+  parse(raw) {
+    const entries = typeof raw === 'string' ? raw.split(/[\s,]+/).filter((entry) => entry !== '') : Array.isArray(raw) && raw.every((entry) => typeof entry === 'string') ? raw : undefined;
+    if (entries === undefined || !entries.every((entry) => entry !== '' && modelRef.parse(entry) !== undefined)) return undefined;
+    return entries;
+  },
 });

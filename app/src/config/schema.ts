@@ -1,10 +1,11 @@
 // Every setting of the worker and CLI, in one place: name, environment variable, value format
 // (formats.ts: how it is parsed and what a bad value's message says is expected), default and
 // meaning. The README's configuration reference is generated from this schema
-// (`keda-indexer config --markdown`), so this is the single source of truth.
+// (`npm run docs:config`; a unit test keeps them equal), so this is the single source of truth.
 import type { Schema } from 'convict';
 import { OCR_LANGUAGE_CODES } from '../convert/ocr/language-data.js';
-import { awsRegion, boolean, bucketName, byteSize, httpUrl, indexName, integer, languageList, modelRef, nonEmptyText, oneOf, text } from './formats.js';
+import { EMBEDDING_DEVICES, EMBEDDING_DTYPES, type EmbeddingDevice, type EmbeddingDtype } from '../embed/choices.js';
+import { awsRegion, boolean, bucketList, bucketName, byteSize, httpUrl, indexName, integer, languageList, modelList, modelRef, nonEmptyText, oneOf, text } from './formats.js';
 
 /** SQS's longest visibility timeout, in seconds: the longest lease and retry delay there can be. */
 const SQS_MAX_VISIBILITY = 43_200;
@@ -20,22 +21,23 @@ export interface Settings {
     retryBaseSeconds: number;
     retryMaxSeconds: number;
   };
-  s3: { bucket: string; prefix: string };
+  s3: { bucket: string; prefix: string; allowedBuckets: string[] };
   worker: { concurrency: number; drainDeadlineSeconds: number };
   fetch: { maxBytes: number };
-  convert: { maxPages: number; maxSeconds: number; maxInflatedBytes: number; maxInflateRatio: number; maxChars: number; maxChunks: number; maxHeapMb: number; threads: number };
+  convert: { maxPages: number; maxSeconds: number; maxInflatedBytes: number; maxInflateRatio: number; maxChars: number; maxChunks: number; maxHeapMb: number; maxMemoryMb: number; processes: number };
   ocr: { mode: 'auto' | 'off' | 'force'; languages: string; maxPages: number; maxSeconds: number; dpi: number };
   split: { by: 'word' | 'sentence' | 'passage'; length: number; overlap: number; maxTokens: number; withinPages: boolean };
   embedding: {
     model: string;
-    device: 'cpu' | 'cuda' | 'auto';
-    dtype: 'fp32' | 'fp16' | 'q8';
+    device: EmbeddingDevice;
+    dtype: EmbeddingDtype;
     cacheDir: string;
     threads: number;
     batchTokens: number;
     sliceChunks: number;
     passagePrefix: string;
     queryPrefix: string;
+    searchAllowedModels: string[];
   };
   elasticsearch: {
     url: string;
@@ -50,7 +52,7 @@ export interface Settings {
     bulkMaxBytes: number;
     requestTimeoutSeconds: number;
   };
-  localStore: { path: string };
+  localStore: { path: string; checkpointFiles: number; checkpointSeconds: number };
   http: { port: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
@@ -133,6 +135,12 @@ export const schema: Schema<Settings> = {
       default: '',
       env: 'S3_PREFIX',
     },
+    allowedBuckets: {
+      doc: 'Buckets the worker may read, each optionally narrowed to a key prefix (docs,archive/2024/). A message naming any other object is dead-lettered (forbidden_bucket), unread. Empty: the whole of S3_BUCKET; with both empty the worker does not start.',
+      format: bucketList.name,
+      default: [],
+      env: 'S3_ALLOWED_BUCKETS',
+    },
   },
   worker: {
     concurrency: {
@@ -158,7 +166,7 @@ export const schema: Schema<Settings> = {
   },
   convert: {
     maxPages: {
-      doc: 'Most pages of a PDF; longer ones are dead-lettered rather than indexed in part.',
+      doc: 'Most pages of a PDF, or slides of a presentation (PPTX, ODP); longer ones are dead-lettered rather than indexed in part.',
       format: integer(1).name,
       default: 2000,
       env: 'CONVERT_MAX_PAGES',
@@ -194,16 +202,22 @@ export const schema: Schema<Settings> = {
       env: 'CONVERT_MAX_CHUNKS',
     },
     maxHeapMb: {
-      doc: 'V8 heap of each converter thread, in MB; a file whose conversion needs more is dead-lettered (too_large).',
-      format: integer(1).name,
+      doc: 'V8 heap of each converter process, in MB; a file whose conversion needs more is dead-lettered (too_large).',
+      format: integer(16).name,
       default: 384,
       env: 'CONVERT_MAX_HEAP_MB',
     },
-    threads: {
-      doc: 'Converter threads per worker (files convert off the main thread, each under a heap limit and a deadline).',
+    maxMemoryMb: {
+      doc: 'Resident memory of each converter process, in MB (heap, buffers and native allocations such as a PDF stream inflated outside the heap); the process is ended when it passes, and the file dead-lettered (too_large).',
+      format: integer(64).name,
+      default: 640,
+      env: 'CONVERT_MAX_MEMORY_MB',
+    },
+    processes: {
+      doc: 'Converter processes per worker (files convert outside the worker process, each under a heap limit, a memory limit and a deadline).',
       format: integer(1).name,
       default: 2,
-      env: 'CONVERT_THREADS',
+      env: 'CONVERT_PROCESSES',
     },
   },
   ocr: {
@@ -279,13 +293,13 @@ export const schema: Schema<Settings> = {
     },
     device: {
       doc: 'cpu, cuda (an error at startup if CUDA cannot be used), or auto (cuda when usable, else cpu with a warning).',
-      format: oneOf('cpu', 'cuda', 'auto').name,
+      format: oneOf(...EMBEDDING_DEVICES).name,
       default: 'cpu',
       env: 'EMBEDDING_DEVICE',
     },
     dtype: {
       doc: 'Weights to load: fp32 (onnx/model.onnx), q8 (onnx/model_quantized.onnx), fp16.',
-      format: oneOf('fp32', 'fp16', 'q8').name,
+      format: oneOf(...EMBEDDING_DTYPES).name,
       default: 'fp32',
       env: 'EMBEDDING_DTYPE',
     },
@@ -324,6 +338,12 @@ export const schema: Schema<Settings> = {
       format: text.name,
       default: '',
       env: 'EMBEDDING_QUERY_PREFIX',
+    },
+    searchAllowedModels: {
+      doc: "Models `search` may load besides EMBEDDING_MODEL (hub ids or absolute folders, comma-separated), for an index whose _meta records another model, e.g. the new one after `reindex flip`. search never loads what an index's _meta names unless it is EMBEDDING_MODEL or listed here.",
+      format: modelList.name,
+      default: [],
+      env: 'SEARCH_ALLOWED_MODELS',
     },
   },
   elasticsearch: {
@@ -402,6 +422,18 @@ export const schema: Schema<Settings> = {
       format: nonEmptyText.name,
       default: '.keda-indexer',
       env: 'LOCAL_STORE_PATH',
+    },
+    checkpointFiles: {
+      doc: '`index` saves the local store after every this many files indexed (and at the end), so a run that crashes or is killed keeps what it saved.',
+      format: integer(1).name,
+      default: 100,
+      env: 'LOCAL_STORE_CHECKPOINT_FILES',
+    },
+    checkpointSeconds: {
+      doc: '`index` also saves the local store when a file finishes this many seconds after the last save. Each save rewrites the whole store: raise both for very large stores.',
+      format: integer(1).name,
+      default: 30,
+      env: 'LOCAL_STORE_CHECKPOINT_SECONDS',
     },
   },
   http: {

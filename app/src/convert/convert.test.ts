@@ -161,6 +161,6 @@ describe('unsupported', () => {
   });
 
   test('an unknown extension is refused with the supported list', async () => {
-    await rejectsWith(convert(utf8('a,b\n1,2'), 'table.xlsx', limits), 'unsupported_type', /supported: .*\.pdf/);
+    await rejectsWith(convert(utf8('a,b\n1,2'), 'table.numbers', limits), 'unsupported_type', /supported: .*\.pdf/);
   });
 });

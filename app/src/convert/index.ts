@@ -6,14 +6,22 @@ import { detectFormat } from './detect.js';
 import { ConversionError, type Converted, type ConvertLimits } from './types.js';
 
 export { ConversionError, DEFAULT_CONVERT_LIMITS } from './types.js';
-export type { ConversionFailure, Converted, ConvertLimits, Extracted, PageStart, SectionStart, TableSpan } from './types.js';
+export type { ConversionFailure, Converted, ConvertedPart, SkippedPart, ConvertLimits, Extracted, PageStart, SectionStart, TableSpan } from './types.js';
 export { FORMATS, SUPPORTED_EXTENSIONS } from './registry.js';
 
-export async function convert(bytes: Uint8Array, fileName: string, limits: ConvertLimits): Promise<Converted> {
+/**
+ * How deep documents inside documents are expanded: a file's parts (an e-mail's attachments) are
+ * converted, their own parts are not (an attached e-mail's attachments), so one file costs a
+ * bounded number of conversions.
+ */
+export const MAX_PART_DEPTH = 1;
+
+export async function convert(bytes: Uint8Array, fileName: string, limits: ConvertLimits, depth = 0): Promise<Converted> {
   if (bytes.length === 0) throw new ConversionError('no_text', 'file is empty');
   const format = await detectFormat(bytes, fileName);
   const converter = await format.load();
-  const extracted = await converter.convert(bytes, { fileName, limits });
+  const convertPart = depth < MAX_PART_DEPTH ? (partBytes: Uint8Array, partName: string) => convert(partBytes, partName, limits, depth + 1) : undefined;
+  const extracted = await converter.convert(bytes, { fileName, limits, ...(convertPart && { convertPart }) });
   const converted = withoutControls({ ...extracted, type: format.type, contentType: format.contentType });
   if (converted.text.trim().length === 0) {
     throw new ConversionError('no_text', `no text could be extracted from this ${format.name} file`);

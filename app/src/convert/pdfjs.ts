@@ -5,7 +5,8 @@
 // process with JavaScript versions: JSON.stringify and JSON.parse (for JSON.rawJSON support),
 // Array.prototype.push (for an edge case of non-writable lengths) and Function.prototype.toString.
 // After the first PDF every bulk body, log line and tokenizer push went through them: measured
-// here, JSON.stringify of an embedding vector 3.2× and Array.prototype.push 2.3× slower.
+// here, JSON.stringify of an embedding vector and Array.prototype.push ran several times slower
+// (docs/benchmarks.md).
 // pdfjs needs what core-js adds (Promise.withResolvers, Uint8Array.fromBase64, Map.getOrInsert…),
 // not those replacements, so the built-ins that existed before are put back after both modules
 // load. The worker module is loaded here too, not at the first getDocument, so that its copy of

@@ -1,35 +1,48 @@
-// The convert stage run where a runaway converter can be stopped: a small pool of worker threads,
-// each with a V8 heap limit, and a wall-clock deadline per file that ends the thread when it
-// passes. Every file is hostile until converted: a few KB can inflate to gigabytes of XML, nest
-// deeply enough to stall a recursive parser, or draw a PDF page for minutes. On the main thread
-// that aborted the process (heap), or stopped the lease heartbeats and /healthz with the event
-// loop (time). In a thread, the file costs a dead letter with its reason, the thread is replaced,
-// and the main thread goes on serving health checks, heartbeats and other files.
+// The convert stage run where a runaway converter can be stopped: a small pool of converter
+// processes, each with a V8 heap limit, a memory limit on the whole process, and a wall-clock
+// deadline per file that ends the process when it passes. Every file is hostile until converted:
+// a few KB can inflate to gigabytes of XML, nest deeply enough to stall a recursive parser, or
+// draw a PDF page for minutes. In the worker's own process that aborted it (heap), or stopped the
+// lease heartbeats and /healthz with the event loop (time). Here the file costs a dead letter with
+// its reason, the process is replaced, and the worker goes on serving health checks, heartbeats
+// and other files.
+//
+// Processes, not worker threads: a thread's resourceLimits bound its V8 heap only. A PDF stream
+// that inflates to gigabytes grows an ArrayBuffer outside that heap (and an OCR engine allocates
+// natively), and a thread's memory cannot be told apart from the rest of the process. A process's
+// resident memory can be read (/proc/<pid>/status) and the process killed when it passes its cap.
 //
 // What a file gets:
-//   - the heap limit reached:  too_large, naming CONVERT_MAX_HEAP_MB
-//   - the deadline passed:     timeout, naming CONVERT_MAX_SECONDS
-//   - more text than the cap:  too_large, naming CONVERT_MAX_CHARS (never cut silently)
-//   - any other exception:     corrupt (a converter that throws on these bytes will throw again)
+//   - the heap limit reached:    too_large, naming CONVERT_MAX_HEAP_MB
+//   - the memory limit passed:   too_large, naming CONVERT_MAX_MEMORY_MB
+//   - the deadline passed:       timeout, naming CONVERT_MAX_SECONDS
+//   - more text than the cap:    too_large, naming CONVERT_MAX_CHARS (never cut silently; parts count)
+//   - any other exception:       corrupt (a converter that throws on these bytes will throw again)
 //
-// This module is both sides: the main thread's pool (ConvertSandbox) and the thread's loop
-// (serve, at the bottom), as embed/model-thread.ts does, so the bundle needs no extra entry.
-import { isMainThread, parentPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
-import { threadEntryOf } from '../thread-entry.js';
+// This module is both sides: the worker's pool (ConvertSandbox) and the converter process's loop
+// (serve, at the bottom), as embed/model-thread.ts is for its thread, so the bundle needs no
+// extra entry: the process runs this very module.
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { convert } from './index.js';
 import { onOcrStart } from './ocr/budget.js';
+import { keepOcrEngines } from './ocr/engine.js';
 import { ConversionError, type ConversionFailure, type Converted, type ConvertLimits } from './types.js';
 
 export interface SandboxLimits extends ConvertLimits {
-  /** V8 old-generation heap of each converter thread, in MB. */
+  /** V8 old-generation heap of each converter process, in MB. */
   readonly maxHeapMb: number;
+  /** Resident memory of each converter process, in MB: heap, buffers and native allocations together. */
+  readonly maxMemoryMb: number;
   /** Most characters of text one file may give. */
   readonly maxChars: number;
 }
 
 export interface SandboxOptions {
-  /** Converter threads at most; files beyond wait for one. */
-  readonly threads: number;
+  /** Converter processes at most; files beyond wait for one. */
+  readonly processes: number;
   readonly limits: SandboxLimits;
 }
 
@@ -38,7 +51,12 @@ export interface FileConverter {
   convert(bytes: Uint8Array, fileName: string): Promise<Converted>;
 }
 
-const THREAD_ROLE = 'keda-indexer-convert-thread';
+/** Set in a converter process's environment: this module then serves conversions. */
+const ROLE_VARIABLE = 'KEDA_INDEXER_CONVERTER_PROCESS';
+/** How often a busy converter's resident memory is read. */
+const MEMORY_CHECK_MS = 100;
+/** What a converter process keeps of its stderr, for the message when it dies. */
+const STDERR_TAIL = 2048;
 
 interface ConvertRequest {
   readonly bytes: Uint8Array;
@@ -52,43 +70,70 @@ type ConvertReply =
   | { readonly ok: true; readonly converted: Converted }
   | { readonly ok: false; readonly reason: ConversionFailure; readonly message: string };
 
-// ---------------------------------------------------------------------------------------------
-// Main thread: the pool.
+/** Resident memory of a process in MB, or undefined where /proc does not tell (not Linux). */
+function residentMb(pid: number): number | undefined {
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
 
-/** One converter thread, one file at a time. */
-class ConverterThread {
-  private readonly worker: Worker;
+/**
+ * How to start this module as a process. Built, it is a file of the bundle; from TypeScript
+ * source (tests, tsx), the process needs tsx's loader first.
+ */
+function processEntry(): { path: string; execArgv: string[] } {
+  const url = import.meta.url;
+  return { path: fileURLToPath(url), execArgv: url.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The worker's side: the pool.
+
+/** One converter process, one file at a time. */
+class ConverterProcess {
+  private readonly child: ChildProcess;
+  private stderr = '';
   dead = false;
 
-  constructor(heapMb: number) {
-    const [entry, evaluated] = threadEntryOf(import.meta.url);
-    this.worker = new Worker(entry, {
-      ...evaluated,
-      workerData: { role: THREAD_ROLE },
-      // The young generation counts apart from the old one; a small fixed one keeps the thread's
-      // whole heap near the limit it is given.
-      resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 16 },
+  constructor(limits: SandboxLimits) {
+    const entry = processEntry();
+    this.child = fork(entry.path, [], {
+      // After NODE_OPTIONS, so the pod's own heap setting for the worker does not apply here.
+      execArgv: [...entry.execArgv, `--max-old-space-size=${limits.maxHeapMb}`, '--max-semi-space-size=8'],
+      env: { ...process.env, [ROLE_VARIABLE]: '1' },
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
-    // An idle thread must not keep a finished command alive.
-    this.worker.unref();
-    // Errors and exits while idle: the thread is replaced at its next use.
+    this.child.stderr?.on('data', (data: Buffer) => {
+      this.stderr = (this.stderr + data.toString()).slice(-STDERR_TAIL);
+    });
+    this.idle();
     const markDead = () => {
       this.dead = true;
     };
-    this.worker.on('error', markDead);
-    this.worker.on('exit', markDead);
+    this.child.on('error', markDead);
+    this.child.on('exit', markDead);
   }
 
   run(request: ConvertRequest, deadlineMs: number): Promise<Converted> {
-    const { worker } = this;
+    const { child } = this;
     const limits = request.limits;
     return new Promise<Converted>((resolve, reject) => {
+      const end = (error: ConversionError) => {
+        detach();
+        this.kill();
+        reject(error);
+      };
       const detach = () => {
         clearTimeout(timer);
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-        worker.unref();
+        clearInterval(watch);
+        child.off('message', onMessage);
+        child.off('error', onError);
+        child.off('exit', onExit);
+        this.idle();
       };
       let extended = false;
       const onMessage = (reply: ConvertReply) => {
@@ -103,105 +148,122 @@ class ConverterThread {
         if (reply.ok) resolve(reply.converted);
         else reject(new ConversionError(reply.reason, reply.message));
       };
-      const onError = (error: Error & { code?: string }) => {
-        detach();
-        this.dead = true;
-        reject(
-          error.code === 'ERR_WORKER_OUT_OF_MEMORY'
-            ? new ConversionError('too_large', `converting it needs more memory than the converter's heap limit (CONVERT_MAX_HEAP_MB=${limits.maxHeapMb})`)
-            : new ConversionError('corrupt', `the converter failed: ${error.message}`),
-        );
+      const onError = (error: Error) => {
+        end(new ConversionError('corrupt', `the converter process failed: ${error.message}`));
       };
-      const onExit = (code: number) => {
-        detach();
-        this.dead = true;
-        reject(new ConversionError('corrupt', `the converter thread exited (code ${code})`));
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+        // V8 aborts a process whose heap is full, after saying so on stderr.
+        if (/heap out of memory|Reached heap limit/i.test(this.stderr)) {
+          end(new ConversionError('too_large', `converting it needs more memory than the converter's heap limit (CONVERT_MAX_HEAP_MB=${limits.maxHeapMb})`));
+          return;
+        }
+        end(new ConversionError('corrupt', `the converter process ended (${signal ?? `exit code ${String(code)}`}) while converting it`));
       };
       const started = Date.now();
       const onDeadline = () => {
-        detach();
-        this.dead = true;
-        void worker.terminate();
-        reject(new ConversionError('timeout', `conversion ran past its time budget (CONVERT_MAX_SECONDS=${Math.round(limits.maxMillis / 1000)}${extended ? `, plus OCR_MAX_SECONDS=${Math.round(limits.ocrMaxMillis / 1000)}` : ''})`));
+        end(new ConversionError('timeout', `conversion ran past its time budget (CONVERT_MAX_SECONDS=${Math.round(limits.maxMillis / 1000)}${extended ? `, plus OCR_MAX_SECONDS=${Math.round(limits.ocrMaxMillis / 1000)}` : ''})`));
       };
       let timer = setTimeout(onDeadline, deadlineMs);
-      worker.on('message', onMessage);
-      worker.on('error', onError);
-      worker.on('exit', onExit);
-      worker.ref();
-      // Posted as a copy: the caller's bytes may be a view into a larger pooled buffer.
-      worker.postMessage(request);
+      const watch = setInterval(() => {
+        const resident = child.pid === undefined ? undefined : residentMb(child.pid);
+        if (resident !== undefined && resident > limits.maxMemoryMb) {
+          end(new ConversionError('too_large', `converting it needs more than the converter's memory limit (CONVERT_MAX_MEMORY_MB=${limits.maxMemoryMb}; it reached ${Math.round(resident)} MB)`));
+        }
+      }, MEMORY_CHECK_MS);
+      child.on('message', onMessage);
+      child.on('error', onError);
+      child.on('exit', onExit);
+      this.busy();
+      child.send(request);
     });
   }
 
-  terminate(): Promise<number> {
+  terminate(): void {
+    this.kill();
+  }
+
+  private kill(): void {
     this.dead = true;
-    return this.worker.terminate();
+    this.child.kill('SIGKILL');
+  }
+
+  /** An idle converter must not keep a finished command alive: not the process, its channel or its stderr pipe. */
+  private idle(): void {
+    this.child.unref();
+    this.child.channel?.unref();
+    (this.child.stderr as Socket | null)?.unref();
+  }
+
+  private busy(): void {
+    this.child.ref();
+    this.child.channel?.ref();
+    (this.child.stderr as Socket | null)?.ref();
   }
 }
 
 /**
- * Converts files in a pool of threads, started on first use and reused while they stay healthy.
- * A thread that ran out of heap or time is ended and replaced by a new one for the next file.
+ * Converts files in a pool of processes, started on first use and reused while they stay healthy.
+ * A process that ran out of heap, memory or time is ended and replaced by a new one for the next file.
  */
 export class ConvertSandbox implements FileConverter {
-  private readonly idle: ConverterThread[] = [];
-  private readonly waiting: ((thread: ConverterThread) => void)[] = [];
+  private readonly idle: ConverterProcess[] = [];
+  private readonly waiting: ((converter: ConverterProcess) => void)[] = [];
   private running = 0;
   private closed = false;
 
   constructor(private readonly options: SandboxOptions) {}
 
   async convert(bytes: Uint8Array, fileName: string): Promise<Converted> {
-    const thread = await this.acquire();
+    const converter = await this.acquire();
     try {
       // The converters check their budget between pages themselves and say more about where they
-      // were; the thread's deadline is the backstop for a converter stuck inside one step.
-      // A file whose OCR starts gets OCR_MAX_SECONDS more (ConverterThread.run).
-      return await thread.run({ bytes, fileName, limits: this.options.limits }, this.options.limits.maxMillis + 1000);
+      // were; the process's deadline is the backstop for a converter stuck inside one step.
+      // A file whose OCR starts gets OCR_MAX_SECONDS more (ConverterProcess.run).
+      return await converter.run({ bytes, fileName, limits: this.options.limits }, this.options.limits.maxMillis + 1000);
     } finally {
-      this.release(thread);
+      this.release(converter);
     }
   }
 
-  /** Ends every thread; conversions in flight fail. */
-  async close(): Promise<void> {
+  /** Ends every idle process; those converting end when their file is done. */
+  close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.idle.splice(0).map((thread) => thread.terminate()));
+    for (const converter of this.idle.splice(0)) converter.terminate();
+    return Promise.resolve();
   }
 
-  private acquire(): Promise<ConverterThread> {
+  private acquire(): Promise<ConverterProcess> {
     if (this.closed) return Promise.reject(new Error('the converter pool is closed'));
-    let thread = this.idle.pop();
-    while (thread?.dead) thread = this.idle.pop();
-    if (thread !== undefined) {
+    let converter = this.idle.pop();
+    while (converter?.dead) converter = this.idle.pop();
+    if (converter !== undefined) {
       this.running++;
-      return Promise.resolve(thread);
+      return Promise.resolve(converter);
     }
-    if (this.running + this.idle.length < this.options.threads) {
+    if (this.running + this.idle.length < this.options.processes) {
       this.running++;
-      return Promise.resolve(new ConverterThread(this.options.limits.maxHeapMb));
+      return Promise.resolve(new ConverterProcess(this.options.limits));
     }
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  private release(thread: ConverterThread): void {
-    const healthy = thread.dead ? undefined : thread;
-    if (healthy === undefined) void thread.terminate();
+  private release(converter: ConverterProcess): void {
+    const healthy = converter.dead ? undefined : converter;
+    if (healthy === undefined) converter.terminate();
     const next = this.waiting.shift();
     if (next !== undefined) {
-      next(healthy ?? new ConverterThread(this.options.limits.maxHeapMb));
+      next(healthy ?? new ConverterProcess(this.options.limits));
       return;
     }
     this.running--;
     if (healthy === undefined) return;
-    if (this.closed) void healthy.terminate();
+    if (this.closed) healthy.terminate();
     else this.idle.push(healthy);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// The thread: converts what the main thread sends, one file at a time.
+// The converter process: converts what the worker sends, one file at a time.
 
 function failureOf(error: unknown): { reason: ConversionFailure; message: string } {
   if (error instanceof ConversionError) return { reason: error.reason, message: error.message };
@@ -211,26 +273,31 @@ function failureOf(error: unknown): { reason: ConversionFailure; message: string
   return { reason: 'corrupt', message: `the converter failed on this file: ${detail}` };
 }
 
-function serve(port: MessagePort): void {
-  port.on('message', (request: ConvertRequest) => {
+function serve(send: (reply: ConvertReply) => void): void {
+  // The worker is gone (or restarting): nothing more will come.
+  process.on('disconnect', () => process.exit(0));
+  keepOcrEngines();
+  process.on('message', (request: ConvertRequest) => {
     const { bytes, fileName, limits } = request;
     onOcrStart(() => {
-      port.postMessage({ ocrStarted: true } satisfies ConvertReply);
+      send({ ocrStarted: true });
     });
     convert(bytes, fileName, limits).then(
       (converted) => {
-        if (converted.text.length > limits.maxChars) {
-          const failure = new ConversionError('too_large', `it gives ${converted.text.length} characters of text, more than CONVERT_MAX_CHARS=${limits.maxChars}`);
-          port.postMessage({ ok: false, ...failureOf(failure) } satisfies ConvertReply);
+        // A file's parts (an e-mail's attachments) are indexed with it, and count with it.
+        const chars = converted.text.length + (converted.parts ?? []).reduce((sum, part) => sum + part.converted.text.length, 0);
+        if (chars > limits.maxChars) {
+          send({ ok: false, ...failureOf(new ConversionError('too_large', `it gives ${chars} characters of text, more than CONVERT_MAX_CHARS=${limits.maxChars}`)) });
           return;
         }
-        port.postMessage({ ok: true, converted } satisfies ConvertReply);
+        send({ ok: true, converted });
       },
       (error: unknown) => {
-        port.postMessage({ ok: false, ...failureOf(error) } satisfies ConvertReply);
+        send({ ok: false, ...failureOf(error) });
       },
     );
   });
 }
 
-if (!isMainThread && parentPort !== null && (workerData as { role?: unknown } | null)?.role === THREAD_ROLE) serve(parentPort);
+const send = process.send?.bind(process);
+if (process.env[ROLE_VARIABLE] === '1' && send !== undefined) serve((reply) => send(reply));

@@ -59,7 +59,8 @@ function decodeWindows1252(bytes: Uint8Array): string {
   return latin1.replace(/[\u0080-\u009f]/g, (char) => WINDOWS_1252_HIGH[char.charCodeAt(0) - 0x80] ?? char);
 }
 
-function decodeLabel(label: string, bytes: Uint8Array): string | undefined {
+/** Bytes in the encoding a label names (WHATWG labels, plus UTF-32); undefined when they are not valid in it. */
+export function decodeLabel(label: string, bytes: Uint8Array): string | undefined {
   const name = label.toLowerCase();
   if (WINDOWS_1252_LABELS.has(name)) return decodeWindows1252(bytes);
   if (name === 'utf-32le' || name === 'utf-32') return decodeUtf32(bytes, true);

@@ -53,6 +53,27 @@ export interface Extracted {
   readonly ocrPages?: readonly OcrPage[];
   /** Present when OCR's budget stopped it before the end of the file. */
   readonly ocrStopped?: OcrStopped;
+  /**
+   * Documents inside this one that are indexed as documents of their own (an e-mail's
+   * attachments), each converted by the registry. The pipeline writes their chunks under the
+   * file's claim, so they are replaced and removed with it.
+   */
+  readonly parts?: readonly ConvertedPart[];
+  /** Parts that were not read, with why: the file's log line lists them. */
+  readonly skippedParts?: readonly SkippedPart[];
+}
+
+/** A document inside a file: its name is unique in the file, and holds no '#', '/' or controls. */
+export interface ConvertedPart {
+  readonly name: string;
+  readonly converted: Converted;
+}
+
+export interface SkippedPart {
+  readonly name: string;
+  /** A ConversionFailure, or 'too_many' past the parts a file may have. */
+  readonly reason: string;
+  readonly message: string;
 }
 
 export interface Converted extends Extracted {
@@ -62,7 +83,7 @@ export interface Converted extends Extracted {
 }
 
 export interface ConvertLimits {
-  /** Most pages a PDF may have; a longer one is refused rather than indexed in part. */
+  /** Most pages a PDF (or slides a presentation) may have; a longer one is refused rather than indexed in part. */
   readonly maxPages: number;
   /** Extraction time budget per file: checked between pages, and enforced by the sandbox's deadline. */
   readonly maxMillis: number;
@@ -83,6 +104,11 @@ export interface ConvertLimits {
   readonly ocrMaxMillis: number;
   /** Resolution PDF pages are rendered at for OCR. */
   readonly ocrDpi: number;
+  /**
+   * Most characters of text one file may give, its parts included. The sandbox enforces it;
+   * converters of files with parts skip a part that would pass it.
+   */
+  readonly maxChars?: number;
 }
 
 export type OcrMode = 'auto' | 'off' | 'force';

@@ -4,6 +4,7 @@
 // efficiently. One batch runs at a time, since onnxruntime already spreads one call over every
 // core; before each call what waits is planned again, so chunks that arrived meanwhile share it.
 import { stageCpu } from '../observe/stage-cpu.js';
+import type { ResolvedDevice } from './choices.js';
 import type { TextKind } from './embedder.js';
 
 export interface BatchModel {
@@ -43,7 +44,7 @@ export const CALL_OVERHEAD_TOKENS = 32;
  * as a whole budget of tokens: the plan then takes as few calls as fit the budget, as the greedy
  * batcher did. Not measured on a GPU yet (no GPU machine has been lent); on the CPU it is measured.
  */
-export function callOverheadTokens(device: 'cpu' | 'cuda', batchTokens: number): number {
+export function callOverheadTokens(device: ResolvedDevice, batchTokens: number): number {
   return device === 'cuda' ? batchTokens : CALL_OVERHEAD_TOKENS;
 }
 

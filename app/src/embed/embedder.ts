@@ -18,8 +18,9 @@ import { threadOptions } from './session-plan.js';
 import { EmbedderStartupError } from './startup-error.js';
 import { wordTokenEncoder } from './word-tokens.js';
 
-export type EmbeddingDevice = 'cpu' | 'cuda' | 'auto';
-export type EmbeddingDtype = 'fp32' | 'fp16' | 'q8';
+import type { EmbeddingDevice, EmbeddingDtype, ResolvedDevice } from './choices.js';
+
+export type { EmbeddingDevice, EmbeddingDtype } from './choices.js';
 
 export interface EmbedderOptions {
   /** Hugging Face model id, or an absolute path to a local model folder. */
@@ -58,7 +59,7 @@ export type TextKind = 'passage' | 'query';
 export interface Embedder {
   readonly model: string;
   /** The device the model actually runs on (auto resolved). */
-  readonly device: 'cpu' | 'cuda';
+  readonly device: ResolvedDevice;
   /** Weights actually loaded (the folder's profile may replace the configured dtype). */
   readonly dtype: EmbeddingDtype;
   /** Prefixes actually applied, after settings and the folder's profile. */
@@ -105,9 +106,9 @@ function resolveModelLocation(model: string): { id: string; localRoot?: string }
 }
 
 /** Names the onnxruntime backend a session on `device` is created by (model-thread.ts). */
-type BackendFor = (device: 'cpu' | 'cuda') => string;
+type BackendFor = (device: ResolvedDevice) => string;
 
-async function loadPipeline(id: string, device: 'cpu' | 'cuda', backendFor: BackendFor, options: EmbedderOptions): Promise<FeatureExtractionPipeline> {
+async function loadPipeline(id: string, device: ResolvedDevice, backendFor: BackendFor, options: EmbedderOptions): Promise<FeatureExtractionPipeline> {
   return pipeline('feature-extraction', id, {
     device,
     dtype: options.dtype,
@@ -123,7 +124,7 @@ async function loadOnDevice(
   id: string,
   backendFor: BackendFor,
   options: EmbedderOptions,
-): Promise<{ extractor: FeatureExtractionPipeline; device: 'cpu' | 'cuda' }> {
+): Promise<{ extractor: FeatureExtractionPipeline; device: ResolvedDevice }> {
   if (options.device === 'cpu') return { extractor: await loadPipeline(id, 'cpu', backendFor, options), device: 'cpu' };
   try {
     return { extractor: await loadPipeline(id, 'cuda', backendFor, options), device: 'cuda' };

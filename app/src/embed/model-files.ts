@@ -3,9 +3,9 @@
 //
 // Why not its own file cache: transformers.js 4 opens every file it looks up as a stream that
 // starts reading at once into a queue nobody drains, even when it then gives onnxruntime the
-// path. The 90 MB model was read into JavaScript memory beside onnxruntime's own copy and held
-// until a major garbage collection, minutes later in a worker: about 90 MB of external memory
-// and 45–90 MB of RSS for nothing (docs/benchmarks.md). Given a path string by the cache,
+// path. The whole model was read into JavaScript memory beside onnxruntime's own copy and held
+// until a major garbage collection, minutes later in a worker (docs/benchmarks.md has what that
+// cost). Given a path string by the cache,
 // transformers.js passes it straight to onnxruntime and reads nothing.
 //
 // Layout on disk is the one transformers.js's file cache uses (`<cacheDir>/<model id>/<file>`,

@@ -30,5 +30,5 @@ test("a folder's keda-indexer.json wins over the built-in table and picks the we
   writeFileSync(path.join(folder, 'onnx', 'model.onnx'), '');
   assert.equal(effectiveDtype(folder, 'fp32', profile), 'fp32', 'the configured weights exist: they win');
   writeFileSync(path.join(folder, 'keda-indexer.json'), JSON.stringify({ dtype: 'int3' }));
-  assert.throws(() => readModelProfile(folder), /"dtype" must be fp32, fp16 or q8/);
+  assert.throws(() => readModelProfile(folder), /"dtype" must be one of fp32, fp16, q8, not int3/);
 });

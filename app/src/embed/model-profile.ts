@@ -6,7 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-export type ProfileDtype = 'fp32' | 'fp16' | 'q8';
+import { EMBEDDING_DTYPES, type EmbeddingDtype } from './choices.js';
+
+export type ProfileDtype = EmbeddingDtype;
 
 export interface ModelProfile {
   readonly passagePrefix?: string;
@@ -46,7 +48,7 @@ export function readModelProfile(model: string): ModelProfile {
   if (!existsSync(file)) return builtInProfile(model);
   const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   const dtype = optionalString(raw.dtype, 'dtype', file);
-  if (dtype !== undefined && !(dtype in WEIGHTS_FILE)) throw new Error(`${file}: "dtype" must be fp32, fp16 or q8, not ${dtype}`);
+  if (dtype !== undefined && !(dtype in WEIGHTS_FILE)) throw new Error(`${file}: "dtype" must be one of ${EMBEDDING_DTYPES.join(', ')}, not ${dtype}`);
   const passagePrefix = optionalString(raw.passage_prefix, 'passage_prefix', file);
   const queryPrefix = optionalString(raw.query_prefix, 'query_prefix', file);
   return {

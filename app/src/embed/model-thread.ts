@@ -23,10 +23,11 @@
 import { createRequire } from 'node:module';
 import { isMainThread, parentPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { threadEntryOf } from '../thread-entry.js';
+import type { ResolvedDevice } from './choices.js';
 import type { Backend, InferenceSession, InferenceSessionHandler, OnnxValue, SessionHandler, Tensor } from 'onnxruntime-common';
 
 /** Execution providers the thread can run a session on. */
-export type ThreadDevice = 'cpu' | 'cuda';
+export type ThreadDevice = ResolvedDevice;
 
 /** The execution-provider name that selects a thread session on `device`. */
 export function modelThreadBackend(device: ThreadDevice): string {

@@ -1,8 +1,8 @@
 // Starts loading the embedding model's session as a command begins, before the command's own code
 // (transformers.js, the Elasticsearch client, the pipeline) has loaded: the load runs in the model
 // thread (model-thread.ts) alongside, and the embedder takes the session when it asks for it.
-// A worker's start is mostly these two: ~0.2 s of loading the session and ~0.35 s of the main
-// thread loading code and checking the index (docs/benchmarks.md, "Cold start").
+// A worker's start is mostly these two, so they overlap (docs/benchmarks.md, "Cold start", has
+// the figures).
 import { planSession, type ModelSettings } from './session-plan.js';
 
 export async function preloadModel(settings: ModelSettings): Promise<void> {

@@ -5,6 +5,7 @@
 import os from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { EmbeddingDevice, ResolvedDevice } from './choices.js';
 import { effectiveDtype, readModelProfile, WEIGHTS_FILE, type ProfileDtype } from './model-profile.js';
 
 /**
@@ -32,7 +33,7 @@ export function threadOptions(threads: number | undefined): ThreadOptions {
 
 export interface ModelSettings {
   readonly model: string;
-  readonly device: 'cpu' | 'cuda' | 'auto';
+  readonly device: EmbeddingDevice;
   readonly dtype: ProfileDtype;
   readonly cacheDir?: string;
   readonly threads?: number;
@@ -42,7 +43,7 @@ export interface ModelSettings {
 export interface SessionPlan {
   /** The weights file, as the embedder's model file cache hands it over (model-files.ts). */
   readonly file: string;
-  readonly device: 'cpu' | 'cuda';
+  readonly device: ResolvedDevice;
   readonly options: ThreadOptions;
 }
 

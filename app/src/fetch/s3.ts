@@ -1,7 +1,7 @@
 // The fetch stage: one S3 object into memory, streamed with a size cap. Nothing is written to
 // disk, so no path is ever built from an object key.
 import { GetObjectCommand, NoSuchKey, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
-import { PermanentError, TransientError, type DeadLetterReason } from '../failure.js';
+import { AuthorizationError, PermanentError, TransientError, type DeadLetterReason } from '../failure.js';
 
 export interface FetchedObject {
   readonly bytes: Uint8Array;
@@ -23,14 +23,17 @@ const PERMANENT_S3_ERRORS: Readonly<Record<string, DeadLetterReason>> = {
   NoSuchKey: 'missing_object',
   NotFound: 'missing_object',
   NoSuchBucket: 'missing_bucket',
-  AccessDenied: 'access_denied',
   InvalidObjectState: 'object_archived',
 };
 
-function classify(error: unknown, bucket: string, key: string): Error {
+/** Maps an S3 error to the worker's failure kinds (docs/operations.md, "Which failures are retried"). */
+export function classifyS3Error(error: unknown, bucket: string, key: string): Error {
   const where = `s3://${bucket}/${key}`;
   if (error instanceof NoSuchKey) return new PermanentError('missing_object', `${where} does not exist (deleted after the notification?)`, { cause: error });
   if (error instanceof S3ServiceException) {
+    if (error.name === 'AccessDenied' || error.name === 'AllAccessDisabled') {
+      return new AuthorizationError('s3_access_denied', `${where}: ${error.name} (HTTP 403)`, `grant s3:GetObject on s3://${bucket}/* (and kms:Decrypt on its key, if SSE-KMS) to the worker's role`, { cause: error });
+    }
     const reason = PERMANENT_S3_ERRORS[error.name];
     if (reason !== undefined) return new PermanentError(reason, `${where}: ${error.name}`, { cause: error });
     return new TransientError('s3_unavailable', `${where}: ${error.name} (HTTP ${error.$metadata.httpStatusCode ?? '?'})`, { cause: error });
@@ -71,6 +74,6 @@ export async function fetchObject(s3: S3Client, request: FetchRequest): Promise<
       ...(response.ContentType === undefined ? {} : { contentType: response.ContentType }),
     };
   } catch (error) {
-    throw classify(error, bucket, key);
+    throw classifyS3Error(error, bucket, key);
   }
 }

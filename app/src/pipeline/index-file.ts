@@ -1,7 +1,7 @@
 // One file through convert → split → embed → sink. Shared by the queue worker and the CLI's
 // `index` command, so both index a file the same way.
 import type { FileConverter, SandboxLimits } from '../convert/sandbox.js';
-import type { OcrPage, OcrStopped } from '../convert/types.js';
+import type { Converted, OcrPage, OcrStopped, SkippedPart } from '../convert/types.js';
 import type { EmbedBatcher } from '../embed/batcher.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Settings } from '../config/config.js';
@@ -18,6 +18,8 @@ export interface IndexedFile {
   readonly chunks: number;
   readonly tokens: number;
   readonly contentType: string;
+  /** Files with parts (an e-mail's attachments): which were indexed as `<file_path>#<name>`, which skipped and why. */
+  readonly attachments?: { readonly indexed: readonly string[]; readonly skipped: readonly SkippedPart[] };
   readonly staleDeleted: number;
   /** A later claim of the file won while this one was at work: its chunks stay, not these. */
   readonly superseded: boolean;
@@ -50,6 +52,7 @@ export function sandboxLimitsOf(settings: Pick<Settings, 'convert' | 'ocr'>): Sa
     maxInflateRatio: settings.convert.maxInflateRatio,
     maxChars: settings.convert.maxChars,
     maxHeapMb: settings.convert.maxHeapMb,
+    maxMemoryMb: settings.convert.maxMemoryMb,
     ocrMode: settings.ocr.mode,
     ocrLanguages: settings.ocr.languages.split('+'),
     ocrMaxPages: settings.ocr.maxPages,
@@ -88,7 +91,7 @@ export class FileIndexer {
   private readonly splitOptions: SplitOptions;
   private readonly limits: SandboxLimits;
   private readonly maxChunks: number;
-  private readonly converterThreads: number;
+  private readonly converterProcesses: number;
   private converter: Promise<FileConverter> | undefined;
   /** Fingerprint of the model and split settings, recorded with each file's chunks. */
   readonly indexSettings: string;
@@ -99,12 +102,12 @@ export class FileIndexer {
     private readonly batcher: Pick<EmbedBatcher, 'embedPassages'>,
     private readonly sink: ChunkSink,
     settings: Pick<Settings, 'split' | 'convert' | 'ocr' | 'embedding'>,
-    /** Where files are converted; by default a pool of converter threads (convert/sandbox.ts). */
+    /** Where files are converted; by default a pool of converter processes (convert/sandbox.ts). */
     converter?: FileConverter,
     private readonly hooks: FileIndexerHooks = {},
   ) {
     if (converter !== undefined) this.converter = Promise.resolve(converter);
-    this.converterThreads = settings.convert.threads;
+    this.converterProcesses = settings.convert.processes;
     this.maxChunks = settings.convert.maxChunks;
     this.splitOptions = {
       by: settings.split.by,
@@ -154,7 +157,10 @@ export class FileIndexer {
 
     // The whole text is split at once: chunk texts weigh about what the text does (a few MB for
     // thousands of pages). Vectors and request bodies, several times heavier, go by slices.
-    const chunks = stageCpu.sync('split', () => splitText(converted, this.splitOptions));
+    // A file's parts (an e-mail's attachments) are split on their own and follow its chunks, with
+    // split ids going on from the file's: all are written under the file's one claim, so they are
+    // replaced, kept or removed with it.
+    const chunks = stageCpu.sync('split', () => splitWithParts(converted, file.filePath, this.splitOptions));
     if (chunks.length === 0) throw new PermanentError('no_text', 'no chunk could be made from the extracted text');
     if (chunks.length > this.maxChunks) {
       throw new PermanentError('too_large', `it splits into ${chunks.length} chunks, more than CONVERT_MAX_CHUNKS=${this.maxChunks}`);
@@ -163,18 +169,19 @@ export class FileIndexer {
 
     const { sourceId } = claim;
     const indexedAt = new Date().toISOString();
-    const toDocument = (chunk: Chunk, vector: Float32Array): ChunkDocument => ({
+    const toDocument = (chunk: PlacedChunk, vector: Float32Array): ChunkDocument => ({
       id: chunkIdOf(sourceId, chunk.splitId),
       content: chunk.content,
       embedding: vector,
-      file_path: file.filePath,
+      file_path: chunk.filePath,
       source_id: sourceId,
       split_id: chunk.splitId,
       split_idx_start: chunk.splitIdxStart,
       ...(chunk.pageNumber === undefined ? {} : { page_number: chunk.pageNumber }),
       ...(chunk.pageEnd === undefined ? {} : { page_end: chunk.pageEnd }),
-      ...chunkOcrOf(converted.ocrPages, chunk.pageNumber, chunk.pageEnd),
-      content_type: converted.contentType,
+      ...(chunk.section === undefined ? {} : { section: chunk.section }),
+      ...chunkOcrOf(chunk.ocrPages, chunk.pageNumber, chunk.pageEnd),
+      content_type: chunk.contentType,
       indexed_at: indexedAt,
     });
     const embedding = { seconds: 0 };
@@ -193,6 +200,9 @@ export class FileIndexer {
       chunks: chunks.length,
       tokens: chunks.reduce((sum, chunk) => sum + chunk.tokens, 0),
       contentType: converted.contentType,
+      ...(converted.parts !== undefined || converted.skippedParts !== undefined
+        ? { attachments: { indexed: (converted.parts ?? []).map((part) => part.name), skipped: converted.skippedParts ?? [] } }
+        : {}),
       staleDeleted,
       superseded,
       seconds: { convert: convertSeconds, split: splitSeconds, embed: embedding.seconds, write: writeSeconds },
@@ -206,8 +216,8 @@ export class FileIndexer {
    * model is not left idle during a write. Stops embedding when the sink stops asking.
    */
   private async *embeddedSlices(
-    chunks: readonly Chunk[],
-    toDocument: (chunk: Chunk, vector: Float32Array) => ChunkDocument,
+    chunks: readonly PlacedChunk[],
+    toDocument: (chunk: PlacedChunk, vector: Float32Array) => ChunkDocument,
     embedding: { seconds: number },
   ): AsyncGenerator<ChunkDocument[]> {
     const embedSlice = (first: number) => {
@@ -236,11 +246,11 @@ export class FileIndexer {
 
   /**
    * The converter pool, started on the first file: a command that converts nothing (or a worker
-   * before its first message) starts no thread. Loaded by a dynamic import so that the bundle
-   * keeps the sandbox in a file of its own, which is also what its threads load.
+   * before its first message) starts no process. Loaded by a dynamic import so that the bundle
+   * keeps the sandbox in a file of its own, which is also what its processes run.
    */
   private converterOf(): Promise<FileConverter> {
-    this.converter ??= import('../convert/sandbox.js').then(({ ConvertSandbox }) => new ConvertSandbox({ threads: this.converterThreads, limits: this.limits }));
+    this.converter ??= import('../convert/sandbox.js').then(({ ConvertSandbox }) => new ConvertSandbox({ processes: this.converterProcesses, limits: this.limits }));
     return this.converter;
   }
 
@@ -253,6 +263,29 @@ export class FileIndexer {
   async remove(claim: WriteClaim, object?: ObjectIdentity): Promise<RemoveResult> {
     return this.sink.removeFile(claim, object);
   }
+}
+
+/** A chunk of a file or of one of its parts, with where it is from. */
+interface PlacedChunk extends Chunk {
+  /** The file's path, or `<file path>#<part name>` for a part's chunks. */
+  readonly filePath: string;
+  readonly contentType: string;
+  /** The pages of its document that OCR read (the chunk's `ocr` fields come from them). */
+  readonly ocrPages?: readonly OcrPage[];
+}
+
+/** The file's chunks, then each part's, numbered on from the file's. */
+export function splitWithParts(converted: Converted, filePath: string, options: SplitOptions): PlacedChunk[] {
+  const documents = [{ filePath, converted }, ...(converted.parts ?? []).map((part) => ({ filePath: `${filePath}#${part.name}`, converted: part.converted }))];
+  const placed: PlacedChunk[] = [];
+  for (const document of documents) {
+    const first = placed.length;
+    for (const chunk of splitText(document.converted, options)) {
+      const { ocrPages } = document.converted;
+      placed.push({ ...chunk, splitId: first + chunk.splitId, filePath: document.filePath, contentType: document.converted.contentType, ...(ocrPages === undefined ? {} : { ocrPages }) });
+    }
+  }
+  return placed;
 }
 
 function stopwatch(): { lap(): number } {

@@ -10,8 +10,10 @@ import type { Settings } from '../config/config.js';
  * Raise when convert or split code changes the chunks the same settings give, so files indexed
  * by the older code are not taken as unchanged. 2: control characters are stripped at conversion
  * (convert/controls.ts), so chunks indexed with them are made again when their files are next named.
+ * 3: tables are split by rows with their header repeated (split/splitter.ts), HTML, Markdown and
+ * DOCX tables come out as rows, and chunks record their section.
  */
-export const CHUNKING_VERSION = 2;
+export const CHUNKING_VERSION = 3;
 
 export interface IndexSettings {
   readonly model: string;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FilterRuleName, NotificationConfiguration } from '@aws-sdk/client-s3';
-import { entriesOverlap, eventsOverlap, planNotification } from './aws-resources.js';
+import { accountOfArn, entriesOverlap, eventsOverlap, planNotification, queuePolicyFor } from './aws-resources.js';
 
 const entry = (events: string[], prefix = '', suffix = '') => ({ events, prefix, suffix });
 const created = ['s3:ObjectCreated:*'];
@@ -73,4 +73,25 @@ test('another configuration already sending these events to the same queue is le
   };
   const plan = planNotification(terraform, { queueName: 'docs', queueArn: 'arn:aws:sqs:eu-west-1:111122223333:docs', prefix: '' });
   assert.equal(plan.kind, 'covered');
+});
+
+test('the queue policy lets S3 send for this bucket of this account only (aws:SourceArn and aws:SourceAccount)', () => {
+  const policy = JSON.parse(queuePolicyFor('arn:aws:sqs:eu-west-1:111122223333:docs', 'docs', '111122223333')) as {
+    Statement: { Effect: string; Principal: unknown; Action: string; Resource: string; Condition: unknown }[];
+  };
+  assert.equal(policy.Statement.length, 1);
+  const [statement] = policy.Statement;
+  assert.deepEqual(statement, {
+    Sid: 'keda-indexer-s3-notifications',
+    Effect: 'Allow',
+    Principal: { Service: 's3.amazonaws.com' },
+    Action: 'sqs:SendMessage',
+    Resource: 'arn:aws:sqs:eu-west-1:111122223333:docs',
+    Condition: { ArnLike: { 'aws:SourceArn': 'arn:aws:s3:::docs' }, StringEquals: { 'aws:SourceAccount': '111122223333' } },
+  });
+});
+
+test('accountOfArn reads the account of a queue ARN, and refuses an ARN without one', () => {
+  assert.equal(accountOfArn('arn:aws:sqs:us-east-1:123456789012:q'), '123456789012');
+  assert.throws(() => accountOfArn('arn:aws:s3:::docs'), /no account id/);
 });

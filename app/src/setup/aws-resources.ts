@@ -37,9 +37,48 @@ async function createQueue(sqs: SQSClient, name: string): Promise<string> {
   return response.QueueUrl;
 }
 
+/** The account in an ARN (arn:aws:sqs:region:account:name). */
+export function accountOfArn(arn: string): string {
+  const account = arn.split(':')[4];
+  if (account === undefined || !/^\d{12}$/.test(account)) throw new Error(`no account id in ${arn}`);
+  return account;
+}
+
+/**
+ * The queue's resource policy: S3 may send to it on behalf of this bucket in this account only.
+ * aws:SourceArn alone names a bucket, and bucket names are global: were the bucket deleted and its
+ * name taken by someone else's account, their notifications would still match. aws:SourceAccount
+ * pins the owner (AWS's confused-deputy guidance for S3 → SQS).
+ */
+export function queuePolicyFor(queueArn: string, bucket: string, bucketAccount: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'keda-indexer-s3-notifications',
+        Effect: 'Allow',
+        Principal: { Service: 's3.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: queueArn,
+        Condition: {
+          ArnLike: { 'aws:SourceArn': `arn:aws:s3:::${bucket}` },
+          StringEquals: { 'aws:SourceAccount': bucketAccount },
+        },
+      },
+    ],
+  });
+}
+
 export async function ensureQueues(
   sqs: SQSClient,
-  options: { name: string; visibilityTimeoutSeconds: number; maxReceiveCount: number; bucket?: string },
+  options: {
+    name: string;
+    visibilityTimeoutSeconds: number;
+    maxReceiveCount: number;
+    bucket?: string;
+    /** The bucket owner's account; default: the queue's (bootstrap makes both with one set of credentials). */
+    bucketAccount?: string;
+  },
 ): Promise<QueueSetup> {
   const deadLetterUrl = await createQueue(sqs, `${options.name}-dlq`);
   await sqs.send(
@@ -53,20 +92,7 @@ export async function ensureQueues(
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetterArn, maxReceiveCount: options.maxReceiveCount }),
   };
   if (options.bucket !== undefined) {
-    // S3 may only send to the queue on behalf of this bucket.
-    attributes.Policy = JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Sid: 'keda-indexer-s3-notifications',
-          Effect: 'Allow',
-          Principal: { Service: 's3.amazonaws.com' },
-          Action: 'sqs:SendMessage',
-          Resource: queueArn,
-          Condition: { ArnLike: { 'aws:SourceArn': `arn:aws:s3:::${options.bucket}` } },
-        },
-      ],
-    });
+    attributes.Policy = queuePolicyFor(queueArn, options.bucket, options.bucketAccount ?? accountOfArn(queueArn));
   }
   await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: attributes }));
   return { queueUrl, queueArn, deadLetterUrl, deadLetterArn };

@@ -17,6 +17,8 @@ export interface ChunkDocument {
   readonly page_number?: number;
   /** Last page the chunk covers; with page_number, the range to cite. */
   readonly page_end?: number;
+  /** The named part of the file the chunk starts in: a spreadsheet's sheet, for one. */
+  readonly section?: string;
   /** The chunk's text (some of it) was read by OCR. */
   readonly ocr?: boolean;
   /** OCR's mean confidence over the chunk's OCR pages, 0 to 1. */

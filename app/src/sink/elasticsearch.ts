@@ -11,6 +11,7 @@ import { Client, Serializer, SniffingTransport, errors } from '@elastic/elastics
 type ClientOptions = ConstructorParameters<typeof Client>[0];
 import type { Settings } from '../config/config.js';
 import { PermanentError, TransientError, type DeadLetterReason } from '../failure.js';
+import { classifyElasticsearchError, errorTypeOf, isTransientStatus, withoutFieldValues } from './elasticsearch-errors.js';
 import { stageCpu } from '../observe/stage-cpu.js';
 import {
   chunkIdOf,
@@ -100,6 +101,7 @@ export function indexMapping(dims: number, settings: Pick<ElasticsearchSettings,
       split_idx_start: { type: 'integer' as const },
       page_number: { type: 'integer' as const },
       page_end: { type: 'integer' as const },
+      section: { type: 'keyword' as const },
       ocr: { type: 'boolean' as const },
       ocr_confidence: { type: 'float' as const },
       content_type: { type: 'keyword' as const },
@@ -108,33 +110,7 @@ export function indexMapping(dims: number, settings: Pick<ElasticsearchSettings,
   };
 }
 
-/**
- * Elasticsearch quotes the start of a value it could not parse ("Preview of field's value: '…'").
- * That is document text, and these messages go to logs and the dead-letter queue: cut it, and
- * everything after it, since a quoted value may span lines.
- */
-function withoutFieldValues(message: string): string {
-  return message.replace(/Preview of field's value:[\s\S]*$/, '(field value withheld)');
-}
-
-function isTransientStatus(status: number): boolean {
-  return status === 429 || status >= 500;
-}
-
-/** Maps client errors to the worker's two kinds: an unreachable or overloaded cluster is transient. */
-export function classifyElasticsearchError(error: unknown, action: string): Error {
-  if (error instanceof errors.ResponseError) {
-    const status = error.statusCode ?? 0;
-    if (isTransientStatus(status)) return new TransientError('elasticsearch_unavailable', `${action}: HTTP ${status}`, { cause: error });
-    // No `cause`: the response it carries may quote document text, and logs serialise causes.
-    return new PermanentError('index_rejected', `${action}: HTTP ${status} ${withoutFieldValues(error.message)}`);
-  }
-  if (error instanceof errors.ElasticsearchClientError) {
-    return new TransientError('elasticsearch_unavailable', `${action}: ${error.name}: ${error.message}`, { cause: error });
-  }
-  return error instanceof Error ? error : new Error(String(error));
-}
-
+export { classifyElasticsearchError } from './elasticsearch-errors.js';
 export type { WriteResult } from './document.js';
 
 /** Elasticsearch's answer to a write whose external version is lower than the stored one. */
@@ -180,7 +156,7 @@ export class ElasticsearchSink implements ChunkSink {
             );
           }
         }
-        // Fields added since an index was created (page_end) are added to its mapping; adding a
+        // Fields added since an index was created (page_end, section) are added to its mapping; adding a
         // field never changes the meaning of documents already there.
         const missing = Object.entries(indexMapping(dims, this.settings).properties).filter(
           ([field]) => Object.values(mapping).some((entry) => entry.mappings.properties?.[field] === undefined),
@@ -192,7 +168,7 @@ export class ElasticsearchSink implements ChunkSink {
       return 'created';
     } catch (error) {
       if (error instanceof SinkStartupError) throw error;
-      if (error instanceof errors.ResponseError && error.body !== undefined && JSON.stringify(error.body).includes('resource_already_exists_exception')) {
+      if (error instanceof errors.ResponseError && error.body !== undefined && errorTypeOf(error) === 'resource_already_exists_exception') {
         return this.ensureChunkIndex(dims); // another worker created it first
       }
       throw classifyElasticsearchError(error, `ensure index ${index}`);

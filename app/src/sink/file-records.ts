@@ -7,6 +7,7 @@
 // to end up equal to the bucket, whatever the interleaving, is in docs/operations.md.
 import { errors, type Client } from '@elastic/elasticsearch';
 import { TransientError, type DeadLetterReason } from '../failure.js';
+import { classifyElasticsearchError, errorTypeOf } from './elasticsearch-errors.js';
 import { sourceIdOf, type ChunkProvenance, type WriteClaim } from './document.js';
 
 /** The records of chunk index `index`: `<index>-files`. */
@@ -58,10 +59,8 @@ const MAX_CLAIM_ATTEMPTS = 20;
 
 const isStatus = (error: unknown, status: number) => error instanceof errors.ResponseError && error.statusCode === status;
 
-function unavailable(action: string, error: unknown): TransientError {
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return new TransientError('elasticsearch_unavailable', `${action}: ${detail}`, { cause: error });
-}
+/** The same classification as the chunks' writes (elasticsearch-errors.ts): one table for both. */
+const unavailable = (action: string, error: unknown): Error => classifyElasticsearchError(error, action);
 
 /**
  * The next generation: above the last one, and at least the current time in milliseconds. The
@@ -88,7 +87,7 @@ export class FileRecords {
       }
       await this.client.indices.create({ index: this.index, mappings: RECORDS_MAPPING, settings: { number_of_shards: 1 } });
     } catch (error) {
-      if (error instanceof errors.ResponseError && JSON.stringify(error.body ?? '').includes('resource_already_exists_exception')) return;
+      if (errorTypeOf(error) === 'resource_already_exists_exception') return;
       throw unavailable(`ensure index ${this.index}`, error);
     }
   }

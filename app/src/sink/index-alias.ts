@@ -10,6 +10,7 @@
 import { errors, type Client } from '@elastic/elasticsearch';
 import type { Settings } from '../config/config.js';
 import { effectiveDtype, modelSlug, readModelProfile } from '../embed/model-profile.js';
+import { errorTypeOf } from './elasticsearch-errors.js';
 import { classifyElasticsearchError, indexMapping, SinkStartupError, type ElasticsearchSettings } from './elasticsearch.js';
 import { RECORDS_MAPPING, recordsIndexOf } from './file-records.js';
 import { modelMismatch, type ModelDescription, type ModelRecord } from './model-record.js';
@@ -56,8 +57,7 @@ export type ResolvedIndex =
   | { readonly kind: 'missing'; readonly name: string };
 
 const isNotFound = (error: unknown) => error instanceof errors.ResponseError && error.statusCode === 404;
-const isAlreadyExists = (error: unknown) =>
-  error instanceof errors.ResponseError && JSON.stringify(error.body ?? '').includes('resource_already_exists_exception');
+const isAlreadyExists = (error: unknown) => errorTypeOf(error) === 'resource_already_exists_exception';
 
 export async function resolveIndex(client: Client, name: string): Promise<ResolvedIndex> {
   try {

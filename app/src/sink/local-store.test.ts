@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -131,5 +131,55 @@ describe('LocalStore', () => {
 
   test('searching a folder with no index says how to make one', async () => {
     await assert.rejects(LocalStore.openExisting(folder()), /keda-indexer index/);
+  });
+
+  test('the store is private: folder 0700, every file 0600, whatever the umask; an older store is made private on save', async () => {
+    const previous = process.umask(0o022);
+    try {
+      const dir = folder();
+      const store = await LocalStore.open(dir, modelOf('model-a'));
+      await store.writeFile(await store.claim('/a.txt'), docs('/a.txt', [axis(0)]));
+      await store.save();
+      assert.equal(statSync(dir).mode & 0o777, 0o700);
+      for (const name of readdirSync(dir)) assert.equal(statSync(path.join(dir, name)).mode & 0o777, 0o600, name);
+
+      // A store saved by an older version, world-readable: the next save closes it.
+      chmodSync(dir, 0o755);
+      for (const name of readdirSync(dir)) chmodSync(path.join(dir, name), 0o644);
+      const reopened = await LocalStore.open(dir, modelOf('model-a'));
+      await reopened.save();
+      assert.equal(statSync(dir).mode & 0o777, 0o700);
+      for (const name of readdirSync(dir)) assert.equal(statSync(path.join(dir, name)).mode & 0o777, 0o600, name);
+
+      // A folder of the user's that holds a new store keeps its own mode; the files are private.
+      const own = path.join(mkdtempSync(path.join(tmpdir(), 'ki-store-')), 'mine');
+      mkdirSync(own, { mode: 0o755 });
+      chmodSync(own, 0o755);
+      const inOwn = await LocalStore.open(own, modelOf('model-a'));
+      await inOwn.save();
+      assert.equal(statSync(own).mode & 0o777, 0o755);
+      for (const name of readdirSync(own)) assert.equal(statSync(path.join(own, name)).mode & 0o777, 0o600, name);
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  test('a save taken while files are written holds exactly what was there at the call; saves run in order', async () => {
+    const dir = folder();
+    const store = await LocalStore.open(dir, modelOf('model-a'));
+    await store.writeFile(await store.claim('/a.txt'), docs('/a.txt', [axis(0)]));
+    const first = store.save();
+    // Written while the first save is on its way: not in it, in the next.
+    await store.writeFile(await store.claim('/b.txt'), docs('/b.txt', [axis(1)]));
+    await first;
+    const afterFirst = await LocalStore.openExisting(dir);
+    assert.deepEqual(afterFirst.filePaths(), ['/a.txt']);
+    assert.equal(afterFirst.chunkCount, 1);
+    await Promise.all([store.save(), store.save()]);
+    const afterAll = await LocalStore.openExisting(dir);
+    assert.deepEqual(afterAll.filePaths().sort(), ['/a.txt', '/b.txt']);
+    assert.equal(afterAll.chunkCount, 2);
+    // One generation left on disk: the saves did not delete each other's files.
+    assert.equal(readdirSync(dir).filter((name) => /^(chunks|vectors)-/.test(name)).length, 2);
   });
 });

@@ -7,7 +7,7 @@
 // a crash mid-save leaves the previous generation intact. Search is exact (brute-force dot
 // products over normalised vectors): for the corpora one indexes from a laptop (up to ~10⁵
 // chunks) it answers in milliseconds and never misses a neighbour.
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { modelSlug } from '../embed/model-profile.js';
 import { sourceIdOf, type ChunkDocument, type ChunkSink, type ChunkSlices, type RemoveResult, type WriteClaim, type WriteResult } from './document.js';
@@ -43,12 +43,20 @@ export class LocalStoreError extends Error {
 }
 
 const MANIFEST = 'manifest.json';
+/**
+ * The store holds the text of every file indexed into it: readable by its owner only, whatever the
+ * umask (the folder's mode is set again on each save, for stores made before this).
+ */
+const FOLDER_MODE = 0o700;
+const FILE_MODE = 0o600;
 
 export class LocalStore implements ChunkSink {
   /** Chunks and vectors per source_id, in split order. */
   private readonly bySource = new Map<string, { chunks: StoredChunk[]; vectors: Float32Array[] }>();
   private readonly files: Map<string, LocalFileEntry>;
   private generation: number;
+  /** The save in progress: saves run one after another (a checkpoint may be asked for during one). */
+  private saving: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly folder: string,
@@ -182,10 +190,21 @@ export class LocalStore implements ChunkSink {
     return top;
   }
 
-  /** Writes a new generation of the data files, then swaps the manifest atomically. */
-  async save(): Promise<void> {
-    await mkdir(this.folder, { recursive: true });
-    const generation = this.generation + 1;
+  /**
+   * Writes a new generation of the data files, then swaps the manifest atomically. Callable while
+   * files are being written (index's checkpoints): what is saved is the store as it is at the
+   * call, chunks and manifest alike, and saves run in call order.
+   */
+  save(): Promise<void> {
+    const snapshot = this.snapshot();
+    const run = this.saving.then(() => this.write(snapshot));
+    // A failed save must not fail every later one; this caller still sees its error.
+    this.saving = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The data and manifest to save, taken synchronously so no write lands in one and not the other. */
+  private snapshot(): { lines: string[]; buffer: Buffer; files: Record<string, LocalFileEntry> } {
     const lines: string[] = [];
     const buffer = Buffer.alloc(this.chunkCount * this.dims * 4);
     let offset = 0;
@@ -199,18 +218,27 @@ export class LocalStore implements ChunkSink {
         }
       });
     }
-    await writeFile(path.join(this.folder, `chunks-${generation}.jsonl`), lines.length > 0 ? `${lines.join('\n')}\n` : '');
-    await writeFile(path.join(this.folder, `vectors-${generation}.f32`), buffer);
+    return { lines, buffer, files: Object.fromEntries(this.files) };
+  }
+
+  private async write({ lines, buffer, files }: ReturnType<LocalStore['snapshot']>): Promise<void> {
+    const created = await mkdir(this.folder, { recursive: true, mode: FOLDER_MODE });
+    // A store saved before modes were set is made private too; a folder of the user's that merely
+    // holds the store (LOCAL_STORE_PATH pointed at it) keeps its mode, and the files are 0600.
+    if (created === undefined && this.generation > 0) await chmod(this.folder, FOLDER_MODE);
+    const generation = this.generation + 1;
+    await writePrivate(path.join(this.folder, `chunks-${generation}.jsonl`), lines.length > 0 ? `${lines.join('\n')}\n` : '');
+    await writePrivate(path.join(this.folder, `vectors-${generation}.f32`), buffer);
     const manifest: Manifest = {
       format: 1,
       model: this.model,
       dims: this.dims,
       ...(this.record === undefined ? {} : { record: this.record }),
       generation,
-      files: Object.fromEntries(this.files),
+      files,
     };
     const temporary = path.join(this.folder, `${MANIFEST}.tmp`);
-    await writeFile(temporary, `${JSON.stringify(manifest, null, 1)}\n`);
+    await writePrivate(temporary, `${JSON.stringify(manifest, null, 1)}\n`);
     await rename(temporary, path.join(this.folder, MANIFEST));
     this.generation = generation;
     // Only now is the old generation unreferenced.
@@ -236,6 +264,15 @@ export class LocalStore implements ChunkSink {
       this.bySource.set(chunk.source_id, entry);
     });
   }
+}
+
+/**
+ * Writes a file readable by its owner only. A file left by a crashed save may carry another mode,
+ * and writeFile's mode applies to new files only: it is removed first.
+ */
+async function writePrivate(file: string, data: string | Buffer): Promise<void> {
+  await rm(file, { force: true });
+  await writeFile(file, data, { mode: FILE_MODE });
 }
 
 async function readManifest(folder: string): Promise<Manifest | undefined> {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeS3EventKey, type FileEvent, MAX_BODY_BYTES, parseBody, requestBody } from './message.js';
+import { allowedLocationsOf } from '../s3-names.js';
+import { decodeS3EventKey, type FileEvent, MAX_BODY_BYTES, MAX_RECORDS, parseBody, parseMessage, requestBody } from './message.js';
 
 function eventsOf(body: string): readonly FileEvent[] {
   const parsed = parseBody(body);
@@ -114,6 +115,16 @@ describe('parseBody', () => {
     ['a non-string key', '{"bucket":"docs","key":7}', /"key" must be a string/],
     ['a missing bucket', '{"key":"a.txt"}', /"bucket" must be/],
     ['a key over 1024 bytes', JSON.stringify({ bucket: 'docs', key: 'k'.repeat(1025) }), /longer than 1024/],
+    ['a bucket name with a slash', '{"bucket":"docs/other","key":"a"}', /not a valid S3 bucket name/],
+    ['a bucket name with a newline', '{"bucket":"docs\\nforged","key":"a"}', /not a valid S3 bucket name/],
+    ['a bucket name of two characters', '{"bucket":"ab","key":"a"}', /not a valid S3 bucket name/],
+    ['a bucket name with ..', '{"bucket":"a..b","key":"a"}', /not a valid S3 bucket name/],
+    ['a notification naming an invalid bucket', s3Notification('ObjectCreated:Put', 'a').replace('"docs"', '"../docs"'), /Records\[0\]: bucket name is not a valid/],
+    [
+      `a notification with ${MAX_RECORDS + 1} records`,
+      JSON.stringify({ Records: Array.from({ length: MAX_RECORDS + 1 }, (_, i) => ({ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'docs' }, object: { key: `f${i}` } } })) }),
+      /11 Records; at most 10 are accepted/,
+    ],
     ['a giant body', JSON.stringify({ bucket: 'docs', key: 'a', pad: 'x'.repeat(MAX_BODY_BYTES) }), /larger than/],
   ];
   for (const [name, body, reason] of invalidBodies) {
@@ -126,4 +137,52 @@ describe('parseBody', () => {
 test('decodeS3EventKey turns + into space before percent-decoding', () => {
   assert.equal(decodeS3EventKey('a+b%2Bc%20d'), 'a b+c d');
   assert.equal(decodeS3EventKey('..%2F..%2Fetc%2Fpasswd'), '../../etc/passwd');
+});
+
+describe('parseMessage: only allowed buckets and prefixes', () => {
+  const records = (...files: [string, string][]) =>
+    JSON.stringify({ Records: files.map(([bucket, key]) => ({ eventName: 'ObjectCreated:Put', s3: { bucket: { name: bucket }, object: { key } } })) });
+
+  test('S3_BUCKET alone allows the whole of that bucket and nothing else', () => {
+    const allowed = allowedLocationsOf({ bucket: 'docs', allowedBuckets: [] });
+    assert.equal(parseMessage(records(['docs', 'a/b.txt']), allowed).kind, 'files');
+    const other = parseMessage(requestBody('attacker-public', 'payload.pdf'), allowed);
+    assert.equal(other.kind, 'forbidden');
+    assert.equal(other.file.bucket, 'attacker-public');
+    assert.match(other.reason, /s3:\/\/attacker-public\/payload\.pdf is outside .*S3_ALLOWED_BUCKETS: docs\)/);
+  });
+
+  test('S3_ALLOWED_BUCKETS replaces S3_BUCKET, and a prefix narrows a bucket to the keys under it', () => {
+    const allowed = allowedLocationsOf({ bucket: 'docs', allowedBuckets: ['archive/2024/', 'shared'] });
+    assert.equal(parseMessage(records(['archive', '2024/q1.pdf']), allowed).kind, 'files');
+    assert.equal(parseMessage(records(['shared', 'anything']), allowed).kind, 'files');
+    assert.equal(parseMessage(records(['archive', '2023/q1.pdf']), allowed).kind, 'forbidden');
+    assert.equal(parseMessage(records(['docs', 'a.txt']), allowed).kind, 'forbidden', 'S3_BUCKET is no longer allowed once the list is set');
+  });
+
+  test('one forbidden record refuses the whole message, naming that record', () => {
+    const allowed = allowedLocationsOf({ bucket: 'docs', allowedBuckets: [] });
+    const parsed = parseMessage(records(['docs', 'ok.txt'], ['secrets', 'keys.txt']), allowed);
+    assert.equal(parsed.kind, 'forbidden');
+    assert.equal(parsed.file.key, 'keys.txt');
+  });
+
+  test('removals are checked too: a forged ObjectRemoved cannot delete another bucket\'s chunks', () => {
+    const allowed = allowedLocationsOf({ bucket: 'docs', allowedBuckets: [] });
+    const body = JSON.stringify({ Records: [{ eventName: 'ObjectRemoved:Delete', s3: { bucket: { name: 'other' }, object: { key: 'a' } } }] });
+    assert.equal(parseMessage(body, allowed).kind, 'forbidden');
+  });
+
+  test('under a prefix, . and .. segments are refused (a normalising HTTP layer would read elsewhere)', () => {
+    const allowed = allowedLocationsOf({ bucket: 'docs', allowedBuckets: ['docs/public/'] });
+    assert.equal(parseMessage(requestBody('docs', 'public/../private/x.pdf'), allowed).kind, 'forbidden');
+    assert.equal(parseMessage(requestBody('docs', 'public/./x.pdf'), allowed).kind, 'forbidden');
+    assert.equal(parseMessage(requestBody('docs', 'public/a..b.pdf'), allowed).kind, 'files');
+  });
+
+  test('nothing allowed: everything is forbidden; malformed and ignored bodies keep their kinds', () => {
+    assert.equal(parseMessage(requestBody('docs', 'a'), []).kind, 'forbidden');
+    assert.equal(parseMessage('nope', []).kind, 'invalid');
+    assert.equal(parseMessage(JSON.stringify({ Event: 's3:TestEvent' }), []).kind, 'ignore');
+  });
 });

@@ -1,13 +1,18 @@
 // What a queue message asks the worker to do. Parsing is pure so every accepted shape, and every
 // way a body can be wrong, is tested without a queue.
 //
-// Accepted bodies (DESIGN.md, "Messages accepted on the queue"):
+// Accepted bodies:
 //   - an S3 event notification: Records[] with eventName ObjectCreated:* or ObjectRemoved:*;
 //   - the same notification wrapped in an SNS envelope (Type "Notification", Message a string);
 //   - s3:TestEvent, sent by S3 when a notification is configured: acknowledged and ignored;
 //   - {"bucket": "...", "key": "..."}, sent by `keda-indexer upload` or by hand (key not encoded),
 //     optionally with "etag", "size", "origin": "backfill" and "force" (sent by `keda-indexer
 //     backfill`; see requestBody below).
+//
+// parseMessage adds the worker's containment rules: a body names at most MAX_RECORDS files, each in
+// a bucket (and key prefix) the worker is allowed to read (S3_ALLOWED_BUCKETS); anything else is
+// refused before any object is touched.
+import { describeLocations, isAllowed, isBucketName, type AllowedLocation } from '../s3-names.js';
 
 /** One file the message is about. */
 export interface FileEvent {
@@ -49,10 +54,20 @@ export type ParsedMessage =
   /** Nothing to do (s3:TestEvent); the message is acknowledged. */
   | { readonly kind: 'ignore'; readonly reason: string }
   /** A body no retry can fix: dead-lettered with this reason. */
-  | { readonly kind: 'invalid'; readonly reason: string };
+  | { readonly kind: 'invalid'; readonly reason: string }
+  /**
+   * Well-formed, but naming an object outside S3_ALLOWED_BUCKETS: dead-lettered (forbidden_bucket)
+   * with nothing fetched, the first such file named.
+   */
+  | { readonly kind: 'forbidden'; readonly reason: string; readonly file: FileEvent };
 
 /** SQS caps bodies at 1 MiB; anything larger did not come from SQS and is not parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Records one message may carry. S3 sends one per message; a body with thousands would be processed
+ * serially under one lease, and one bad record would dead-letter all the others with it.
+ */
+export const MAX_RECORDS = 10;
 /** S3 keys are at most 1024 bytes of UTF-8. */
 const MAX_KEY_BYTES = 1024;
 
@@ -73,6 +88,8 @@ function invalid(reason: string): ParsedMessage {
 export function decodeS3EventKey(encoded: string): string {
   return decodeURIComponent(encoded.replace(/\+/g, ' '));
 }
+
+const NOT_A_BUCKET = 'bucket name is not a valid S3 bucket name (3–255 letters, digits, . _ -; starting and ending with a letter or digit)';
 
 function checkKey(key: string): string | undefined {
   if (key.length === 0) return 'empty object key';
@@ -96,6 +113,7 @@ function parseRecord(record: Json, index: number): FileEvent | string {
   const bucket = s3.bucket.name;
   const rawKey = s3.object.key;
   if (typeof bucket !== 'string' || bucket.length === 0) return `Records[${index}]: bucket name missing`;
+  if (!isBucketName(bucket)) return `Records[${index}]: ${NOT_A_BUCKET}`;
   if (typeof rawKey !== 'string') return `Records[${index}]: object key missing`;
   let key: string;
   try {
@@ -128,6 +146,7 @@ function parseNotification(body: { [key: string]: Json }): ParsedMessage {
 
   if (Array.isArray(body.Records)) {
     if (body.Records.length === 0) return invalid('notification has no Records');
+    if (body.Records.length > MAX_RECORDS) return invalid(`notification has ${body.Records.length} Records; at most ${MAX_RECORDS} are accepted (S3 sends one)`);
     const events: FileEvent[] = [];
     for (const [index, record] of body.Records.entries()) {
       const parsed = parseRecord(record, index);
@@ -140,6 +159,7 @@ function parseNotification(body: { [key: string]: Json }): ParsedMessage {
   if ('bucket' in body || 'key' in body) {
     const { bucket, key } = body;
     if (typeof bucket !== 'string' || bucket.length === 0) return invalid('"bucket" must be a non-empty string');
+    if (!isBucketName(bucket)) return invalid(`"bucket": ${NOT_A_BUCKET}`);
     if (typeof key !== 'string') return invalid('"key" must be a string');
     const keyProblem = checkKey(key);
     if (keyProblem !== undefined) return invalid(keyProblem);
@@ -178,4 +198,21 @@ export function parseBody(body: string): ParsedMessage {
   }
   if (!isObject(json)) return invalid('body is JSON but not an object');
   return parseNotification(json);
+}
+
+/**
+ * Parses one SQS message body and checks that every file it names is one the worker may read.
+ * Never throws. The check covers removals too: a forged ObjectRemoved must not delete another
+ * bucket's chunks, nor probe whether its objects exist.
+ */
+export function parseMessage(body: string, allowed: readonly AllowedLocation[]): ParsedMessage {
+  const parsed = parseBody(body);
+  if (parsed.kind !== 'files') return parsed;
+  const outside = parsed.events.find((event) => !isAllowed(allowed, event.bucket, event.key));
+  if (outside === undefined) return parsed;
+  return {
+    kind: 'forbidden',
+    reason: `s3://${outside.bucket}/${outside.key} is outside the buckets this worker may read (S3_ALLOWED_BUCKETS: ${describeLocations(allowed) || 'none'})`,
+    file: outside,
+  };
 }

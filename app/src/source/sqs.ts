@@ -1,6 +1,7 @@
-// The source stage's queue side: receive, lease (visibility heartbeat), acknowledge (delete),
-// release (visibility back to a delay, for retries) and dead-letter (send to the DLQ with the
-// reason, then delete). The SQS client's own retry handles throttling and network blips.
+// The SQS adapter of the consumer's queue port (consumer/queue.ts): receive, lease (visibility),
+// acknowledge (delete), release (visibility back to a delay, for retries) and dead-letter (send to
+// the DLQ with the reason, then delete). The SQS client's own retry handles throttling and
+// network blips.
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
@@ -10,25 +11,9 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { DeadLetterReason } from '../failure.js';
+import type { DeadLetterDetails, MessageQueue, QueueMessage, QueueProblem } from '../consumer/queue.js';
 
-export interface QueueMessage {
-  readonly messageId: string;
-  readonly receiptHandle: string;
-  readonly body: string;
-  /** How many times SQS has handed this message out, this time included. */
-  readonly receiveCount: number;
-}
-
-export interface DeadLetterDetails {
-  /** Short machine-readable cause: missing_object, unsupported_type, malformed_message… */
-  readonly reason: DeadLetterReason;
-  /** Human-readable error. */
-  readonly error: string;
-  /** The file the failure was about, when the body named one (not for a malformed body). */
-  readonly bucket?: string;
-  readonly key?: string;
-}
+export type { DeadLetterDetails, QueueMessage, QueueProblem } from '../consumer/queue.js';
 
 /** SQS message attribute names written on dead-lettered messages (documented in docs/operations.md). */
 export const DEAD_LETTER_ATTRIBUTES = {
@@ -41,17 +26,6 @@ export const DEAD_LETTER_ATTRIBUTES = {
   bucket: 'keda-indexer.bucket',
   key: 'keda-indexer.key',
 } as const;
-
-/**
- * Why the queue itself cannot be used: no retry fixes these until a person does. Everything else
- * (network, throttling, 5xx) is worth retrying.
- */
-export interface QueueProblem {
-  readonly kind: 'queue_missing' | 'access_denied' | 'credentials_rejected';
-  /** The error code SQS answered with. */
-  readonly code: string;
-  readonly detail: string;
-}
 
 const QUEUE_PROBLEMS: Readonly<Record<string, QueueProblem['kind']>> = {
   QueueDoesNotExist: 'queue_missing',
@@ -105,7 +79,7 @@ function clip(text: string, max = 1000): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-export class SqsQueue {
+export class SqsQueue implements MessageQueue {
   private deadLetterUrl: Promise<string> | undefined;
 
   constructor(
@@ -137,6 +111,14 @@ export class SqsQueue {
           ]
         : [],
     );
+  }
+
+  problemOf(error: unknown): QueueProblem | undefined {
+    return queueProblemOf(error);
+  }
+
+  describeProblem(problem: QueueProblem): string {
+    return describeQueueProblem(this.queueUrl, problem);
   }
 
   /** Asks SQS about the queue: throws when it is missing or not allowed (see queueProblemOf). */

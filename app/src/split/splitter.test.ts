@@ -155,4 +155,118 @@ describe('splitText', () => {
   test('rejects overlap not smaller than length', () => {
     assert.throws(() => splitText({ text: 'a b' }, options({ length: 2, overlap: 2 })), /overlap/);
   });
+
+  describe('tables', () => {
+    // A table as the converters write it: one row per line, cells joined by " | ", header first.
+    const header = 'Reservoir | Month | Volume';
+    const rows = Array.from({ length: 30 }, (_, i) => `Site${i} | Month${i % 12} | ${i}.5 million cubic metres`);
+    const intro = 'Water held by the reservoirs of the valley, month by month.\n\n';
+    const outro = '\n\nFigures are provisional until the annual report.';
+    const tableText = [header, ...rows].join('\n');
+    const text = `${intro}${tableText}${outro}`;
+    const table = { start: intro.length, headerEnd: intro.length + header.length, end: intro.length + tableText.length };
+    const isRow = (line: string) => line === header || rows.includes(line);
+
+    /** Every chunk holding rows: whole rows only, its header above them; offsets keep their meaning. */
+    const assertTableChunks = (chunks: readonly { content: string; splitIdxStart: number; repeatedHeader: number }[], source = text) => {
+      for (const chunk of chunks) {
+        const own = chunk.content.slice(chunk.repeatedHeader);
+        assert.equal(source.slice(chunk.splitIdxStart).startsWith(own), true, 'split_idx_start is where the chunk\'s own text starts');
+        const lines = chunk.content.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+        const rowLines = lines.filter((line) => line.includes(' | '));
+        for (const line of rowLines) assert.ok(isRow(line), `a whole row, not "${line}"`);
+        const withRows = lines.some((line) => rows.includes(line));
+        if (withRows) {
+          const firstRow = lines.findIndex((line) => rows.includes(line));
+          assert.ok(lines.slice(0, firstRow).includes(header), `the header is above the rows:\n${chunk.content}`);
+        }
+        if (chunk.repeatedHeader > 0) assert.equal(chunk.content.slice(0, chunk.repeatedHeader), `${header}\n`);
+      }
+    };
+
+    test('rows are never cut, and every chunk holding rows starts with the header (by word)', () => {
+      const chunks = splitText({ text, tables: [table] }, options({ length: 40, overlap: 5 }));
+      assert.ok(chunks.length > 3, `${chunks.length} chunks`);
+      assertTableChunks(chunks);
+      const middle = chunks.filter((chunk) => chunk.repeatedHeader > 0);
+      assert.ok(middle.length >= 2, 'chunks that start among the rows repeat the header');
+      for (const chunk of middle) assert.ok(chunk.content.startsWith(`${header}\n`));
+      // Every row is in some chunk.
+      for (const row of rows) assert.ok(chunks.some((chunk) => chunk.content.split('\n').some((line) => line.trim() === row)), row);
+    });
+
+    test('a question about a row finds the row with its header in the same chunk', () => {
+      const chunks = splitText({ text, tables: [table] }, options({ length: 30, overlap: 0 }));
+      const holding = chunks.filter((chunk) => chunk.content.includes('Site23 | Month11 | 23.5 million'));
+      assert.equal(holding.length, 1);
+      assert.ok(holding[0]?.content.startsWith(`${header}\n`), holding[0]?.content);
+    });
+
+    test('the token guard cuts a table between rows and keeps the header on each piece', () => {
+      // One window holds the whole table; only the guard can cut it.
+      const chunks = splitText({ text, tables: [table] }, options({ by: 'passage', length: 3, overlap: 0, maxTokens: 64 }));
+      assert.ok(chunks.length > 4);
+      for (const chunk of chunks) assert.ok(roughTokens(chunk.content) <= 64, `${roughTokens(chunk.content)} tokens`);
+      assertTableChunks(chunks);
+      assert.ok(chunks.filter((chunk) => chunk.repeatedHeader > 0).length >= 3);
+      // Without the header copies, the chunks are the text again: nothing lost, nothing doubled.
+      assert.equal(chunks.map((chunk) => chunk.content.slice(chunk.repeatedHeader)).join(''), text);
+    });
+
+    test('by passage a table is one passage: the prose around it stays in its chunk', () => {
+      const small = `Intro line.\n\n${header}\n${rows[0] ?? ''}\n${rows[1] ?? ''}\n\nAfter.`;
+      const start = small.indexOf(header);
+      const smallTable = { start, headerEnd: start + header.length, end: small.indexOf('\n\nAfter') };
+      const chunks = splitText({ text: small, tables: [smallTable] }, options({ by: 'passage', length: 3, overlap: 0 }));
+      assert.deepEqual(chunks.map((chunk) => chunk.content), [small]);
+      assert.equal(chunks[0]?.repeatedHeader, 0);
+    });
+
+    test('a row longer than the limit is cut at words, each piece under its header', () => {
+      const longCell = Array.from({ length: 120 }, (_, i) => `note${i}`).join(' ');
+      const longRow = `Site99 | Month1 | ${longCell}`;
+      const longText = `${header}\n${rows[0] ?? ''}\n${longRow}\n${rows[1] ?? ''}`;
+      const longTable = { start: 0, headerEnd: header.length, end: longText.length };
+      const chunks = splitText({ text: longText, tables: [longTable] }, options({ length: 1000, overlap: 0, maxTokens: 64 }));
+      for (const chunk of chunks) assert.ok(roughTokens(chunk.content) <= 64, `${roughTokens(chunk.content)} tokens`);
+      const pieces = chunks.filter((chunk) => chunk.content.includes('note'));
+      assert.ok(pieces.length >= 3, `${pieces.length} pieces`);
+      for (const piece of pieces) assert.ok(piece.content.startsWith(`${header}\n`), piece.content);
+      assert.equal(chunks.map((chunk) => chunk.content.slice(chunk.repeatedHeader)).join(''), longText);
+    });
+
+    test('a header too long to repeat is left out, and the rows still fit', () => {
+      const wideHeader = Array.from({ length: 40 }, (_, i) => `column${i}`).join(' | ');
+      const wideText = [wideHeader, ...rows].join('\n');
+      const wideTable = { start: 0, headerEnd: wideHeader.length, end: wideText.length };
+      const chunks = splitText({ text: wideText, tables: [wideTable] }, options({ length: 20, overlap: 0, maxTokens: 64 }));
+      for (const chunk of chunks) assert.ok(roughTokens(chunk.content) <= 64, `${roughTokens(chunk.content)} tokens`);
+      for (const chunk of chunks) assert.equal(chunk.repeatedHeader, 0);
+      assert.equal(chunks.map((chunk) => chunk.content).join(''), wideText);
+    });
+
+    test('prose without tables splits exactly as before', () => {
+      const prose = Array.from({ length: 103 }, (_, i) => `w${i}`).join(' ');
+      assert.deepEqual(splitText({ text: prose, tables: [] }, options({ length: 10, overlap: 2 })), splitText({ text: prose }, options({ length: 10, overlap: 2 })));
+    });
+  });
+
+  test('each chunk records the section its own text starts in', () => {
+    const text = 'Budget\n\nalpha beta gamma\n\nStaff\n\ndelta epsilon zeta';
+    const sections = [
+      { name: 'Budget', offset: 0 },
+      { name: 'Staff', offset: text.indexOf('Staff') },
+    ];
+    const chunks = splitText({ text, sections }, options({ length: 2, overlap: 0 }));
+    assert.deepEqual(
+      chunks.map((c) => [c.content.trim(), c.section]),
+      [
+        ['Budget alpha'.replace(' ', '\n\n'), 'Budget'],
+        ['beta gamma', 'Budget'],
+        ['Staff\n\ndelta', 'Staff'],
+        ['epsilon zeta', 'Staff'],
+      ],
+    );
+    assert.equal(splitText({ text }, options()).some((c) => 'section' in c), false, 'no sections, no section field');
+  });
 });

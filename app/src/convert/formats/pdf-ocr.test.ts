@@ -11,7 +11,7 @@ import { ConvertSandbox } from '../sandbox.js';
 import { ConversionError, DEFAULT_CONVERT_LIMITS } from '../types.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../../../test/fixtures/${name}`, import.meta.url));
-const sandbox = new ConvertSandbox({ threads: 1, limits: { ...DEFAULT_CONVERT_LIMITS, maxPages: 20_000, maxMillis: 20_000, ocrMaxPages: 20_000, ocrMaxMillis: 5_000, maxHeapMb: 384, maxChars: 1_000_000 } });
+const sandbox = new ConvertSandbox({ processes: 1, limits: { ...DEFAULT_CONVERT_LIMITS, maxPages: 20_000, maxMillis: 20_000, ocrMaxPages: 20_000, ocrMaxMillis: 5_000, maxHeapMb: 384, maxMemoryMb: 1024, maxChars: 1_000_000 } });
 after(async () => {
   await sandbox.close();
   await stopOcrEngines();
@@ -55,16 +55,26 @@ describe('scanned PDF pages through OCR', () => {
     assert.match(next.text, /ninety kilograms/);
   });
 
-  // The deadline ends a converter thread with terminate(), as close() does: the OCR engine's own
-  // thread, started inside it, must end with it rather than live on in the worker.
-  test("ending a converter thread ends the OCR engine's thread too", async () => {
-    const threads = () => readdirSync('/proc/self/task').length;
-    const own = new ConvertSandbox({ threads: 1, limits: { ...DEFAULT_CONVERT_LIMITS, maxHeapMb: 384, maxChars: 1_000_000 } });
+  // The deadline ends a converter process with SIGKILL, as close() does: the OCR engine, started
+  // inside it, must end with it rather than live on beside the worker.
+  test('ending a converter process ends the OCR engine with it', async () => {
+    const children = () =>
+      readdirSync('/proc')
+        .filter((entry) => /^\d+$/.test(entry))
+        .filter((pid) => {
+          try {
+            const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+            return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+          } catch {
+            return false;
+          }
+        });
+    const own = new ConvertSandbox({ processes: 1, limits: { ...DEFAULT_CONVERT_LIMITS, maxHeapMb: 384, maxMemoryMb: 1024, maxChars: 1_000_000 } });
+    const before = children().length;
     await own.convert(fixture('formats/scan.jpg'), 'scan.jpg');
-    const during = threads();
+    assert.ok(children().length > before, 'a converter process read the image');
     await own.close();
-    // Threads leave the process a moment after terminate() resolves: waited for, up to a minute.
-    for (let tries = 0; tries < 240 && threads() > during - 2; tries++) await sleep(250);
-    assert.ok(threads() <= during - 2, `threads: ${during} while converting, ${threads()} after close`);
+    for (let tries = 0; tries < 240 && children().length > before; tries++) await sleep(250);
+    assert.equal(children().length, before, 'the converter process and its OCR engine are gone');
   });
 });

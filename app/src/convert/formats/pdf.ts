@@ -6,6 +6,7 @@ import { getDocument, type PDFDocumentProxy } from '../pdfjs.js';
 import { PdfOcr } from './pdf-ocr.js';
 import type { ConvertContext } from '../registry.js';
 import { ConversionError, type ConvertLimits, type Extracted, type PageStart } from '../types.js';
+import { layoutPage, pagesToText, type PageLayout, type TextPiece } from './pdf-layout.js';
 
 const pdfjsRoot = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
 // pdfjs reads these from disk in Node; the trailing separator is required.
@@ -22,17 +23,32 @@ const PAGE_SEPARATOR = '\n\n';
 /** Pages read between two releases of what pdfjs cached while parsing them. */
 const CLEANUP_EVERY_PAGES = 100;
 
-async function pageText(document: PDFDocumentProxy, pageNumber: number): Promise<string> {
+/**
+ * A page's text items with their positions (formats/pdf-layout.ts reads the layout from them).
+ * The text matrix [a b c d e f] puts the baseline's left end at (e, f); its vertical scale is the
+ * font size; a page whose b and c are not zero draws rotated text.
+ */
+async function pagePieces(document: PDFDocumentProxy, pageNumber: number): Promise<TextPiece[]> {
   const page = await document.getPage(pageNumber);
   try {
     const content = await page.getTextContent();
-    let text = '';
+    const pieces: TextPiece[] = [];
     for (const item of content.items) {
       if (!('str' in item)) continue;
-      text += item.str;
-      if (item.hasEOL) text += '\n';
+      const [a = 0, b = 0, c = 0, d = 0, x = 0, y = 0] = item.transform as number[];
+      const size = Math.hypot(c, d) || item.height;
+      if (![x, y, item.width, size].every(Number.isFinite)) continue;
+      pieces.push({
+        text: item.str,
+        x,
+        y,
+        width: item.width,
+        size,
+        horizontal: a > 0 && d > 0 && Math.abs(b) <= 0.01 * a && Math.abs(c) <= 0.01 * d,
+        endsLine: item.hasEOL,
+      });
     }
-    return text.replace(/[ \t]+\n/g, '\n').trim();
+    return pieces;
   } finally {
     page.cleanup();
   }
@@ -71,9 +87,12 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
     if (document.numPages > limits.maxPages) {
       throw new ConversionError('too_many_pages', `PDF has ${document.numPages} pages; the limit is ${limits.maxPages}`);
     }
-    let text = '';
-    const pages: PageStart[] = [];
     const ocr = PdfOcr.of(limits);
+    // Every page is laid out first: a running header is known as one only once all pages are
+    // read, and hyphens are mended with what the whole document writes (pdf-layout.ts). Pages
+    // read by OCR (no text layer, or OCR_MODE=force) keep OCR's text instead.
+    const layouts: PageLayout[] = [];
+    const ocrText = new Map<number, string>();
     for (let pageNumber = 1; pageNumber <= document.numPages; pageNumber++) {
       // OCR has a budget of its own (pdf-ocr.ts): its time is not the text extraction's.
       if (Date.now() - started - (ocr?.millis ?? 0) > limits.maxMillis) {
@@ -82,11 +101,14 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
           `PDF text extraction exceeded ${limits.maxMillis} ms at page ${pageNumber} of ${document.numPages}`,
         );
       }
-      let pageContent: string;
       try {
-        pageContent = await pageText(document, pageNumber);
+        const pieces = await pagePieces(document, pageNumber);
+        layouts.push(layoutPage(pieces));
         // Under OCR_MODE=force a text layer stays when OCR reads nothing (its budget spent).
-        if (ocr?.wants(pageContent) === true) pageContent = (await ocr.read(document, pageNumber)) || pageContent;
+        if (ocr?.wants(pieces.map((piece) => piece.text).join('')) === true) {
+          const read = await ocr.read(document, pageNumber);
+          if (read !== '') ocrText.set(pageNumber, read);
+        }
       } catch (error) {
         if (error instanceof ConversionError) throw error;
         throw new ConversionError('corrupt', `PDF page ${pageNumber} could not be read: ${String(error)}`, { cause: error });
@@ -95,11 +117,16 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
       // told to let go, so a long PDF's parse would grow with its page count; every
       // CLEANUP_EVERY_PAGES pages it is told to, and memory stays that of a few pages.
       if (pageNumber % CLEANUP_EVERY_PAGES === 0) await document.cleanup();
-      if (pageContent.length === 0) continue;
-      if (text.length > 0) text += PAGE_SEPARATOR;
-      pages.push({ page: pageNumber, offset: text.length });
-      text += pageContent;
     }
+    let text = '';
+    const pages: PageStart[] = [];
+    pagesToText(layouts).forEach((laidOut, index) => {
+      const pageContent = ocrText.get(index + 1) ?? laidOut;
+      if (pageContent.length === 0) return;
+      if (text.length > 0) text += PAGE_SEPARATOR;
+      pages.push({ page: index + 1, offset: text.length });
+      text += pageContent;
+    });
     if (text.trim().length === 0) {
       throw new ConversionError(
         'no_text',

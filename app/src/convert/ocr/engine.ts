@@ -36,15 +36,21 @@ export interface EncodedImage {
 const engines = new Map<string, Promise<TesseractWorker>>();
 
 /**
- * On the main thread (tests, tools that convert in process) an engine's thread would keep the
- * process alive for ever: it is ended after this long unused. Converter threads keep theirs; the
- * sandbox ends them.
+ * In a process that converts in place (tests, tools) an engine's thread would keep the process
+ * alive for ever: it is ended after this long unused. Converter processes keep theirs
+ * (keepOcrEngines); the sandbox ends them with the process.
  */
 const MAIN_THREAD_IDLE_MS = 2000;
 let idleTimer: NodeJS.Timeout | undefined;
+let keep = false;
+
+/** Called by a converter process: its engines live as long as it does. */
+export function keepOcrEngines(): void {
+  keep = true;
+}
 
 function touched(): void {
-  if (!isMainThread) return;
+  if (!isMainThread || keep) return;
   clearTimeout(idleTimer);
   idleTimer = setTimeout(() => void stopOcrEngines(), MAIN_THREAD_IDLE_MS);
   idleTimer.unref();

@@ -1,0 +1,166 @@
+// The file pipeline as the consumer's handler (consumer/handler.ts): a message names files in
+// S3; each is brought in line with the index (unchanged check, claim, fetch, removal or indexing),
+// with its metrics and log lines. The handler's verdict says how the message ends: acknowledged
+// once every file is done, dead-lettered when the input is at fault, retried otherwise.
+import path from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Settings } from '../config/config.js';
+import { ACK, type MessageHandler, type Verdict } from '../consumer/handler.js';
+import type { QueueMessage } from '../consumer/queue.js';
+import { fetchObject } from '../fetch/s3.js';
+import { isPermanent } from '../failure.js';
+import type { Logger } from '../observe/logger.js';
+import type { WorkerMetrics } from '../observe/metrics.js';
+import { stageCpu } from '../observe/stage-cpu.js';
+import { s3FilePath, type WriteClaim } from '../sink/document.js';
+import { allowedLocationsOf, type AllowedLocation } from '../s3-names.js';
+import { parseMessage, type FileEvent } from '../source/message.js';
+import type { FileIndexer } from './index-file.js';
+
+const FETCH_TIMEOUT_MS = 10 * 60 * 1000;
+
+export class FileHandler {
+  /** What messages may name (S3_ALLOWED_BUCKETS); checked before any object is read. */
+  private readonly allowed: readonly AllowedLocation[];
+
+  constructor(
+    private readonly s3: S3Client,
+    private readonly indexer: FileIndexer,
+    private readonly settings: Pick<Settings, 'fetch' | 's3'>,
+    private readonly metrics: WorkerMetrics,
+  ) {
+    this.allowed = allowedLocationsOf(settings.s3);
+  }
+
+  /** The consumer's handler; a property so it can be passed on as it is. */
+  readonly handle: MessageHandler = (message, { log }) => this.handleMessage(message, log);
+
+  private async handleMessage(message: QueueMessage, log: Logger): Promise<Verdict> {
+    const started = performance.now();
+    const parsed = parseMessage(message.body, this.allowed);
+    if (parsed.kind === 'invalid') return { kind: 'deadLetter', details: { reason: 'malformed_message', error: parsed.reason } };
+    if (parsed.kind === 'forbidden') {
+      const file = { bucket: parsed.file.bucket, key: parsed.file.key };
+      return { kind: 'deadLetter', details: { reason: 'forbidden_bucket', error: parsed.reason, ...file }, log: log.child(file) };
+    }
+    if (parsed.kind === 'ignore') {
+      log.info({ outcome: 'ignored', why: parsed.reason }, 'message ignored');
+      return ACK;
+    }
+    let current: FileEvent | undefined;
+    try {
+      for (const event of parsed.events) {
+        current = event;
+        await this.processEvent(event, log);
+      }
+    } catch (error) {
+      // The failing file's bucket and key go on the line: an operator looking up a key in the
+      // logs finds why it is not indexed.
+      const failed = current;
+      const fileLog = failed === undefined ? log : log.child({ bucket: failed.bucket, key: failed.key });
+      if (!isPermanent(error)) return { kind: 'retry', error, log: fileLog };
+      const file = failed === undefined ? {} : { bucket: failed.bucket, key: failed.key };
+      return { kind: 'deadLetter', details: { reason: error.reason, error: error.message, ...file }, log: fileLog };
+    }
+    // Time to the verdict; the queue call that follows is the consumer's.
+    this.metrics.stageSeconds.observe({ stage: 'total' }, (performance.now() - started) / 1000);
+    return ACK;
+  }
+
+  /**
+   * Brings the index in line with the object as S3 has it now. The claim comes before the
+   * download, so a later claim always reads the object later, and a later claim always wins: the
+   * last write of a file is made from its last version (docs/operations.md).
+   */
+  private async processEvent(event: FileEvent, log: Logger): Promise<void> {
+    const filePath = s3FilePath(event.bucket, event.key);
+    const fileLog = log.child({ bucket: event.bucket, key: event.key, action: event.action });
+    // Re-running a backfill, or a duplicate notification, costs one record read. No claim is
+    // taken: nothing is written, and a writer at work leaves the record "claimed", not "indexed".
+    if (event.action === 'upsert' && event.etag !== undefined && event.force !== true && (await this.indexer.isUnchanged(filePath, event.etag))) {
+      this.metrics.filesUnchanged.inc();
+      fileLog.info({ outcome: 'unchanged', origin: event.origin }, 'file unchanged since it was indexed; skipped');
+      return;
+    }
+    const claim = await this.indexer.claim(filePath);
+    try {
+      await this.processClaimed(event, claim, fileLog);
+    } catch (error) {
+      // A file whose message is dead-lettered says so on its record (with the reason) instead of
+      // staying "claimed" for ever. A missing object's record already says "absent". If the
+      // record cannot be written, that error goes on instead: the message is retried, not lost.
+      if (isPermanent(error) && error.reason !== 'missing_object') await this.indexer.recordDeadLettered(claim, error.reason);
+      throw error;
+    }
+  }
+
+  private async processClaimed(event: FileEvent, claim: WriteClaim, fileLog: Logger): Promise<void> {
+    const filePath = claim.filePath;
+    const fetchStarted = performance.now();
+    let object;
+    try {
+      object = await stageCpu.measure('fetch', () =>
+        fetchObject(this.s3, {
+          bucket: event.bucket,
+          key: event.key,
+          maxBytes: this.settings.fetch.maxBytes,
+          // A stalled download must not hold the message forever; its lease would be extended on.
+          signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+        }),
+      );
+    } catch (error) {
+      if (!isPermanent(error) || error.reason !== 'missing_object') throw error;
+      // Gone: whatever the message said, the file's chunks go too.
+      const { removed, superseded } = await this.indexer.remove(claim);
+      if (superseded) this.metrics.filesSuperseded.inc();
+      else this.metrics.filesRemoved.inc();
+      fileLog.info(
+        { outcome: superseded ? 'superseded' : 'removed', chunksRemoved: removed },
+        event.action === 'remove' ? 'file removed from the index' : 'object gone before download; its chunks removed',
+      );
+      // A request ({"bucket","key"}) named an object that does not exist: say so in the DLQ. A
+      // notification of a file deleted since is normal; its ObjectRemoved said the rest.
+      if (event.origin === 'request') throw error;
+      return;
+    }
+    const fetchSeconds = (performance.now() - fetchStarted) / 1000;
+    const result = await this.indexer.index(
+      {
+        bytes: object.bytes,
+        fileName: path.posix.basename(event.key),
+        filePath,
+        object: {
+          ...(object.etag === undefined ? {} : { etag: object.etag }),
+          ...(object.versionId === undefined ? {} : { versionId: object.versionId }),
+          ...(object.lastModified === undefined ? {} : { lastModified: object.lastModified }),
+        },
+      },
+      claim,
+    );
+    const { metrics } = this;
+    metrics.stageSeconds.observe({ stage: 'fetch' }, fetchSeconds);
+    for (const [stage, seconds] of Object.entries(result.seconds)) {
+      metrics.stageSeconds.observe({ stage: stage }, seconds);
+    }
+    metrics.chunksEmbedded.inc(result.chunks);
+    metrics.tokensEmbedded.inc(result.tokens);
+    const details = {
+      bytes: object.bytes.byteLength,
+      contentType: result.contentType,
+      chunks: result.chunks,
+      tokens: result.tokens,
+      staleDeleted: result.staleDeleted,
+      seconds: { fetch: fetchSeconds, ...result.seconds },
+      // An e-mail's attachments: which became documents of their own, which were skipped and why.
+      ...(result.attachments === undefined ? {} : { attachments: result.attachments }),
+    };
+    if (result.superseded) {
+      metrics.filesSuperseded.inc();
+      fileLog.info({ outcome: 'superseded', ...details }, 'file changed meanwhile; the later version stays');
+      return;
+    }
+    metrics.filesIndexed.inc();
+    metrics.lastSuccess.setToCurrentTime();
+    fileLog.info({ outcome: 'indexed', ...details }, 'file indexed');
+  }
+}

@@ -1,0 +1,54 @@
+{{/*
+A worker's ConfigMap: every plain-text setting, as its environment (secrets come from Secrets, see
+_pod.tpl: secretEnv). templates/configmap.yaml renders it once per worker and the pod template
+hashes it (checksum/config). Its text, plus a final newline, is what templates/configmap.yaml
+rendered before pipelines existed, so a single-pipeline release keeps its checksum.
+*/}}
+{{- define "keda-indexer.configmap" -}}
+{{- include "keda-indexer.validate" . }}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "keda-indexer.workerName" . }}
+  namespace: {{ .Release.Namespace }}
+  labels:
+    {{- include "keda-indexer.labels" . | nindent 4 }}
+data:
+  AWS_REGION: {{ .Values.config.awsRegion | quote }}
+  {{- with (include "keda-indexer.awsEndpointUrl" .) }}
+  AWS_ENDPOINT_URL: {{ . | quote }}
+  {{- end }}
+  SQS_QUEUE_URL: {{ include "keda-indexer.sqsQueueUrl" . | quote }}
+  {{- with .Values.config.sqsDeadLetterQueueUrl }}
+  SQS_DEAD_LETTER_QUEUE_URL: {{ . | quote }}
+  {{- end }}
+  SQS_VISIBILITY_TIMEOUT_SECONDS: {{ .Values.config.sqsVisibilityTimeoutSeconds | toString | quote }}
+  S3_BUCKET: {{ .Values.config.s3Bucket | quote }}
+  {{- with .Values.config.s3Prefix }}
+  S3_PREFIX: {{ . | quote }}
+  {{- end }}
+  {{- with .Values.config.s3AllowedBuckets }}
+  S3_ALLOWED_BUCKETS: {{ join "," . | quote }}
+  {{- end }}
+  WORKER_CONCURRENCY: {{ .Values.worker.concurrency | toString | quote }}
+  WORKER_DRAIN_DEADLINE_SECONDS: {{ .Values.worker.drainDeadlineSeconds | toString | quote }}
+  ELASTICSEARCH_URL: {{ include "keda-indexer.elasticsearchUrl" . | quote }}
+  ELASTICSEARCH_INDEX: {{ .Values.elasticsearch.index | quote }}
+  {{- with .Values.elasticsearch.username }}
+  ELASTICSEARCH_USERNAME: {{ . | quote }}
+  {{- end }}
+  {{- if .Values.elasticsearch.caCert.existingSecret }}
+  ELASTICSEARCH_CA_CERT: {{ printf "%s/%s" (include "keda-indexer.caCertDir" .) .Values.elasticsearch.caCert.key | quote }}
+  {{- end }}
+  EMBEDDING_MODEL: {{ include "keda-indexer.embeddingModel" . | quote }}
+  EMBEDDING_DEVICE: {{ include "keda-indexer.embeddingDevice" . | quote }}
+  EMBEDDING_DTYPE: {{ .Values.embedding.dtype | quote }}
+  {{- with (include "keda-indexer.embeddingThreads" .) }}
+  EMBEDDING_THREADS: {{ . | quote }}
+  {{- end }}
+  HTTP_PORT: {{ .Values.config.httpPort | toString | quote }}
+  LOG_LEVEL: {{ .Values.config.logLevel | quote }}
+  {{- range $name, $value := .Values.config.extra }}
+  {{ $name }}: {{ $value | toString | quote }}
+  {{- end }}
+{{- end }}
