@@ -120,7 +120,7 @@ export const DEFAULT_CONVERT_LIMITS: ConvertLimits = {
   maxInflateRatio: 200,
   ocrMode: 'auto',
   ocrLanguages: ['eng'],
-  ocrMaxPages: 200,
+  ocrMaxPages: 20,
   ocrMaxMillis: 300_000,
   ocrDpi: 200,
 };
