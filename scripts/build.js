@@ -44,6 +44,10 @@ await build({
     'onnxruntime-common',
     // Loads its worker module, fonts and character maps by path from its own package.
     'pdfjs-dist',
+    // Starts its engine thread from a script path inside its own package (convert/ocr/engine.ts).
+    'tesseract.js',
+    // A native addon (Skia) that finds its binary in its platform package.
+    '@napi-rs/canvas',
   ],
   alias: {
     // transformers.js imports sharp (libvips) at load for image inputs; the worker embeds text only.

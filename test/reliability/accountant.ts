@@ -12,7 +12,7 @@ import { ConvertSandbox } from '../../app/src/convert/sandbox.js';
 import type { Embedder } from '../../app/src/embed/embedder.js';
 import { isPermanent } from '../../app/src/failure.js';
 import { s3FilePath, sourceIdOf } from '../../app/src/sink/document.js';
-import { splitWithParts } from '../../app/src/pipeline/index-file.js';
+import { sandboxLimitsOf, splitWithParts } from '../../app/src/pipeline/index-file.js';
 import { es, takeDeadLetters } from '../support/stack.js';
 import type { CorpusFile } from './corpus.js';
 
@@ -34,19 +34,8 @@ export function textHashOf(contents: readonly string[]): string {
  */
 export async function expectedOutcomes(files: readonly CorpusFile[], settings: Settings, embedder: Embedder): Promise<Map<string, Expected>> {
   const expected = new Map<string, Expected>();
-  const { convert: limits } = settings;
-  const sandbox = new ConvertSandbox({
-    processes: 1,
-    limits: {
-      maxPages: limits.maxPages,
-      maxMillis: limits.maxSeconds * 1000,
-      maxInflatedBytes: limits.maxInflatedBytes,
-      maxInflateRatio: limits.maxInflateRatio,
-      maxChars: limits.maxChars,
-      maxHeapMb: limits.maxHeapMb,
-      maxMemoryMb: limits.maxMemoryMb,
-    },
-  });
+  const limits = settings.convert;
+  const sandbox = new ConvertSandbox({ processes: 1, limits: sandboxLimitsOf(settings) });
   try {
     for (const file of files) {
       const bytes = typeof file.body === 'string' ? new TextEncoder().encode(file.body) : file.body;

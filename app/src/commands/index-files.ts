@@ -156,10 +156,10 @@ class Progress {
     }
   }
 
-  done(file: string, chunks: number): void {
+  done(file: string, chunks: number, note = ''): void {
     this.chunks += chunks;
     this.advance();
-    if (!this.bar) this.io.err.write(`indexed   ${printable(file)} (${chunks} chunks)\n`);
+    if (!this.bar) this.io.err.write(`indexed   ${printable(file)} (${chunks} chunks)${note}\n`);
   }
 
   /** A checkpoint of the local store: said in the plain output, silent under a bar. */
@@ -279,7 +279,9 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
         store?.recordStat(file.path, file);
         counts.indexed++;
         counts.chunks += result.chunks;
-        progress.done(file.path, result.chunks);
+        // A file OCR's budget stopped is indexed as far as OCR got, and says so.
+        const stopped = result.ocr?.stopped;
+        progress.done(file.path, result.chunks, stopped === undefined ? '' : `; OCR stopped by OCR_MAX_${stopped.limit === 'pages' ? 'PAGES' : 'SECONDS'} after ${stopped.pagesRead} of ${stopped.pagesNeedingOcr} pages`);
         indexed = true;
       } catch (error) {
         counts.failed++;

@@ -23,6 +23,9 @@ export interface SearchHit {
   readonly page_end?: number;
   /** The named part of the file the chunk starts in (a spreadsheet's sheet). */
   readonly section?: string;
+  /** The chunk's text (some of it) was read by OCR, with the engine's mean confidence (0 to 1). */
+  readonly ocr?: boolean;
+  readonly ocr_confidence?: number;
   readonly split_id: number;
   readonly source_id: string;
 }
@@ -44,6 +47,8 @@ function toHit(score: number, source: HitSource): SearchHit {
     ...(source.page_number === undefined ? {} : { page_number: source.page_number }),
     ...(source.page_end === undefined ? {} : { page_end: source.page_end }),
     ...(source.section === undefined ? {} : { section: source.section }),
+    ...(source.ocr === undefined ? {} : { ocr: source.ocr }),
+    ...(source.ocr_confidence === undefined ? {} : { ocr_confidence: source.ocr_confidence }),
     split_id: source.split_id,
     source_id: source.source_id,
   };
@@ -68,7 +73,7 @@ export function fuseByRank(lists: readonly (readonly { id: string; source: HitSo
     .map(({ score, source }) => toHit(score, source));
 }
 
-const SOURCE_FIELDS = ['content', 'file_path', 'page_number', 'page_end', 'section', 'split_id', 'source_id'];
+const SOURCE_FIELDS = ['content', 'file_path', 'page_number', 'page_end', 'section', 'ocr', 'ocr_confidence', 'split_id', 'source_id'];
 
 async function searchElasticsearch(client: Client, index: string, query: string, vector: Float32Array, options: SearchOptions): Promise<SearchHit[]> {
   const candidates = Math.max(options.k, 10);

@@ -145,7 +145,14 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
         metrics.embedPaddedTokens.inc(paddedTokens);
       },
     });
-    const indexer = new FileIndexer(embedder, batcher, sink, settings);
+    const indexer = new FileIndexer(embedder, batcher, sink, settings, undefined, {
+      onOcr: (file, ocr) => {
+        metrics.ocrPages.inc(ocr.pages);
+        if (ocr.stopped === undefined) return;
+        metrics.ocrStopped.inc({ limit: ocr.stopped.limit });
+        logger.warn({ file: file.filePath, ocr }, 'OCR budget reached: the file is indexed as far as OCR got');
+      },
+    });
     const queue = new SqsQueue(createSqsClient(settings.aws, logger), queueUrl, settings.sqs.deadLetterQueueUrl);
     const files = new FileHandler(createS3Client(settings.aws, logger), indexer, settings, metrics);
     worker = new Consumer(queue, files.handle, consumerOptionsFrom(settings), logger, metrics);

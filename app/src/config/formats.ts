@@ -92,6 +92,20 @@ export function oneOf<const V extends string>(...values: V[]): ValueFormat<V> {
   });
 }
 
+/** Codes joined by + (Tesseract's way: eng+deu), each one of `codes`, none twice. */
+export function languageList(...codes: string[]): ValueFormat<string> {
+  return define({
+    name: `language-list:${codes.join('|')}`,
+    expect: `language codes joined by + (each one of ${codes.join(', ')})`,
+    parse(raw) {
+      if (typeof raw !== 'string') return undefined;
+      const list = raw.split('+').map((code) => code.trim());
+      const valid = list.length > 0 && list.every((code) => codes.includes(code)) && new Set(list).size === list.length;
+      return valid ? list.join('+') : undefined;
+    },
+  });
+}
+
 /**
  * true or false, nothing else: "yes", "1" or "on" are refused rather than guessed (convict's own
  * Boolean reads every string but "false" as true, so S3_FORCE_PATH_STYLE=no meant on).

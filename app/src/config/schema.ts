@@ -3,8 +3,9 @@
 // meaning. The README's configuration reference is generated from this schema
 // (`npm run docs:config`; a unit test keeps them equal), so this is the single source of truth.
 import type { Schema } from 'convict';
+import { OCR_LANGUAGE_CODES } from '../convert/ocr/language-data.js';
 import { EMBEDDING_DEVICES, EMBEDDING_DTYPES, type EmbeddingDevice, type EmbeddingDtype } from '../embed/choices.js';
-import { awsRegion, boolean, bucketList, bucketName, byteSize, httpUrl, indexName, integer, modelList, modelRef, nonEmptyText, oneOf, text } from './formats.js';
+import { awsRegion, boolean, bucketList, bucketName, byteSize, httpUrl, indexName, integer, languageList, modelList, modelRef, nonEmptyText, oneOf, text } from './formats.js';
 
 /** SQS's longest visibility timeout, in seconds: the longest lease and retry delay there can be. */
 const SQS_MAX_VISIBILITY = 43_200;
@@ -24,6 +25,7 @@ export interface Settings {
   worker: { concurrency: number; drainDeadlineSeconds: number };
   fetch: { maxBytes: number };
   convert: { maxPages: number; maxSeconds: number; maxInflatedBytes: number; maxInflateRatio: number; maxChars: number; maxChunks: number; maxHeapMb: number; maxMemoryMb: number; processes: number };
+  ocr: { mode: 'auto' | 'off' | 'force'; languages: string; maxPages: number; maxSeconds: number; dpi: number };
   split: { by: 'word' | 'sentence' | 'passage'; length: number; overlap: number; maxTokens: number; withinPages: boolean };
   embedding: {
     model: string;
@@ -216,6 +218,38 @@ export const schema: Schema<Settings> = {
       format: integer(1).name,
       default: 2,
       env: 'CONVERT_PROCESSES',
+    },
+  },
+  ocr: {
+    mode: {
+      doc: 'auto: read by OCR the PDF pages that have no text layer, and images; off: never (images are dead-lettered as no_text, scanned PDFs too); force: every PDF page by OCR, its text layer ignored.',
+      format: oneOf('auto', 'off', 'force').name,
+      default: 'auto',
+      env: 'OCR_MODE',
+    },
+    languages: {
+      doc: `Languages OCR reads, as Tesseract codes joined by + (eng+deu); each needs its pinned language data (${OCR_LANGUAGE_CODES.join(', ')}).`,
+      format: languageList(...OCR_LANGUAGE_CODES).name,
+      default: 'eng',
+      env: 'OCR_LANGUAGES',
+    },
+    maxPages: {
+      doc: 'Most pages OCR reads per file; a file with more is indexed as far as OCR got, says so in its log line and counts in keda_indexer_ocr_stopped_total. Each PDF page rendered for OCR keeps about 7 to 15 MB of the converter process until the file is done (a known leak): keep OCR_MAX_PAGES × 15 MB plus 300 under CONVERT_MAX_MEMORY_MB.',
+      format: integer(1).name,
+      default: 20,
+      env: 'OCR_MAX_PAGES',
+    },
+    maxSeconds: {
+      doc: 'OCR time budget per file, on top of CONVERT_MAX_SECONDS; past it the file is indexed as far as OCR got, says so and counts in keda_indexer_ocr_stopped_total.',
+      format: integer(1).name,
+      default: 300,
+      env: 'OCR_MAX_SECONDS',
+    },
+    dpi: {
+      doc: 'Resolution PDF pages are rendered at for OCR (docs/benchmarks.md, "OCR", for how it was chosen).',
+      format: integer(72, 600).name,
+      default: 200,
+      env: 'OCR_DPI',
     },
   },
   split: {

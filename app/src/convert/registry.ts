@@ -50,6 +50,9 @@ export interface FormatSpec {
 
 const HTML_START = /^\s*(?:<!--[\s\S]*?-->\s*)*<(?:!doctype\s+html|html[\s>])/i;
 
+/** Images are read by OCR (formats/image.ts). */
+const IMAGE_KEEPS = 'text read by OCR (OCR_MODE, OCR_LANGUAGES), with its confidence';
+
 /** A mail's header block: header lines from the first line on, one of them a mail's own. */
 function looksLikeMail(head: string): boolean {
   const block = head.split(/\r?\n\r?\n/, 1)[0] ?? '';
@@ -77,7 +80,7 @@ export const FORMATS: readonly FormatSpec[] = [
     contentType: 'application/pdf',
     extensions: ['.pdf'],
     signatures: ['pdf'],
-    keeps: 'text layer in reading order (columns one after the other), lines joined into paragraphs, hyphenated line ends mended, a running header or footer once; page numbers',
+    keeps: 'text layer in reading order (columns one after the other), lines joined into paragraphs, hyphenated line ends mended, a running header or footer once; page numbers; pages without text read by OCR (OCR_MODE)',
     load: () => import('./formats/pdf.js'),
   },
   {
@@ -289,6 +292,51 @@ export const FORMATS: readonly FormatSpec[] = [
     containers: ['cfb'],
     keeps: 'nothing: refused (legacy_format) with the fix, save as .xlsx; no maintained pure-JS reader exists',
     load: () => import('./formats/xls.js'),
+  },
+  {
+    type: 'png',
+    name: 'PNG image',
+    contentType: 'image/png',
+    extensions: ['.png'],
+    signatures: ['png'],
+    keeps: IMAGE_KEEPS,
+    load: () => import('./formats/image.js'),
+  },
+  {
+    type: 'jpeg',
+    name: 'JPEG image',
+    contentType: 'image/jpeg',
+    extensions: ['.jpg', '.jpeg'],
+    signatures: ['jpg'],
+    keeps: IMAGE_KEEPS,
+    load: () => import('./formats/image.js'),
+  },
+  {
+    type: 'tiff',
+    name: 'TIFF image',
+    contentType: 'image/tiff',
+    extensions: ['.tiff', '.tif'],
+    signatures: ['tif'],
+    keeps: IMAGE_KEEPS + '; every page, page numbers',
+    load: () => import('./formats/image.js'),
+  },
+  {
+    type: 'webp',
+    name: 'WebP image',
+    contentType: 'image/webp',
+    extensions: ['.webp'],
+    signatures: ['webp'],
+    keeps: IMAGE_KEEPS,
+    load: () => import('./formats/image.js'),
+  },
+  {
+    type: 'bmp',
+    name: 'BMP image',
+    contentType: 'image/bmp',
+    extensions: ['.bmp'],
+    signatures: ['bmp'],
+    keeps: IMAGE_KEEPS,
+    load: () => import('./formats/image.js'),
   },
   PLAIN_TEXT,
 ];

@@ -27,6 +27,8 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { convert } from './index.js';
+import { onOcrStart } from './ocr/budget.js';
+import { keepOcrEngines } from './ocr/engine.js';
 import { ConversionError, type ConversionFailure, type Converted, type ConvertLimits } from './types.js';
 
 export interface SandboxLimits extends ConvertLimits {
@@ -63,6 +65,8 @@ interface ConvertRequest {
 }
 
 type ConvertReply =
+  /** The file's OCR started: its deadline grows by OCR's budget (OCR_MAX_SECONDS), once. */
+  | { readonly ocrStarted: true }
   | { readonly ok: true; readonly converted: Converted }
   | { readonly ok: false; readonly reason: ConversionFailure; readonly message: string };
 
@@ -131,7 +135,15 @@ class ConverterProcess {
         child.off('exit', onExit);
         this.idle();
       };
+      let extended = false;
       const onMessage = (reply: ConvertReply) => {
+        if ('ocrStarted' in reply) {
+          if (extended) return;
+          extended = true;
+          clearTimeout(timer);
+          timer = setTimeout(onDeadline, deadlineMs - (Date.now() - started) + limits.ocrMaxMillis);
+          return;
+        }
         detach();
         if (reply.ok) resolve(reply.converted);
         else reject(new ConversionError(reply.reason, reply.message));
@@ -147,9 +159,11 @@ class ConverterProcess {
         }
         end(new ConversionError('corrupt', `the converter process ended (${signal ?? `exit code ${String(code)}`}) while converting it`));
       };
-      const timer = setTimeout(() => {
-        end(new ConversionError('timeout', `conversion ran past its time budget (CONVERT_MAX_SECONDS=${Math.round(limits.maxMillis / 1000)})`));
-      }, deadlineMs);
+      const started = Date.now();
+      const onDeadline = () => {
+        end(new ConversionError('timeout', `conversion ran past its time budget (CONVERT_MAX_SECONDS=${Math.round(limits.maxMillis / 1000)}${extended ? `, plus OCR_MAX_SECONDS=${Math.round(limits.ocrMaxMillis / 1000)}` : ''})`));
+      };
+      let timer = setTimeout(onDeadline, deadlineMs);
       const watch = setInterval(() => {
         const resident = child.pid === undefined ? undefined : residentMb(child.pid);
         if (resident !== undefined && resident > limits.maxMemoryMb) {
@@ -204,6 +218,7 @@ export class ConvertSandbox implements FileConverter {
     try {
       // The converters check their budget between pages themselves and say more about where they
       // were; the process's deadline is the backstop for a converter stuck inside one step.
+      // A file whose OCR starts gets OCR_MAX_SECONDS more (ConverterProcess.run).
       return await converter.run({ bytes, fileName, limits: this.options.limits }, this.options.limits.maxMillis + 1000);
     } finally {
       this.release(converter);
@@ -261,8 +276,12 @@ function failureOf(error: unknown): { reason: ConversionFailure; message: string
 function serve(send: (reply: ConvertReply) => void): void {
   // The worker is gone (or restarting): nothing more will come.
   process.on('disconnect', () => process.exit(0));
+  keepOcrEngines();
   process.on('message', (request: ConvertRequest) => {
     const { bytes, fileName, limits } = request;
+    onOcrStart(() => {
+      send({ ocrStarted: true });
+    });
     convert(bytes, fileName, limits).then(
       (converted) => {
         // A file's parts (an e-mail's attachments) are indexed with it, and count with it.

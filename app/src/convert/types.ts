@@ -25,6 +25,21 @@ export interface SectionStart {
   readonly offset: number;
 }
 
+/** A page whose text came from OCR, with the engine's mean confidence (0 to 1). */
+export interface OcrPage {
+  readonly page: number;
+  readonly confidence: number;
+}
+
+/** OCR stopped by its page cap or time budget: the file is indexed as far as OCR got. */
+export interface OcrStopped {
+  readonly limit: 'pages' | 'seconds';
+  /** Pages OCR went through (blank ones included). */
+  readonly pagesRead: number;
+  /** Pages of the file that needed OCR. */
+  readonly pagesNeedingOcr: number;
+}
+
 /** What a format's converter gives: text, and the structure that the split stage keeps. */
 export interface Extracted {
   readonly text: string;
@@ -34,6 +49,10 @@ export interface Extracted {
   readonly tables?: readonly TableSpan[];
   /** Sorted by offset. */
   readonly sections?: readonly SectionStart[];
+  /** Pages read by OCR, sorted by page; the others (if any) came from a text layer. */
+  readonly ocrPages?: readonly OcrPage[];
+  /** Present when OCR's budget stopped it before the end of the file. */
+  readonly ocrStopped?: OcrStopped;
   /**
    * Documents inside this one that are indexed as documents of their own (an e-mail's
    * attachments), each converted by the registry. The pipeline writes their chunks under the
@@ -75,6 +94,16 @@ export interface ConvertLimits {
    * Office XML compresses about 5–30 times; a bomb of repeated runs, hundreds of times.
    */
   readonly maxInflateRatio: number;
+  /** auto: OCR pages without a text layer, and images; off: never (images are refused); force: every page. */
+  readonly ocrMode: OcrMode;
+  /** Tesseract language codes OCR reads (convert/ocr/language-data.ts pins their data). */
+  readonly ocrLanguages: readonly string[];
+  /** Most pages OCR reads per file; the rest of a file is left out and the file says so. */
+  readonly ocrMaxPages: number;
+  /** OCR time budget per file, on top of maxMillis (the sandbox's deadline adds it). */
+  readonly ocrMaxMillis: number;
+  /** Resolution PDF pages are rendered at for OCR. */
+  readonly ocrDpi: number;
   /**
    * Most characters of text one file may give, its parts included. The sandbox enforces it;
    * converters of files with parts skip a part that would pass it.
@@ -82,11 +111,18 @@ export interface ConvertLimits {
   readonly maxChars?: number;
 }
 
+export type OcrMode = 'auto' | 'off' | 'force';
+
 export const DEFAULT_CONVERT_LIMITS: ConvertLimits = {
   maxPages: 2000,
   maxMillis: 120_000,
   maxInflatedBytes: 256 * 1024 * 1024,
   maxInflateRatio: 200,
+  ocrMode: 'auto',
+  ocrLanguages: ['eng'],
+  ocrMaxPages: 20,
+  ocrMaxMillis: 300_000,
+  ocrDpi: 200,
 };
 
 /** Why a file cannot be converted. All are permanent: retrying the same bytes cannot help. */

@@ -27,6 +27,10 @@ export interface WorkerMetrics {
   readonly embedBatchTexts: Histogram;
   /** Tokens the model ran, padding included: over tokens_embedded_total, what padding costs. */
   readonly embedPaddedTokens: Counter;
+  /** Pages read by OCR. */
+  readonly ocrPages: Counter;
+  /** Files OCR's page cap or time budget stopped (indexed as far as OCR got), by limit. */
+  readonly ocrStopped: Counter<'limit'>;
   readonly inFlight: Gauge;
   readonly lastSuccess: Gauge;
 }
@@ -70,6 +74,13 @@ export function createMetrics(options: { defaultMetrics?: boolean; ledger?: Stag
       name: 'keda_indexer_receive_failures_total',
       help: 'Receives from the queue that failed, by reason (queue_missing, access_denied, credentials_rejected, other).',
       labelNames: ['reason'],
+      registers,
+    }),
+    ocrPages: new Counter({ name: 'keda_indexer_ocr_pages_total', help: 'Pages read by OCR (PDF pages without text, image pages).', registers }),
+    ocrStopped: new Counter({
+      name: 'keda_indexer_ocr_stopped_total',
+      help: 'Files whose OCR stopped at OCR_MAX_PAGES (limit="pages") or OCR_MAX_SECONDS (limit="seconds"); each was indexed as far as OCR got.',
+      labelNames: ['limit'],
       registers,
     }),
     chunksEmbedded: new Counter({ name: 'keda_indexer_chunks_embedded_total', help: 'Chunks embedded.', registers }),

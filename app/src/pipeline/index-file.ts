@@ -1,7 +1,7 @@
 // One file through convert → split → embed → sink. Shared by the queue worker and the CLI's
 // `index` command, so both index a file the same way.
 import type { FileConverter, SandboxLimits } from '../convert/sandbox.js';
-import type { Converted, SkippedPart } from '../convert/types.js';
+import type { Converted, OcrPage, OcrStopped, SkippedPart } from '../convert/types.js';
 import type { EmbedBatcher } from '../embed/batcher.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Settings } from '../config/config.js';
@@ -25,6 +25,56 @@ export interface IndexedFile {
   readonly superseded: boolean;
   /** Seconds per stage. */
   readonly seconds: { convert: number; split: number; embed: number; write: number };
+  /** Present when OCR read pages of the file. */
+  readonly ocr?: OcrSummary;
+}
+
+/** What OCR did for a file, for its log line. */
+export interface OcrSummary {
+  readonly pages: number;
+  /** Mean of the pages' confidences, 0 to 1. */
+  readonly confidence: number;
+  /** OCR's budget stopped it: the file is indexed as far as OCR got. */
+  readonly stopped?: OcrStopped;
+}
+
+export interface FileIndexerHooks {
+  /** A file was read (some of it) by OCR: for metrics, and a log line when OCR's budget stopped it. */
+  readonly onOcr?: (file: FileToIndex, ocr: OcrSummary) => void;
+}
+
+/** The converter's limits from the settings: one place, for the worker, `index` and the tests. */
+export function sandboxLimitsOf(settings: Pick<Settings, 'convert' | 'ocr'>): SandboxLimits {
+  return {
+    maxPages: settings.convert.maxPages,
+    maxMillis: settings.convert.maxSeconds * 1000,
+    maxInflatedBytes: settings.convert.maxInflatedBytes,
+    maxInflateRatio: settings.convert.maxInflateRatio,
+    maxChars: settings.convert.maxChars,
+    maxHeapMb: settings.convert.maxHeapMb,
+    maxMemoryMb: settings.convert.maxMemoryMb,
+    ocrMode: settings.ocr.mode,
+    ocrLanguages: settings.ocr.languages.split('+'),
+    ocrMaxPages: settings.ocr.maxPages,
+    ocrMaxMillis: settings.ocr.maxSeconds * 1000,
+    ocrDpi: settings.ocr.dpi,
+  };
+}
+
+/** `ocr` and `ocr_confidence` of a chunk over pages [first, last]: OCR read at least one of them. */
+export function chunkOcrOf(ocrPages: readonly OcrPage[] | undefined, first: number | undefined, last: number | undefined): { ocr: true; ocr_confidence: number } | undefined {
+  if (ocrPages === undefined || ocrPages.length === 0 || first === undefined) return undefined;
+  const covered = ocrPages.filter((page) => page.page >= first && page.page <= (last ?? first));
+  if (covered.length === 0) return undefined;
+  const confidence = covered.reduce((sum, page) => sum + page.confidence, 0) / covered.length;
+  return { ocr: true, ocr_confidence: Math.round(confidence * 1000) / 1000 };
+}
+
+function ocrSummaryOf(ocrPages: readonly OcrPage[] | undefined, stopped: OcrStopped | undefined): OcrSummary | undefined {
+  if ((ocrPages === undefined || ocrPages.length === 0) && stopped === undefined) return undefined;
+  const pages = ocrPages ?? [];
+  const confidence = pages.length === 0 ? 0 : pages.reduce((sum, page) => sum + page.confidence, 0) / pages.length;
+  return { pages: pages.length, confidence: Math.round(confidence * 1000) / 1000, ...(stopped === undefined ? {} : { stopped }) };
 }
 
 export interface FileToIndex {
@@ -51,9 +101,10 @@ export class FileIndexer {
     private readonly embedder: Pick<Embedder, 'countTokens' | 'modelMaxTokens' | 'model' | 'dimensions'>,
     private readonly batcher: Pick<EmbedBatcher, 'embedPassages'>,
     private readonly sink: ChunkSink,
-    settings: Pick<Settings, 'split' | 'convert' | 'embedding'>,
+    settings: Pick<Settings, 'split' | 'convert' | 'ocr' | 'embedding'>,
     /** Where files are converted; by default a pool of converter processes (convert/sandbox.ts). */
     converter?: FileConverter,
+    private readonly hooks: FileIndexerHooks = {},
   ) {
     if (converter !== undefined) this.converter = Promise.resolve(converter);
     this.converterProcesses = settings.convert.processes;
@@ -66,15 +117,7 @@ export class FileIndexer {
       countTokens: (text) => embedder.countTokens(text),
       withinPages: settings.split.withinPages,
     };
-    this.limits = {
-      maxPages: settings.convert.maxPages,
-      maxMillis: settings.convert.maxSeconds * 1000,
-      maxInflatedBytes: settings.convert.maxInflatedBytes,
-      maxInflateRatio: settings.convert.maxInflateRatio,
-      maxChars: settings.convert.maxChars,
-      maxHeapMb: settings.convert.maxHeapMb,
-      maxMemoryMb: settings.convert.maxMemoryMb,
-    };
+    this.limits = sandboxLimitsOf(settings);
     this.sliceChunks = settings.embedding.sliceChunks;
     this.indexSettings = indexSettingsFingerprint({
       model: embedder.model,
@@ -137,6 +180,7 @@ export class FileIndexer {
       ...(chunk.pageNumber === undefined ? {} : { page_number: chunk.pageNumber }),
       ...(chunk.pageEnd === undefined ? {} : { page_end: chunk.pageEnd }),
       ...(chunk.section === undefined ? {} : { section: chunk.section }),
+      ...chunkOcrOf(chunk.ocrPages, chunk.pageNumber, chunk.pageEnd),
       content_type: chunk.contentType,
       indexed_at: indexedAt,
     });
@@ -149,6 +193,8 @@ export class FileIndexer {
     // Embedding and writing interleave: the write stage is what the sink took beyond the waits
     // for vectors.
     const writeSeconds = Math.max(0, clock.lap() - embedding.seconds);
+    const ocr = ocrSummaryOf(converted.ocrPages, converted.ocrStopped);
+    if (ocr !== undefined && !superseded) this.hooks.onOcr?.(file, ocr);
     return {
       sourceId,
       chunks: chunks.length,
@@ -160,6 +206,7 @@ export class FileIndexer {
       staleDeleted,
       superseded,
       seconds: { convert: convertSeconds, split: splitSeconds, embed: embedding.seconds, write: writeSeconds },
+      ...(ocr === undefined ? {} : { ocr }),
     };
   }
 
@@ -223,6 +270,8 @@ interface PlacedChunk extends Chunk {
   /** The file's path, or `<file path>#<part name>` for a part's chunks. */
   readonly filePath: string;
   readonly contentType: string;
+  /** The pages of its document that OCR read (the chunk's `ocr` fields come from them). */
+  readonly ocrPages?: readonly OcrPage[];
 }
 
 /** The file's chunks, then each part's, numbered on from the file's. */
@@ -232,7 +281,8 @@ export function splitWithParts(converted: Converted, filePath: string, options: 
   for (const document of documents) {
     const first = placed.length;
     for (const chunk of splitText(document.converted, options)) {
-      placed.push({ ...chunk, splitId: first + chunk.splitId, filePath: document.filePath, contentType: document.converted.contentType });
+      const { ocrPages } = document.converted;
+      placed.push({ ...chunk, splitId: first + chunk.splitId, filePath: document.filePath, contentType: document.converted.contentType, ...(ocrPages === undefined ? {} : { ocrPages }) });
     }
   }
   return placed;

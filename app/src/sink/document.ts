@@ -19,6 +19,10 @@ export interface ChunkDocument {
   readonly page_end?: number;
   /** The named part of the file the chunk starts in: a spreadsheet's sheet, for one. */
   readonly section?: string;
+  /** The chunk's text (some of it) was read by OCR. */
+  readonly ocr?: boolean;
+  /** OCR's mean confidence over the chunk's OCR pages, 0 to 1. */
+  readonly ocr_confidence?: number;
   readonly content_type: string;
   readonly indexed_at: string;
 }

@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { getDocument, type PDFDocumentProxy } from '../pdfjs.js';
+import { PdfOcr } from './pdf-ocr.js';
 import type { ConvertContext } from '../registry.js';
 import { ConversionError, type ConvertLimits, type Extracted, type PageStart } from '../types.js';
 import { layoutPage, pagesToText, type PageLayout, type TextPiece } from './pdf-layout.js';
@@ -10,8 +11,10 @@ import { layoutPage, pagesToText, type PageLayout, type TextPiece } from './pdf-
 const pdfjsRoot = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
 // pdfjs reads these from disk in Node; the trailing separator is required.
 const standardFontDataUrl = path.join(pdfjsRoot, 'standard_fonts') + path.sep;
+// Decoders of JPEG 2000 and JBIG2 images (scans use them), loaded when a page is rendered for OCR.
+const wasmUrl = path.join(pdfjsRoot, 'wasm') + path.sep;
 
-export interface PdfText {
+export interface PdfText extends Pick<Extracted, 'ocrPages' | 'ocrStopped'> {
   readonly text: string;
   readonly pages: readonly PageStart[];
 }
@@ -66,6 +69,7 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
     // pdfjs takes ownership of (and may detach) the buffer it is given, so it gets a copy.
     data: new Uint8Array(bytes),
     standardFontDataUrl,
+    wasmUrl,
     isEvalSupported: false,
     disableFontFace: true,
     useSystemFonts: false,
@@ -83,18 +87,28 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
     if (document.numPages > limits.maxPages) {
       throw new ConversionError('too_many_pages', `PDF has ${document.numPages} pages; the limit is ${limits.maxPages}`);
     }
+    const ocr = PdfOcr.of(limits);
     // Every page is laid out first: a running header is known as one only once all pages are
-    // read, and hyphens are mended with what the whole document writes (pdf-layout.ts).
+    // read, and hyphens are mended with what the whole document writes (pdf-layout.ts). Pages
+    // read by OCR (no text layer, or OCR_MODE=force) keep OCR's text instead.
     const layouts: PageLayout[] = [];
+    const ocrText = new Map<number, string>();
     for (let pageNumber = 1; pageNumber <= document.numPages; pageNumber++) {
-      if (Date.now() - started > limits.maxMillis) {
+      // OCR has a budget of its own (pdf-ocr.ts): its time is not the text extraction's.
+      if (Date.now() - started - (ocr?.millis ?? 0) > limits.maxMillis) {
         throw new ConversionError(
           'timeout',
           `PDF text extraction exceeded ${limits.maxMillis} ms at page ${pageNumber} of ${document.numPages}`,
         );
       }
       try {
-        layouts.push(layoutPage(await pagePieces(document, pageNumber)));
+        const pieces = await pagePieces(document, pageNumber);
+        layouts.push(layoutPage(pieces));
+        // Under OCR_MODE=force a text layer stays when OCR reads nothing (its budget spent).
+        if (ocr?.wants(pieces.map((piece) => piece.text).join('')) === true) {
+          const read = await ocr.read(document, pageNumber);
+          if (read !== '') ocrText.set(pageNumber, read);
+        }
       } catch (error) {
         if (error instanceof ConversionError) throw error;
         throw new ConversionError('corrupt', `PDF page ${pageNumber} could not be read: ${String(error)}`, { cause: error });
@@ -106,7 +120,8 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
     }
     let text = '';
     const pages: PageStart[] = [];
-    pagesToText(layouts).forEach((pageContent, index) => {
+    pagesToText(layouts).forEach((laidOut, index) => {
+      const pageContent = ocrText.get(index + 1) ?? laidOut;
       if (pageContent.length === 0) return;
       if (text.length > 0) text += PAGE_SEPARATOR;
       pages.push({ page: index + 1, offset: text.length });
@@ -115,10 +130,12 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
     if (text.trim().length === 0) {
       throw new ConversionError(
         'no_text',
-        `PDF has ${document.numPages} page(s) but no text layer (scanned? it needs OCR first)`,
+        ocr === undefined
+          ? `PDF has ${document.numPages} page(s) but no text layer (scanned? OCR is off: OCR_MODE=off)`
+          : `PDF has ${document.numPages} page(s) and OCR found no text${ocr.stoppedMessage() === undefined ? '' : ` (${ocr.stoppedMessage()})`}`,
       );
     }
-    return { text, pages };
+    return { text, pages, ...ocr?.result() };
   } finally {
     await loadingTask.destroy();
   }

@@ -1,0 +1,81 @@
+// Scanned PDFs through OCR: the scanned page of a mixed PDF is read on its own page, and a PDF of
+// 10,000 scanned pages is stopped by OCR's budget inside the sandbox, which goes on converting.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, describe, test } from 'node:test';
+import { scannedPdf } from '../../../../test/fixtures/scans.js';
+import { convert } from '../index.js';
+import { stopOcrEngines } from '../ocr/engine.js';
+import { ConvertSandbox } from '../sandbox.js';
+import { ConversionError, DEFAULT_CONVERT_LIMITS } from '../types.js';
+
+const fixture = (name: string) => readFileSync(new URL(`../../../../test/fixtures/${name}`, import.meta.url));
+const sandbox = new ConvertSandbox({ processes: 1, limits: { ...DEFAULT_CONVERT_LIMITS, maxPages: 20_000, maxMillis: 20_000, ocrMaxMillis: 5_000, maxHeapMb: 384, maxMemoryMb: 1024, maxChars: 1_000_000 } });
+after(async () => {
+  await sandbox.close();
+  await stopOcrEngines();
+});
+
+describe('scanned PDF pages through OCR', () => {
+  test('a PDF whose second page is a scan: its text on page 2, marked as OCR', async () => {
+    const converted = await convert(fixture('formats/scanned.pdf'), 'scanned.pdf', DEFAULT_CONVERT_LIMITS);
+    assert.deepEqual(converted.ocrPages?.map((page) => page.page), [2]);
+    const second = converted.pages?.find((start) => start.page === 2)?.offset ?? -1;
+    assert.ok(second > 0);
+    assert.match(converted.text.slice(second), /crack of 35 millimetres/);
+    assert.match(converted.text.slice(0, second), /Bridge inspection report/);
+  });
+
+  test('OCR_MODE=off leaves a scanned PDF with no text, and says OCR is off', async () => {
+    const scan = scannedPdf([{ jpeg: fixture('ocr/page-1.jpg') }]);
+    const error = await convert(scan, 'scan.pdf', { ...DEFAULT_CONVERT_LIMITS, ocrMode: 'off' }).catch((caught: unknown) => caught);
+    assert.ok(error instanceof ConversionError);
+    assert.equal(error.reason, 'no_text');
+    assert.match(error.message, /OCR_MODE=off/);
+  });
+
+  // 1,000 pages, not 10,000: pdf.js's text-layer pass alone takes about 13 ms a page here.
+  test('1,000 scanned pages: OCR_MAX_PAGES stops it, the first page indexed, and it says so', async () => {
+    const pages = [{ jpeg: fixture('ocr/page-2.jpg') }, ...Array.from({ length: 999 }, () => ({}))];
+    const converted = await convert(scannedPdf(pages), 'long.pdf', { ...DEFAULT_CONVERT_LIMITS, ocrMaxPages: 50 });
+    assert.match(converted.text, /allotment society/);
+    assert.deepEqual(converted.ocrPages?.map((page) => page.page), [1]);
+    assert.deepEqual(converted.ocrStopped, { limit: 'pages', pagesRead: 50, pagesNeedingOcr: 1_000 });
+  });
+
+  // OCR's budget (its page cap, or 5 s) stops OCR; the text-layer pass over the other pages then meets the
+  // conversion's own budget (20 s here): dead-lettered with a reason, the thread alive.
+  test('10,000 blank scanned pages in the sandbox: a reason, and the thread goes on', async () => {
+    const blank = scannedPdf(Array.from({ length: 10_000 }, () => ({})));
+    const error = await sandbox.convert(blank, 'blank.pdf').catch((caught: unknown) => caught);
+    assert.ok(error instanceof ConversionError, String(error));
+    assert.ok(['no_text', 'timeout'].includes(error.reason), `${error.reason}: ${error.message}`);
+    const next = await sandbox.convert(fixture('formats/scan.jpg'), 'scan.jpg');
+    assert.match(next.text, /ninety kilograms/);
+  });
+
+  // The deadline ends a converter process with SIGKILL, as close() does: the OCR engine, started
+  // inside it, must end with it rather than live on beside the worker.
+  test('ending a converter process ends the OCR engine with it', async () => {
+    const children = () =>
+      readdirSync('/proc')
+        .filter((entry) => /^\d+$/.test(entry))
+        .filter((pid) => {
+          try {
+            // State and parent pid follow the command name; a zombie (Z) is already gone.
+            const [state, parent] = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)?.split(' ') ?? [];
+            return state !== 'Z' && Number(parent) === process.pid;
+          } catch {
+            return false;
+          }
+        });
+    const own = new ConvertSandbox({ processes: 1, limits: { ...DEFAULT_CONVERT_LIMITS, maxHeapMb: 384, maxMemoryMb: 1024, maxChars: 1_000_000 } });
+    const before = children().length;
+    await own.convert(fixture('formats/scan.jpg'), 'scan.jpg');
+    assert.ok(children().length > before, 'a converter process read the image');
+    await own.close();
+    for (let tries = 0; tries < 240 && children().length > before; tries++) await sleep(250);
+    assert.equal(children().length, before, 'the converter process and its OCR engine are gone');
+  });
+});
