@@ -9,6 +9,7 @@ import JSZip from 'jszip';
 import { createEmbedder } from '../../app/src/embed/embedder.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
 import { makeDocx, makePdf } from '../fixtures/documents.js';
+import { scannedPdf } from '../fixtures/scans.js';
 import { docxLyingAboutSize, docxOfEmptyRuns, pdfStreamBomb, pdfTextExpansion, pdfXObjectFanOut } from '../fixtures/hostile.js';
 import { deleteObject, freePort, logLines, s3Event, sendBody, settings } from '../support/stack.js';
 import { account, assertBalanced, expectedOutcomes, type Expected } from './accountant.js';
@@ -94,6 +95,19 @@ async function plainZip(): Promise<Uint8Array> {
   return zip.generateAsync({ type: 'uint8array' });
 }
 
+/** A PNG header that declares an image of width × height pixels, and nothing after it. */
+function pngDeclaring(width: number, height: number): () => Uint8Array {
+  return () => {
+    const header = Buffer.alloc(33);
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(header, 0);
+    header.writeUInt32BE(13, 8);
+    header.write('IHDR', 12, 'latin1');
+    header.writeUInt32BE(width, 16);
+    header.writeUInt32BE(height, 20);
+    header.set([8, 6, 0, 0, 0], 24);
+    return new Uint8Array(header);
+  };
+}
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, ...new Uint8Array(64)]);
 const LONG_KEY = `hostile/long/${'k'.repeat(1000)}.txt`;
 
@@ -129,7 +143,10 @@ const FILE_CASES: FileCase[] = [
   { name: '#6 small PDF expanding past the character cap', key: 'hostile/expanding.pdf', body: () => pdfTextExpansion(MAX_CHARS * 1.5), delivery: 'bucket-key', expect: 'too_large' },
   { name: '#9 HTML carrying an OSC 52 escape', key: 'hostile/osc52.html', body: () => `<p>${sentence()}</p><p>\u001b]52;c;ZWNobyBwd25lZA==\u0007${sentence()}</p>`, delivery: 'bucket-key', expect: 'indexed' },
   { name: '#12 HTML over the character cap', key: 'hostile/long.html', body: () => `<html><body><p>${'lorem ipsum dolor sit amet '.repeat(Math.ceil((MAX_CHARS * 1.5) / 27))}</p></body></html>`, delivery: 'bucket-key', expect: 'too_large' },
-  { name: 'PNG named .txt', key: 'hostile/picture.txt', body: () => PNG, delivery: 'bucket-key', expect: 'unsupported_type' },
+  // Content first: a PNG is read as one whatever its name, and this one is cut after its header.
+  { name: 'broken PNG named .txt', key: 'hostile/picture.txt', body: () => PNG, delivery: 'bucket-key', expect: 'corrupt' },
+  { name: 'image bomb: a PNG declaring 100,000 × 100,000 pixels', key: 'hostile/bomb.png', body: pngDeclaring(100_000, 100_000), delivery: 'bucket-key', expect: 'too_large' },
+  { name: 'a scanned PDF of 10,000 pages', key: 'hostile/scans-10000.pdf', body: () => scannedPdf(Array.from({ length: 10_000 }, () => ({}))), delivery: 'bucket-key', expect: 'too_many_pages' },
   { name: 'PDF named .txt (sniffed)', key: 'hostile/actually-a-pdf.txt', body: () => makePdf([sentence()]), delivery: 'bucket-key', expect: 'indexed' },
   { name: 'ZIP named .docx', key: 'hostile/not-word.docx', body: plainZip, delivery: 'bucket-key', expect: 'corrupt' },
   { name: 'UTF-16 text with BOM', key: 'hostile/utf16.txt', body: () => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(sentence(), 'utf16le')]), delivery: 'bucket-key', expect: 'indexed' },
