@@ -12,7 +12,7 @@ import { ConvertSandbox } from '../../app/src/convert/sandbox.js';
 import type { Embedder } from '../../app/src/embed/embedder.js';
 import { isPermanent } from '../../app/src/failure.js';
 import { s3FilePath, sourceIdOf } from '../../app/src/sink/document.js';
-import { sandboxLimitsOf, splitWithParts } from '../../app/src/pipeline/index-file.js';
+import { sandboxLimitsOf, splitOptionsOf, splitWithParts } from '../../app/src/pipeline/index-file.js';
 import { es, takeDeadLetters } from '../support/stack.js';
 import type { CorpusFile } from './corpus.js';
 
@@ -45,14 +45,7 @@ export async function expectedOutcomes(files: readonly CorpusFile[], settings: S
           continue;
         }
         const converted = await sandbox.convert(bytes, path.posix.basename(file.key));
-        const chunks = splitWithParts(converted, file.key, {
-          by: settings.split.by,
-          length: settings.split.length,
-          overlap: settings.split.overlap,
-          maxTokens: Math.min(settings.split.maxTokens, embedder.modelMaxTokens),
-          countTokens: (text) => embedder.countTokens(text),
-          withinPages: settings.split.withinPages,
-        });
+        const chunks = splitWithParts(converted, file.key, splitOptionsOf(settings, embedder));
         if (chunks.length === 0) expected.set(file.key, { outcome: 'dead-lettered', reason: 'no_text' });
         else if (chunks.length > limits.maxChunks) expected.set(file.key, { outcome: 'dead-lettered', reason: 'too_large' });
         else expected.set(file.key, { outcome: 'indexed', chunks: chunks.length, textHash: textHashOf(chunks.map((chunk) => chunk.content)) });

@@ -8,7 +8,8 @@ import { makePdf } from '../../../test/fixtures/documents.js';
 import { docxOfEmptyRuns, pdfStreamBomb, pdfXObjectFanOut } from '../../../test/fixtures/hostile.js';
 import { convert } from './index.js';
 import { ConvertSandbox, type SandboxLimits } from './sandbox.js';
-import { ConversionError, DEFAULT_CONVERT_LIMITS } from './types.js';
+import { DEFAULT_CONVERT_LIMITS } from './types.js';
+import { conversionFailure as failure } from '../../../test/support/conversion.js';
 
 const LIMITS: SandboxLimits = { ...DEFAULT_CONVERT_LIMITS, maxHeapMb: 256, maxMemoryMb: 1024, maxChars: 1_000_000 };
 const sandboxes: ConvertSandbox[] = [];
@@ -27,15 +28,6 @@ const peakRssMb = (): number | undefined => {
   const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
   return kb === undefined ? undefined : Number(kb) / 1024;
 };
-
-async function failure(promise: Promise<unknown>): Promise<ConversionError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof ConversionError, `expected a ConversionError, got ${String(error)}`);
-  return error;
-}
 
 describe('the converter sandbox', () => {
   test('converts as the converters do in the calling process, pages included', async () => {

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import JSZip from 'jszip';
-import { ConversionError } from './types.js';
 import { BoundedZip } from './zip.js';
+import { conversionFailure as failure } from '../../../test/support/conversion.js';
 
 const LIMITS = { maxInflatedBytes: 64 * 1024 * 1024, maxInflateRatio: 200 };
 
@@ -26,15 +26,6 @@ function lyingAbout(archive: Buffer, name: string, declared: number): Buffer {
     if (signature === 0x02014b50 && patched.subarray(at + 46, at + 46 + nameBytes.length).equals(nameBytes)) patched.writeUInt32LE(declared, at + 24);
   }
   return patched;
-}
-
-async function failure(promise: Promise<unknown>): Promise<ConversionError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof ConversionError, `expected a ConversionError, got ${String(error)}`);
-  return error;
 }
 
 describe('BoundedZip', () => {

@@ -61,6 +61,18 @@ export function sandboxLimitsOf(settings: Pick<Settings, 'convert' | 'ocr'>): Sa
   };
 }
 
+/** How a file is split under these settings, for this model (its tokenizer and its limit). */
+export function splitOptionsOf(settings: Pick<Settings, 'split'>, embedder: Pick<Embedder, 'countTokens' | 'modelMaxTokens'>): SplitOptions {
+  return {
+    by: settings.split.by,
+    length: settings.split.length,
+    overlap: settings.split.overlap,
+    maxTokens: Math.min(settings.split.maxTokens, embedder.modelMaxTokens),
+    countTokens: (text) => embedder.countTokens(text),
+    withinPages: settings.split.withinPages,
+  };
+}
+
 /** `ocr` and `ocr_confidence` of a chunk over pages [first, last]: OCR read at least one of them. */
 export function chunkOcrOf(ocrPages: readonly OcrPage[] | undefined, first: number | undefined, last: number | undefined): { ocr: true; ocr_confidence: number } | undefined {
   if (ocrPages === undefined || ocrPages.length === 0 || first === undefined) return undefined;
@@ -109,14 +121,7 @@ export class FileIndexer {
     if (converter !== undefined) this.converter = Promise.resolve(converter);
     this.converterProcesses = settings.convert.processes;
     this.maxChunks = settings.convert.maxChunks;
-    this.splitOptions = {
-      by: settings.split.by,
-      length: settings.split.length,
-      overlap: settings.split.overlap,
-      maxTokens: Math.min(settings.split.maxTokens, embedder.modelMaxTokens),
-      countTokens: (text) => embedder.countTokens(text),
-      withinPages: settings.split.withinPages,
-    };
+    this.splitOptions = splitOptionsOf(settings, embedder);
     this.limits = sandboxLimitsOf(settings);
     this.sliceChunks = settings.embedding.sliceChunks;
     this.indexSettings = indexSettingsFingerprint({

@@ -4,18 +4,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { convert } from '../index.js';
-import { ConversionError, DEFAULT_CONVERT_LIMITS } from '../types.js';
+import { DEFAULT_CONVERT_LIMITS } from '../types.js';
+import { conversionFailure as failure } from '../../../../test/support/conversion.js';
 
 const doc = readFileSync(new URL('../../../../test/fixtures/formats/ole-sample.doc', import.meta.url));
-
-async function failure(promise: Promise<unknown>): Promise<ConversionError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof ConversionError, `expected a ConversionError, got ${String(error)}`);
-  return error;
-}
 
 describe('legacy Office', () => {
   test('a Word 97–2003 .doc is read', async () => {

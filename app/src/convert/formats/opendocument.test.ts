@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import JSZip from 'jszip';
 import { convert } from '../index.js';
-import { ConversionError, DEFAULT_CONVERT_LIMITS } from '../types.js';
+import { DEFAULT_CONVERT_LIMITS } from '../types.js';
+import { conversionFailure as failure } from '../../../../test/support/conversion.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../../../test/fixtures/formats/${name}`, import.meta.url));
 
@@ -13,15 +14,6 @@ async function rezipped(bytes: Uint8Array, change: (zip: JSZip) => void): Promis
   const zip = await JSZip.loadAsync(bytes);
   change(zip);
   return Buffer.from(await zip.generateAsync({ type: 'uint8array', compression: 'DEFLATE' }));
-}
-
-async function failure(promise: Promise<unknown>): Promise<ConversionError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof ConversionError, `expected a ConversionError, got ${String(error)}`);
-  return error;
 }
 
 const ODT_HEAD = '<office:document-content xmlns:office="o" xmlns:text="t" xmlns:table="tb"><office:body><office:text>';
