@@ -42,7 +42,7 @@ const DOCUMENTS = Array.from({ length: 500 }, (_, i) => {
 });
 /** Listed but not enqueued by default: another type, and a console "folder" marker. */
 const EXTRAS = [
-  { key: 'corpus/a/picture.png', body: 'not a document' },
+  { key: 'corpus/a/picture.gif', body: 'not a document' },
   { key: 'corpus/empty/', body: '' },
 ];
 /** Outside the prefix: never listed. */
@@ -111,14 +111,14 @@ describe('backfill', () => {
       { listed: 502, enqueued: 500, bytes: corpusBytes, skippedBy: { folder: 1, suffix: 1, modified_before: 0, too_large: 0 } },
     );
 
-    const png = await run(['backfill', `s3://${bucket}/corpus/`, '--dry-run', '--json', '--suffix', '.PNG']);
-    assert.equal(png.summary?.enqueued, 1, png.output);
+    const gif = await run(['backfill', `s3://${bucket}/corpus/`, '--dry-run', '--json', '--suffix', '.GIF']);
+    assert.equal(gif.summary?.enqueued, 1, gif.output);
     // Repeated --suffix: either ending.
-    const fives = await run(['backfill', `s3://${bucket}/corpus/`, '--dry-run', '--json', '--suffix', '5.txt', '--suffix', '.png']);
+    const fives = await run(['backfill', `s3://${bucket}/corpus/`, '--dry-run', '--json', '--suffix', '5.txt', '--suffix', '.gif']);
     assert.equal(fives.summary?.enqueued, DOCUMENTS.filter((d) => d.key.endsWith('5.txt')).length + 1, fives.output);
     const future = await run(['backfill', `s3://${bucket}/corpus/`, '--dry-run', '--json', '--modified-since', '2999-01-01']);
     assert.equal(future.summary?.enqueued, 0);
-    // The folder marker and the .png are skipped first, for what they are.
+    // The folder marker and the .gif are skipped first, for what they are.
     assert.deepEqual(future.summary.skippedBy, { folder: 1, suffix: 1, modified_before: 500, too_large: 0 });
     const small = await run(['backfill', `s3://${bucket}/corpus/`, '--dry-run', '--json', '--max-size', '70']);
     assert.equal(small.summary?.enqueued, DOCUMENTS.filter((d) => Buffer.byteLength(d.body) <= 70).length);

@@ -37,7 +37,7 @@ describe('index and search on the local store', () => {
     writeFileSync(path.join(sub, 'comets.md'), '# Comets\n\nComets are icy bodies whose tails of gas and dust always point away from the sun.');
     writeFileSync(path.join(docs, 'atlas.pdf'), await makePdf(['Maps of the world', 'The Andes run along the western edge of South America.']));
     writeFileSync(path.join(docs, 'broken.pdf'), (await makePdf(['lost'])).subarray(0, 200));
-    writeFileSync(path.join(docs, 'ignored.png'), 'not a supported type, not picked up from a folder');
+    writeFileSync(path.join(docs, 'ignored.gif'), 'not a supported type, not picked up from a folder');
 
     const result = cli('index', docs);
     assert.equal(result.status, 1, result.stderr);
@@ -45,7 +45,7 @@ describe('index and search on the local store', () => {
     assert.match(result.stderr, /^indexed {3}.*lighthouses\.txt \(1 chunks\)$/m);
     assert.match(result.stdout, /Indexed 3 file\(s\) \(\d+ chunks\), 0 unchanged, 0 removed, 1 failed/);
     assert.ok(!result.stderr.includes('\u001b['), 'no terminal control codes when not on a TTY');
-    assert.doesNotMatch(result.stderr + result.stdout, /ignored\.png/);
+    assert.doesNotMatch(result.stderr + result.stdout, /ignored\.gif/);
   });
 
   test('search --json returns hits with score, content, file and page, best first', () => {
