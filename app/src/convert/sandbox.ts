@@ -28,7 +28,6 @@ import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { convert } from './index.js';
 import { onOcrStart } from './ocr/budget.js';
-import { keepOcrEngines } from './ocr/engine.js';
 import { ConversionError, type ConversionFailure, type Converted, type ConvertLimits } from './types.js';
 
 export interface SandboxLimits extends ConvertLimits {
@@ -276,7 +275,6 @@ function failureOf(error: unknown): { reason: ConversionFailure; message: string
 function serve(send: (reply: ConvertReply) => void): void {
   // The worker is gone (or restarting): nothing more will come.
   process.on('disconnect', () => process.exit(0));
-  keepOcrEngines();
   process.on('message', (request: ConvertRequest) => {
     const { bytes, fileName, limits } = request;
     onOcrStart(() => {

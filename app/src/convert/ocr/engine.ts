@@ -38,19 +38,18 @@ const engines = new Map<string, Promise<TesseractWorker>>();
 /**
  * In a process that converts in place (tests, tools) an engine's thread would keep the process
  * alive for ever: it is ended after this long unused. Converter processes keep theirs
- * (keepOcrEngines); the sandbox ends them with the process.
+ * (KEDA_INDEXER_CONVERTER_PROCESS); the sandbox ends them with the process.
  */
 const MAIN_THREAD_IDLE_MS = 2000;
 let idleTimer: NodeJS.Timeout | undefined;
-let keep = false;
-
-/** Called by a converter process: its engines live as long as it does. */
-export function keepOcrEngines(): void {
-  keep = true;
-}
+/**
+ * Set in a converter process's environment (convert/sandbox.ts): its engines live as long as it
+ * does. Read here rather than set by the sandbox, so the sandbox never loads tesseract.js itself.
+ */
+const IN_CONVERTER_PROCESS = process.env.KEDA_INDEXER_CONVERTER_PROCESS === '1';
 
 function touched(): void {
-  if (!isMainThread || keep) return;
+  if (!isMainThread || IN_CONVERTER_PROCESS) return;
   clearTimeout(idleTimer);
   idleTimer = setTimeout(() => void stopOcrEngines(), MAIN_THREAD_IDLE_MS);
   idleTimer.unref();
