@@ -14,7 +14,7 @@ import { planBatches } from '../app/src/embed/batcher.js';
 import { WORD_GAPS, wordTokenEncoder } from '../app/src/embed/word-tokens.js';
 import { pdfToText } from '../app/src/convert/formats/pdf.js';
 import { splitText } from '../app/src/split/splitter.js';
-import { createElasticsearchClient, ElasticsearchSink } from '../app/src/sink/elasticsearch.js';
+import { createElasticsearchClient, ElasticsearchSink } from '../app/src/store/elasticsearch/chunks.js';
 import { makePdf } from '../test/fixtures/documents.js';
 import { corpusChunks, stratifiedSample, type BenchChunk } from './lib/chunks.js';
 import { buildManifest, countWords, loadCorpus, type Document, type Manifest } from './lib/corpus.js';

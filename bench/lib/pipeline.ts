@@ -9,7 +9,7 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, DeleteQueueCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { createS3Client, createSqsClient } from '../../app/src/aws.js';
 import { loadConfig } from '../../app/src/config/config.js';
-import { createElasticsearchClient } from '../../app/src/sink/elasticsearch.js';
+import { createElasticsearchClient } from '../../app/src/store/elasticsearch/chunks.js';
 import { makeDocx, makePdf } from '../../test/fixtures/documents.js';
 import type { Document } from './corpus.js';
 import { deleteIndexFamily } from '../../test/support/indices.js';

@@ -5,9 +5,9 @@
 // backfill (no download, no embedding, no chunk written).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { ChunkDocument } from '../../app/src/sink/document.js';
-import { recordsIndexOf } from '../../app/src/sink/file-records.js';
-import { resolveIndex } from '../../app/src/sink/index-alias.js';
+import type { ChunkDocument } from '../../app/src/store/document.js';
+import { recordsIndexOf } from '../../app/src/store/elasticsearch/file-records.js';
+import { resolveIndex } from '../../app/src/store/elasticsearch/index-alias.js';
 import { deleteIndexFamily } from '../support/indices.js';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import {

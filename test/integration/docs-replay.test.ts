@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { DeleteQueueCommand, GetQueueUrlCommand, PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { readNotification } from '../../app/src/setup/aws-resources.js';
-import { resolveIndex } from '../../app/src/sink/index-alias.js';
+import { resolveIndex } from '../../app/src/store/elasticsearch/index-alias.js';
 import { CLI } from '../support/cli.js';
 import { replaySection, ROOT } from '../support/replay.js';
 import { deleteIndexFamily, indicesOf } from '../support/indices.js';

@@ -12,7 +12,7 @@ import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { LocalStore } from '../../app/src/sink/local-store.js';
+import { LocalStore } from '../../app/src/store/local/local-store.js';
 import { CLI } from '../support/cli.js';
 import { minilmModel } from '../support/models.js';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { MAX_PARTS } from '../../app/src/convert/parts.js';
-import { sourceIdOf } from '../../app/src/sink/document.js';
+import { sourceIdOf } from '../../app/src/store/document.js';
 import { makeDocx } from '../fixtures/documents.js';
 import { chunksByFile, createBucket, createQueueWithDeadLetter, deleteObject, es, logLines, putObject, s3Event, sendBody, sqs, startCli, takeDeadLetters, uniqueName, type TestQueue } from '../support/stack.js';
 import { deleteIndexFamily } from '../support/indices.js';

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { verifyIndices } from '../../app/src/commands/reindex.js';
-import { sourceIdOf } from '../../app/src/sink/document.js';
-import { indexMapping } from '../../app/src/sink/elasticsearch.js';
-import { RECORDS_MAPPING, recordsIndexOf, type FileRecord } from '../../app/src/sink/file-records.js';
+import { sourceIdOf } from '../../app/src/store/document.js';
+import { indexMapping } from '../../app/src/store/elasticsearch/chunks.js';
+import { RECORDS_MAPPING, recordsIndexOf, type FileRecord } from '../../app/src/store/elasticsearch/file-records.js';
 import { es, settings, uniqueName } from '../support/stack.js';
 
 const from = uniqueName('verify-dead-from');

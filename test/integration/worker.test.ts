@@ -7,10 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import { CreateQueueCommand, DeleteMessageCommand, DeleteQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
-import { sourceIdOf, type ChunkDocument } from '../../app/src/sink/document.js';
-import { indexMapping } from '../../app/src/sink/elasticsearch.js';
-import { recordsIndexOf, type FileRecord } from '../../app/src/sink/file-records.js';
-import { resolveIndex } from '../../app/src/sink/index-alias.js';
+import { sourceIdOf, type ChunkDocument } from '../../app/src/store/document.js';
+import { indexMapping } from '../../app/src/store/elasticsearch/chunks.js';
+import { recordsIndexOf, type FileRecord } from '../../app/src/store/elasticsearch/file-records.js';
+import { resolveIndex } from '../../app/src/store/elasticsearch/index-alias.js';
 import { makeDocx, makePdf } from '../fixtures/documents.js';
 import {
   CLI,

@@ -11,7 +11,7 @@ import type { Settings } from '../../app/src/config/config.js';
 import { ConvertSandbox } from '../../app/src/convert/sandbox.js';
 import type { Embedder } from '../../app/src/embed/embedder.js';
 import { isPermanent } from '../../app/src/failure.js';
-import { s3FilePath, sourceIdOf } from '../../app/src/sink/document.js';
+import { s3FilePath, sourceIdOf } from '../../app/src/store/document.js';
 import { sandboxLimitsOf, splitOptionsOf, splitWithParts } from '../../app/src/pipeline/index-file.js';
 import { es, takeDeadLetters } from '../support/stack.js';
 import type { CorpusFile } from './corpus.js';

@@ -13,7 +13,7 @@ import { createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
 import { makeDocx, makePdf } from '../fixtures/documents.js';
 import { chunksByFile, deleteObject, logLines, putObject, s3, sendBody, settings, waitFor, type RunningCli } from '../support/stack.js';
-import { s3FilePath } from '../../app/src/sink/document.js';
+import { s3FilePath } from '../../app/src/store/document.js';
 import { account, assertBalanced, expectedOutcomes } from './accountant.js';
 import { prose, seededRandom, type CorpusFile } from './corpus.js';
 import { createScenario, dropScenario, settle, sleep, startWorker, stopWorker, type Scenario } from './harness.js';

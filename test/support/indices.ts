@@ -4,7 +4,7 @@
 // concrete indices") and wildcard deletes are refused by default (action.destructive_requires_name),
 // so the concrete names are listed first.
 import type { Client } from '@elastic/elasticsearch';
-import { recordsIndexOf } from '../../app/src/sink/file-records.js';
+import { recordsIndexOf } from '../../app/src/store/elasticsearch/file-records.js';
 
 /** Every concrete index keda-indexer made for ELASTICSEARCH_INDEX `name`, records included. */
 export async function indicesOf(client: Client, name: string): Promise<string[]> {

@@ -17,8 +17,8 @@ import {
 import type { Client } from '@elastic/elasticsearch';
 import { createS3Client, createSqsClient } from '../../app/src/aws.js';
 import { loadConfig } from '../../app/src/config/config.js';
-import { createElasticsearchClient } from '../../app/src/sink/elasticsearch.js';
-import type { ChunkDocument } from '../../app/src/sink/document.js';
+import { createElasticsearchClient } from '../../app/src/store/elasticsearch/chunks.js';
+import type { ChunkDocument } from '../../app/src/store/document.js';
 import { CLI } from './cli.js';
 
 export const settings = loadConfig();

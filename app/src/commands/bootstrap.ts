@@ -4,8 +4,8 @@
 import { createS3Client, createSqsClient } from '../aws.js';
 import type { Settings } from '../config/config.js';
 import { createLogger } from '../observe/logger.js';
-import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
-import { describeConfiguredModel, modelRecordOf, resolveWriteTarget } from '../sink/index-alias.js';
+import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../store/elasticsearch/chunks.js';
+import { describeConfiguredModel, modelRecordOf, resolveWriteTarget } from '../store/elasticsearch/index-alias.js';
 import {
   ensureBucket,
   ensureNotification,

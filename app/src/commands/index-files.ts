@@ -17,10 +17,10 @@ import { callOverheadTokens, EmbedBatcher } from '../embed/batcher.js';
 import { PermanentError } from '../failure.js';
 import { createLogger } from '../observe/logger.js';
 import { FileIndexer, type ChunkSink } from '../pipeline/index-file.js';
-import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../sink/elasticsearch.js';
-import { modelRecordOf, resolveWriteTarget } from '../sink/index-alias.js';
+import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../store/elasticsearch/chunks.js';
+import { modelRecordOf, resolveWriteTarget } from '../store/elasticsearch/index-alias.js';
 import { printable, redactUrl } from '../terminal-safe.js';
-import { LocalStore } from '../sink/local-store.js';
+import { LocalStore } from '../store/local/local-store.js';
 import { ExitCode, UserError } from './common.js';
 import { cliLogLevel, loadEmbedder, usesElasticsearch } from './runtime.js';
 

@@ -1,6 +1,6 @@
 // Which model embeds a search query: the one recorded in the `_meta` of the index the alias points
 // at, never simply EMBEDDING_MODEL, so a query cannot be compared with vectors of another model
-// (sink/index-alias.ts). But `_meta` only says WHICH model; what is loaded is always one the
+// (store/elasticsearch/index-alias.ts). But `_meta` only says WHICH model; what is loaded is always one the
 // operator configured: EMBEDDING_MODEL or an entry of SEARCH_ALLOWED_MODELS. Anyone who can write
 // an index's mapping could otherwise make `search` download a hub repository or open a folder of
 // their choosing (issue #27, row 11).
@@ -9,7 +9,7 @@ import { isEmbeddingDtype, type EmbeddingDtype } from '../embed/choices.js';
 import { createEmbedder, type Embedder } from '../embed/embedder.js';
 import { modelSlug } from '../embed/model-profile.js';
 import type { Logger } from '../observe/logger.js';
-import type { ModelRecord } from '../sink/model-record.js';
+import type { ModelRecord } from '../store/model-record.js';
 import { UserError } from './common.js';
 import { printable } from '../terminal-safe.js';
 

@@ -8,8 +8,8 @@ import type { Client, estypes } from '@elastic/elasticsearch';
 import type { Settings } from '../config/config.js';
 import type { EmbeddingDtype } from '../embed/choices.js';
 import { createLogger } from '../observe/logger.js';
-import { classifyElasticsearchError, createElasticsearchClient, SinkStartupError } from '../sink/elasticsearch.js';
-import { recordsIndexOf, type FileRecord } from '../sink/file-records.js';
+import { classifyElasticsearchError, createElasticsearchClient, SinkStartupError } from '../store/elasticsearch/chunks.js';
+import { recordsIndexOf, type FileRecord } from '../store/elasticsearch/file-records.js';
 import {
   createPhysicalIndex,
   describeConfiguredModel,
@@ -20,7 +20,7 @@ import {
   type IndexVersion,
   type ModelDescription,
   type ResolvedIndex,
-} from '../sink/index-alias.js';
+} from '../store/elasticsearch/index-alias.js';
 import { ExitCode, UserError } from './common.js';
 import { cliLogLevel, loadEmbedder, usesElasticsearch } from './runtime.js';
 

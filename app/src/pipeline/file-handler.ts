@@ -12,7 +12,7 @@ import { isPermanent } from '../failure.js';
 import type { Logger } from '../observe/logger.js';
 import type { WorkerMetrics } from '../observe/metrics.js';
 import { stageCpu } from '../observe/stage-cpu.js';
-import { s3FilePath, type WriteClaim } from '../sink/document.js';
+import { s3FilePath, type WriteClaim } from '../store/document.js';
 import { allowedLocationsOf, type AllowedLocation } from '../s3-names.js';
 import { parseMessage, type FileEvent } from '../source/message.js';
 import type { FileIndexer } from './index-file.js';

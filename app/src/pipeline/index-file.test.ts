@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../config/config.js';
 import { isPermanent } from '../failure.js';
-import type { ChunkDocument, ChunkSlices, WriteClaim } from '../sink/document.js';
+import type { ChunkDocument, ChunkSlices, WriteClaim } from '../store/document.js';
 import { FileIndexer } from './index-file.js';
 
 test('a file that splits into more chunks than CONVERT_MAX_CHUNKS is refused as too_large before any embedding', async () => {

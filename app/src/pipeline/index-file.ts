@@ -5,13 +5,13 @@ import type { Converted, OcrPage, OcrStopped, SkippedPart } from '../convert/typ
 import type { EmbedBatcher } from '../embed/batcher.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Settings } from '../config/config.js';
-import { chunkIdOf, type ChunkDocument, type ChunkSink, type ObjectIdentity, type RemoveResult, type WriteClaim } from '../sink/document.js';
+import { chunkIdOf, type ChunkDocument, type ChunkSink, type ObjectIdentity, type RemoveResult, type WriteClaim } from '../store/document.js';
 import { PermanentError, type DeadLetterReason } from '../failure.js';
 import { stageCpu } from '../observe/stage-cpu.js';
 import { splitText, type Chunk, type SplitOptions } from '../split/splitter.js';
 import { indexSettingsFingerprint, sameEtag } from './index-settings.js';
 
-export type { ChunkSink } from '../sink/document.js';
+export type { ChunkSink } from '../store/document.js';
 
 export interface IndexedFile {
   readonly sourceId: string;

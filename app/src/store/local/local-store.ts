@@ -9,9 +9,9 @@
 // chunks) it answers in milliseconds and never misses a neighbour.
 import { chmod, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { modelSlug } from '../embed/model-profile.js';
-import { sourceIdOf, type ChunkDocument, type ChunkSink, type ChunkSlices, type RemoveResult, type WriteClaim, type WriteResult } from './document.js';
-import { modelMismatch, type ModelRecord } from './model-record.js';
+import { modelSlug } from '../../embed/model-profile.js';
+import { sourceIdOf, type ChunkDocument, type ChunkSink, type ChunkSlices, type RemoveResult, type WriteClaim, type WriteResult } from '../document.js';
+import { modelMismatch, type ModelRecord } from '../model-record.js';
 
 export interface LocalFileEntry {
   readonly sourceId: string;

@@ -9,10 +9,10 @@ import { readFileSync } from 'node:fs';
 import { Client, Serializer, SniffingTransport, errors } from '@elastic/elasticsearch';
 
 type ClientOptions = ConstructorParameters<typeof Client>[0];
-import type { Settings } from '../config/config.js';
-import { PermanentError, TransientError, type DeadLetterReason } from '../failure.js';
-import { classifyElasticsearchError, errorTypeOf, isTransientStatus, withoutFieldValues } from './elasticsearch-errors.js';
-import { stageCpu } from '../observe/stage-cpu.js';
+import type { Settings } from '../../config/config.js';
+import { PermanentError, TransientError, type DeadLetterReason } from '../../failure.js';
+import { classifyElasticsearchError, errorTypeOf, isTransientStatus, withoutFieldValues } from './errors.js';
+import { stageCpu } from '../../observe/stage-cpu.js';
 import {
   chunkIdOf,
   type ChunkDocument,
@@ -23,7 +23,7 @@ import {
   type RemoveResult,
   type WriteClaim,
   type WriteResult,
-} from './document.js';
+} from '../document.js';
 import { FileRecords, recordsIndexOf } from './file-records.js';
 
 export type ElasticsearchSettings = Settings['elasticsearch'];
@@ -110,8 +110,8 @@ export function indexMapping(dims: number, settings: Pick<ElasticsearchSettings,
   };
 }
 
-export { classifyElasticsearchError } from './elasticsearch-errors.js';
-export type { WriteResult } from './document.js';
+export { classifyElasticsearchError } from './errors.js';
+export type { WriteResult } from '../document.js';
 
 /** Elasticsearch's answer to a write whose external version is lower than the stored one. */
 const VERSION_CONFLICT = 409;

@@ -6,9 +6,9 @@
 // in meanwhile and its writer's chunks are the ones that stay. Why this is enough for the index
 // to end up equal to the bucket, whatever the interleaving, is in docs/operations.md.
 import { errors, type Client } from '@elastic/elasticsearch';
-import { TransientError, type DeadLetterReason } from '../failure.js';
-import { classifyElasticsearchError, errorTypeOf } from './elasticsearch-errors.js';
-import { sourceIdOf, type ChunkProvenance, type WriteClaim } from './document.js';
+import { TransientError, type DeadLetterReason } from '../../failure.js';
+import { classifyElasticsearchError, errorTypeOf } from './errors.js';
+import { sourceIdOf, type ChunkProvenance, type WriteClaim } from '../document.js';
 
 /** The records of chunk index `index`: `<index>-files`. */
 export function recordsIndexOf(index: string): string {

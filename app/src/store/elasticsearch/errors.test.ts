@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { errors } from '@elastic/elasticsearch';
-import { AuthorizationError, PermanentError, TransientError } from '../failure.js';
-import { classifyElasticsearchError, errorTypeOf } from './elasticsearch-errors.js';
+import { AuthorizationError, PermanentError, TransientError } from '../../failure.js';
+import { classifyElasticsearchError, errorTypeOf } from './errors.js';
 
 function answer(statusCode: number, type: string, reason = 'because'): errors.ResponseError {
   const meta = { body: { error: { type, reason }, status: statusCode }, statusCode, headers: {}, warnings: null, meta: { context: null, name: 'es', request: { params: { method: 'POST', path: '/_bulk' }, options: {}, id: 1 }, connection: null, attempts: 0, aborted: false } };

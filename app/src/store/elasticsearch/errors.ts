@@ -2,7 +2,7 @@
 // that talks to it (chunks, file records, aliases). docs/operations.md, "Which failures are
 // retried", has the table this implements.
 import { errors } from '@elastic/elasticsearch';
-import { AuthorizationError, PermanentError, TransientError } from '../failure.js';
+import { AuthorizationError, PermanentError, TransientError } from '../../failure.js';
 
 /**
  * Elasticsearch quotes the start of a value it could not parse ("Preview of field's value: '…'").

@@ -3,9 +3,9 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync,
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { chunkIdOf, sourceIdOf, type ChunkDocument } from './document.js';
+import { chunkIdOf, sourceIdOf, type ChunkDocument } from '../document.js';
 import { LocalStore, LocalStoreError } from './local-store.js';
-import { modelRecordOf } from './model-record.js';
+import { modelRecordOf } from '../model-record.js';
 
 const DIMS = 4;
 const axis = (i: number): number[] => Array.from({ length: DIMS }, (_, d) => (d === i ? 1 : 0));

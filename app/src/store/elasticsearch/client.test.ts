@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { trace, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
-import { createElasticsearchClient } from './elasticsearch.js';
+import { createElasticsearchClient } from './chunks.js';
 
 const spans: string[] = [];
 const countingTracer = {

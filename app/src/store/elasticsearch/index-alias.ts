@@ -8,14 +8,14 @@
 // model, so a query is never compared with vectors of another model. An index created before
 // aliases (a concrete index named ELASTICSEARCH_INDEX, no `_meta`) keeps working as it did.
 import { errors, type Client } from '@elastic/elasticsearch';
-import type { Settings } from '../config/config.js';
-import { effectiveDtype, modelSlug, readModelProfile } from '../embed/model-profile.js';
-import { errorTypeOf } from './elasticsearch-errors.js';
-import { classifyElasticsearchError, indexMapping, SinkStartupError, type ElasticsearchSettings } from './elasticsearch.js';
+import type { Settings } from '../../config/config.js';
+import { effectiveDtype, modelSlug, readModelProfile } from '../../embed/model-profile.js';
+import { errorTypeOf } from './errors.js';
+import { classifyElasticsearchError, indexMapping, SinkStartupError, type ElasticsearchSettings } from './chunks.js';
 import { RECORDS_MAPPING, recordsIndexOf } from './file-records.js';
-import { modelMismatch, type ModelDescription, type ModelRecord } from './model-record.js';
+import { modelMismatch, type ModelDescription, type ModelRecord } from '../model-record.js';
 
-export { modelMismatch, modelRecordOf, type ModelDescription, type ModelRecord } from './model-record.js';
+export { modelMismatch, modelRecordOf, type ModelDescription, type ModelRecord } from '../model-record.js';
 
 /** The mapping `_meta` of a physical index keda-indexer made. */
 export interface IndexMeta {
