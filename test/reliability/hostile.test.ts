@@ -4,6 +4,7 @@
 // for every one, answer /healthz every second throughout, receive no message twice, and keep the
 // pod's memory (the worker and its converter processes) under the chart's default limit.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import JSZip from 'jszip';
 import { createEmbedder } from '../../app/src/embed/embedder.js';
@@ -89,6 +90,18 @@ function mailWithAttachments(count: number): string {
     '',
   ].join('\r\n');
 }
+/**
+ * A real document from the formats fixtures with one entry replaced by 300 MB of zeros: a zip
+ * bomb inside a format the worker reads (pptx, odt, epub), caught by the bounded ZIP reader.
+ */
+function bombInside(fixture: string, entry: string): () => Promise<Uint8Array> {
+  return async () => {
+    const zip = await JSZip.loadAsync(readFileSync(new URL(`../fixtures/formats/${fixture}`, import.meta.url)));
+    assert.ok(zip.file(entry), `${fixture} holds ${entry}`);
+    zip.file(entry, new Uint8Array(300 * 1024 * 1024), { compression: 'DEFLATE' });
+    return zip.generateAsync({ type: 'uint8array', compression: 'DEFLATE' });
+  };
+}
 async function plainZip(): Promise<Uint8Array> {
   const zip = new JSZip();
   zip.file('notes/readme.txt', 'not a word document');
@@ -131,6 +144,10 @@ const FILE_CASES: FileCase[] = [
   { name: 'unsupported type', key: 'hostile/model.stl', body: () => 'solid cube\nendsolid cube\n', delivery: 'bucket-key', expect: 'unsupported_type' },
   { name: 'CSV named .xlsx', key: 'hostile/sheet.xlsx', body: csvNamedXlsx, delivery: 'bucket-key', expect: 'corrupt' },
   { name: 'truncated XLSX', key: 'hostile/truncated.xlsx', body: truncatedXlsx, delivery: 'bucket-key', expect: 'corrupt' },
+  { name: 'zip bomb inside a PPTX slide', key: 'hostile/bomb.pptx', body: bombInside('deck.pptx', 'ppt/slides/slide1.xml'), delivery: 'bucket-key', expect: 'too_large' },
+  { name: 'zip bomb inside an ODT', key: 'hostile/bomb.odt', body: bombInside('minutes.odt', 'content.xml'), delivery: 'bucket-key', expect: 'too_large' },
+  { name: 'zip bomb inside an EPUB chapter', key: 'hostile/bomb.epub', body: bombInside('almanac.epub', 'EPUB/chap_02.xhtml'), delivery: 'bucket-key', expect: 'too_large' },
+  { name: 'truncated EPUB', key: 'hostile/truncated.epub', body: () => readFileSync(new URL('../fixtures/formats/almanac.epub', import.meta.url)).subarray(0, 900), delivery: 'bucket-key', expect: 'corrupt' },
   { name: 'e-mail with 1,000 attachments', key: 'hostile/flood.eml', body: () => mailWithAttachments(1000), delivery: 'bucket-key', expect: 'indexed' },
   // Issue #27's table, row by row.
   { name: '#1 58 KB DOCX of 20 MB empty runs', key: 'hostile/empty-runs.docx', body: () => docxOfEmptyRuns(20), delivery: 'bucket-key', expect: 'too_large' },
