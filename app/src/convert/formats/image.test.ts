@@ -58,6 +58,25 @@ describe('images through OCR', () => {
     });
   }
 
+  for (const language of ['deu', 'fra', 'spa']) {
+    test(`a ${language} page read with OCR_LANGUAGES=${language} keeps its accented letters (CER under 3 %)`, async () => {
+      const image = fixture(`ocr/page-${language}.jpg`);
+      const reference = fixture(`ocr/page-${language}.txt`).toString('utf8');
+      const converted = await convert(image, `page-${language}.jpg`, { ...DEFAULT_CONVERT_LIMITS, ocrLanguages: [language] });
+      const rate = characterErrorRate(reference, converted.text);
+      assert.ok(rate < 0.03, `CER ${rate.toFixed(4)}:\n${converted.text}`);
+    });
+  }
+
+  test('the language data is what reads the letters: the German page read as English loses them', async () => {
+    const image = fixture('ocr/page-deu.jpg');
+    const reference = fixture('ocr/page-deu.txt').toString('utf8');
+    const asGerman = await convert(image, 'page-deu.jpg', { ...DEFAULT_CONVERT_LIMITS, ocrLanguages: ['deu'] });
+    const asEnglish = await convert(image, 'page-deu.jpg', DEFAULT_CONVERT_LIMITS);
+    assert.ok(characterErrorRate(reference, asEnglish.text) > characterErrorRate(reference, asGerman.text), asEnglish.text);
+    assert.match(asGerman.text, /Großstraße/);
+  });
+
   for (const [name, type, words] of [
     ['scan.png', 'png', 'twelve crates of lemons'],
     ['scan.webp', 'webp', 'eighteen brass hinges'],

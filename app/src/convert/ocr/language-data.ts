@@ -31,6 +31,14 @@ export const LANGUAGE_DATA: readonly LanguageDataFile[] = [
     sha256: '45b4cb346724ac1774f1c36f42f182b887bcdb28ebe63e6fff90ac41f3fcff91',
     bytes: 2952873,
   },
+  // The languages of most business buckets in Europe and the Americas, about 1 to 3 MB each. More
+  // are one npm package (@tesseract.js-data/<code>) and one line here away.
+  { code: 'deu', packageName: '@tesseract.js-data/deu', folder: '4.0.0_best_int', sha256: '306c4280d0cbed46fbff727486bd43b92730181bae80f56941a091f363bdf28b', bytes: 1_333_102 },
+  { code: 'fra', packageName: '@tesseract.js-data/fra', folder: '4.0.0_best_int', sha256: 'd611139672b3752c7097e671e4a1d9209dfd37f2aeb081ef6487fba3351e9255', bytes: 707_406 },
+  { code: 'spa', packageName: '@tesseract.js-data/spa', folder: '4.0.0_best_int', sha256: '40be52f97b5d4eb7460073dc1f94cd546b27150333c0bf854ed7e7132db6bceb', bytes: 2_100_190 },
+  { code: 'ita', packageName: '@tesseract.js-data/ita', folder: '4.0.0_best_int', sha256: 'f702fcfad297ce028ede3626d1467b67939f23ff23595f9badd54681cf25a4d3', bytes: 1_660_998 },
+  { code: 'por', packageName: '@tesseract.js-data/por', folder: '4.0.0_best_int', sha256: 'dacebc1386ddaaf8389f81094236cca0d690897cde693d48cbdaa881c86e2b4c', bytes: 1_392_239 },
+  { code: 'nld', packageName: '@tesseract.js-data/nld', folder: '4.0.0_best_int', sha256: 'a2d904b6ddc4feb0d31ecfcd7361a554102e7aa2e278c54f4fc029e0d0815571', bytes: 3_005_696 },
 ];
 
 /** Language codes that have pinned data. */
