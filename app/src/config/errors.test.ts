@@ -43,7 +43,7 @@ const BAD: Readonly<Record<string, BadValue>> = {
   CONVERT_MAX_MEMORY_MB: { env: '10', expect: /an integer ≥ 64/ },
   SPLIT_BY: { env: 'foo', expect: /one of word, sentence, passage/ },
   OCR_MODE: { env: 'sometimes', expect: /one of auto, off, force/ },
-  OCR_LANGUAGES: { env: 'eng+klingon', expect: /language codes joined by \+ \(each one of eng\)/ },
+  OCR_LANGUAGES: { env: 'eng+klingon', expect: /language codes joined by \+ \(each one of eng, deu/ },
   OCR_MAX_PAGES: { env: '0', expect: /an integer ≥ 1/ },
   OCR_MAX_SECONDS: { env: 'soon', expect: /an integer ≥ 1/ },
   OCR_DPI: { env: '1200', expect: /an integer/ },
