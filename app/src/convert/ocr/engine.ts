@@ -48,9 +48,13 @@ let idleTimer: NodeJS.Timeout | undefined;
  */
 const IN_CONVERTER_PROCESS = process.env.KEDA_INDEXER_CONVERTER_PROCESS === '1';
 
+/** Reads in flight: the idle timer must not end an engine that one of them is starting or using. */
+let reading = 0;
+
 function touched(): void {
   if (!isMainThread || IN_CONVERTER_PROCESS) return;
   clearTimeout(idleTimer);
+  if (reading > 0) return;
   idleTimer = setTimeout(() => void stopOcrEngines(), MAIN_THREAD_IDLE_MS);
   idleTimer.unref();
 }
@@ -85,10 +89,13 @@ export function ocrEngine(languages: readonly string[]): OcrEngine {
   return {
     async read(image) {
       const input = 'encoded' in image ? image.encoded : toPgm(image);
+      reading += 1;
+      clearTimeout(idleTimer);
       try {
         const { data } = await (await engineFor(languages)).recognize(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
         return { text: data.text, confidence: Math.max(0, Math.min(1, data.confidence / 100)) };
       } finally {
+        reading -= 1;
         touched();
       }
     },
