@@ -46,6 +46,14 @@ data:
   {{- with (include "keda-indexer.embeddingThreads" .) }}
   EMBEDDING_THREADS: {{ . | quote }}
   {{- end }}
+  OCR_MODE: {{ .Values.ocr.mode | quote }}
+  OCR_LANGUAGES: {{ join "+" .Values.ocr.languages | quote }}
+  {{- with .Values.ocr.maxPages }}
+  OCR_MAX_PAGES: {{ . | toString | quote }}
+  {{- end }}
+  {{- with .Values.ocr.maxSeconds }}
+  OCR_MAX_SECONDS: {{ . | toString | quote }}
+  {{- end }}
   HTTP_PORT: {{ .Values.config.httpPort | toString | quote }}
   LOG_LEVEL: {{ .Values.config.logLevel | quote }}
   {{- range $name, $value := .Values.config.extra }}
