@@ -119,7 +119,16 @@ ELASTICSEARCH_URL: elasticsearch.url, else the in-chart node's Service.
 {{- end }}
 
 {{/*
-ONNX file of embedding.dtype, relative to the model folder (transformers.js naming).
+The hub revision the download init container fetches: model.download.revision, else the model's
+commit in model.download.revisions, else main.
+*/}}
+{{- define "keda-indexer.modelRevision" -}}
+{{- $d := .Values.model.download }}
+{{- $d.revision | default (get ($d.revisions | default dict) .Values.embedding.model) | default "main" }}
+{{- end }}
+
+{{/*
+"<sha256> <path>" lines of the model's pinned files (model.download.sha256), for the init container.
 */}}
 {{- define "keda-indexer.modelPins" -}}
 {{- $pins := get .Values.model.download.sha256 .Values.embedding.model | default dict }}

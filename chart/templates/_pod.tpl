@@ -269,7 +269,7 @@ Face hub with curl (download), or from a model image (copy). Files already there
     - name: MODEL_FILES
       value: {{ append $m.download.files (include "keda-indexer.onnxFile" .) | join " " | quote }}
     - name: MODEL_REVISION
-      value: {{ $m.download.revision | quote }}
+      value: {{ include "keda-indexer.modelRevision" . | quote }}
     - name: HUB_ENDPOINT
       value: {{ trimSuffix "/" $m.download.endpoint | quote }}
     - name: MODEL_SHA256
