@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { makePdf } from '../../../test/fixtures/documents.js';
+import { tiledTiff } from '../../../test/fixtures/tiled-tiff.js';
 import { docxOfEmptyRuns, pdfStreamBomb, pdfXObjectFanOut } from '../../../test/fixtures/hostile.js';
 import { convert } from './index.js';
 import { createLogger, type Logger } from '../observe/logger.js';
@@ -39,65 +40,6 @@ function capturedLog(): { logger: Logger; lines: Record<string, unknown>[] } {
   return { logger: createLogger({ level: 'info', destination }), lines };
 }
 
-/**
- * A blank (white) TIFF whose pages are stored in 16×16 tiles, page i being `widths[i]` tiles wide.
- * utif2 prints a line on the console for every tiled page it decodes (`==== <tiles across>
- * <tiles down>`): a real library's output, one line per page, distinct when the widths are.
- */
-function tiledTiff(widths: readonly number[]): Uint8Array {
-  const TILE = 16;
-  const entries = 10;
-  const ifdSize = 2 + entries * 12 + 4;
-  const pages = widths.map((tiles) => ({ tiles, ifd: 0, offsets: 0, counts: 0, data: 0 }));
-  let at = 8;
-  for (const page of pages) {
-    page.ifd = at;
-    at += ifdSize;
-    page.offsets = at;
-    at += 4 * page.tiles;
-    page.counts = at;
-    at += 4 * page.tiles;
-    page.data = at;
-    at += TILE * TILE * page.tiles;
-  }
-  const bytes = new Uint8Array(at);
-  const view = new DataView(bytes.buffer);
-  bytes.set([0x49, 0x49]);
-  view.setUint16(2, 42, true);
-  view.setUint32(4, 8, true);
-  pages.forEach((page, index) => {
-    const { tiles } = page;
-    // SHORT (3) values sit in the entry; LONG (4) arrays of more than one value elsewhere.
-    const fields: [tag: number, type: 3 | 4, count: number, value: number][] = [
-      [256, 3, 1, TILE * tiles],
-      [257, 3, 1, TILE],
-      [258, 3, 1, 8],
-      [259, 3, 1, 1],
-      [262, 3, 1, 1],
-      [277, 3, 1, 1],
-      [322, 3, 1, TILE],
-      [323, 3, 1, TILE],
-      [324, 4, tiles, tiles === 1 ? page.data : page.offsets],
-      [325, 4, tiles, tiles === 1 ? TILE * TILE : page.counts],
-    ];
-    view.setUint16(page.ifd, fields.length, true);
-    fields.forEach(([tag, type, count, value], i) => {
-      const entry = page.ifd + 2 + i * 12;
-      view.setUint16(entry, tag, true);
-      view.setUint16(entry + 2, type, true);
-      view.setUint32(entry + 4, count, true);
-      if (type === 3) view.setUint16(entry + 8, value, true);
-      else view.setUint32(entry + 8, value, true);
-    });
-    view.setUint32(page.ifd + 2 + fields.length * 12, pages[index + 1]?.ifd ?? 0, true);
-    for (let t = 0; t < tiles; t++) {
-      view.setUint32(page.offsets + 4 * t, page.data + TILE * TILE * t, true);
-      view.setUint32(page.counts + 4 * t, TILE * TILE, true);
-    }
-    bytes.fill(255, page.data, page.data + TILE * TILE * tiles);
-  });
-  return bytes;
-}
 /** This process's peak resident memory (VmHWM), in MB, where /proc tells it. */
 const peakRssMb = (): number | undefined => {
   const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
