@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { makePdf } from '../fixtures/documents.js';
-import { sendBody } from '../support/stack.js';
+import { tiledTiff } from '../fixtures/tiled-tiff.js';
+import { logLines, sendBody } from '../support/stack.js';
 import { createScenario, dropScenario, settle, startWorker, stopWorker, upload, type Scenario } from './harness.js';
 
 const DOCUMENT_MARKER = 'PLANTED-DOCUMENT-TEXT-7f3a9c';
@@ -30,6 +31,8 @@ test('no document text, vector or credential in the logs of a full run', { timeo
     { key: 'logs/locked.pdf', body: await makePdf([DOCUMENT_MARKER], { userPassword: 'x' }) },
     { key: 'logs/broken.pdf', body: (await makePdf([DOCUMENT_MARKER])).subarray(0, 300) },
     { key: 'logs/binary.txt', body: new Uint8Array(4096).map((_, i) => (i * 31) % 256) },
+    // utif2 prints a line on the console per tiled page: it reaches the log as JSON, with the file.
+    { key: 'logs/tiles.tif', body: tiledTiff([2]) },
   ]);
   await sendBody(scenario.queueUrl, `{"bucket": "${DOCUMENT_MARKER}`);
   const worker = startWorker(scenario);
@@ -42,5 +45,12 @@ test('no document text, vector or credential in the logs of a full run', { timeo
   assert.ok(!logs.includes(DOCUMENT_MARKER), 'document text (or a body quoting it) reached the logs');
   for (const [name, value] of Object.entries(SECRETS)) assert.ok(!logs.includes(value), `${name} reached the logs`);
   assert.doesNotMatch(logs, /(-?\d\.\d{4,}\s*,\s*){16}/, 'a vector reached the logs');
+  // Every line on the worker's stderr is JSON, the converter processes' output included.
+  for (const line of worker.stderr().split('\n')) if (line !== '') assert.doesNotThrow(() => JSON.parse(line), `not a JSON line: ${line.slice(0, 300)}`);
+  const said = logLines(logs).find((line) => line.msg === 'converter output');
+  assert.ok(said, 'the converter\'s library output reached the log');
+  assert.equal(said.file, `s3://${scenario.bucket}/logs/tiles.tif`);
+  assert.equal(said.output, '==== 2 1');
+  assert.equal(typeof said.converterPid, 'number');
   process.stdout.write(`# logs: ${logs.split('\n').length} log lines at trace level searched; no planted text, secret or vector found\n`);
 });

@@ -233,7 +233,7 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
       target = `local store ${store.folder}`;
     }
 
-    const indexer = new FileIndexer(embedder, new EmbedBatcher(embedder, { batchTokens: settings.embedding.batchTokens, callOverheadTokens: callOverheadTokens(embedder.device, settings.embedding.batchTokens), lingerMs: 5 }), sink, settings);
+    const indexer = new FileIndexer(embedder, new EmbedBatcher(embedder, { batchTokens: settings.embedding.batchTokens, callOverheadTokens: callOverheadTokens(embedder.device, settings.embedding.batchTokens), lingerMs: 5 }), sink, settings, undefined, { converterLogger: logger });
     const counts = { indexed: 0, unchanged: 0, removed: 0, failed: missing.length + unreadable.length, chunks: 0 };
     const isUnchanged = async (file: FoundFile): Promise<boolean> => {
       if (store) {

@@ -146,6 +146,7 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
       },
     });
     const indexer = new FileIndexer(embedder, batcher, sink, settings, undefined, {
+      converterLogger: logger,
       onOcr: (file, ocr) => {
         metrics.ocrPages.inc(ocr.pages);
         if (ocr.stopped === undefined) return;

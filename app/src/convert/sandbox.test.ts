@@ -4,17 +4,21 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { makePdf } from '../../../test/fixtures/documents.js';
+import { tiledTiff } from '../../../test/fixtures/tiled-tiff.js';
 import { docxOfEmptyRuns, pdfStreamBomb, pdfXObjectFanOut } from '../../../test/fixtures/hostile.js';
 import { convert } from './index.js';
+import { createLogger, type Logger } from '../observe/logger.js';
+import { MAX_OUTPUT_LINES_PER_FILE } from './converter-output.js';
 import { ConvertSandbox, type SandboxLimits } from './sandbox.js';
 import { DEFAULT_CONVERT_LIMITS } from './types.js';
 import { conversionFailure as failure } from '../../../test/support/conversion.js';
 
 const LIMITS: SandboxLimits = { ...DEFAULT_CONVERT_LIMITS, maxHeapMb: 256, maxMemoryMb: 1024, maxChars: 1_000_000 };
 const sandboxes: ConvertSandbox[] = [];
-function sandbox(limits: Partial<SandboxLimits> = {}, threads = 1): ConvertSandbox {
-  const made = new ConvertSandbox({ processes: threads, limits: { ...LIMITS, ...limits } });
+function sandbox(limits: Partial<SandboxLimits> = {}, threads = 1, logger?: Logger): ConvertSandbox {
+  const made = new ConvertSandbox({ processes: threads, limits: { ...LIMITS, ...limits }, ...(logger === undefined ? {} : { logger }) });
   sandboxes.push(made);
   return made;
 }
@@ -23,6 +27,19 @@ after(async () => {
 });
 
 const text = (value: string) => new TextEncoder().encode(value);
+
+/** A logger whose JSON lines are parsed as they are written. */
+function capturedLog(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of String(chunk).split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: createLogger({ level: 'info', destination }), lines };
+}
+
 /** This process's peak resident memory (VmHWM), in MB, where /proc tells it. */
 const peakRssMb = (): number | undefined => {
   const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
@@ -96,12 +113,58 @@ describe('the converter sandbox', () => {
     // let go: `worker --drain` and `index` would never exit.
     const script = `
       const { ConvertSandbox } = await import(${JSON.stringify(new URL('./sandbox.ts', import.meta.url).href)});
-      const pool = new ConvertSandbox({ processes: 2, limits: ${JSON.stringify(LIMITS)} });
-      console.log((await pool.convert(new TextEncoder().encode('done and gone'), 'a.txt')).text);`;
+      const { createLogger } = await import(${JSON.stringify(new URL('../observe/logger.ts', import.meta.url).href)});
+      const pool = new ConvertSandbox({ processes: 2, limits: ${JSON.stringify(LIMITS)}, logger: createLogger({ level: 'info' }) });
+      console.log((await pool.convert(new TextEncoder().encode('done and gone'), 'a.txt')).text);
+      await pool.convert(new Uint8Array(${JSON.stringify([...tiledTiff([2])])}), 'tiles.tif').catch(() => undefined);`;
     const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(run.signal, null, `the command was still running after 60 s: ${run.stderr}`);
     assert.equal(run.status, 0, run.stderr);
-    assert.equal(run.stdout.trim(), 'done and gone');
+    assert.equal(run.stdout.trim(), 'done and gone', 'the converters print nothing on the command\'s stdout');
+    // And on its stderr only the logger's JSON lines, the library's line among them.
+    const stderrLines = run.stderr.split('\n').filter((line) => line !== '');
+    for (const line of stderrLines) assert.doesNotThrow(() => JSON.parse(line), `not a JSON line: ${line}`);
+    assert.ok(stderrLines.some((line) => line.includes('"output":"==== 2 1"')), run.stderr);
+  });
+
+  test("what a converter's library prints reaches the worker's log as JSON lines with the file, its format and the process", async () => {
+    const { logger, lines } = capturedLog();
+    const error = await failure(sandbox({}, 1, logger).convert(tiledTiff([3]), 'scan.tif', 's3://docs/scans/scan.tif'));
+    assert.equal(error.reason, 'no_text', 'a blank page has no text');
+    const said = lines.find((line) => line.msg === 'converter output');
+    assert.ok(said, `no converter output in the log: ${JSON.stringify(lines)}`);
+    assert.equal(said.level, 30, 'console.log is info');
+    assert.equal(said.output, '==== 3 1');
+    assert.equal(said.stream, 'console');
+    assert.equal(said.file, 's3://docs/scans/scan.tif');
+    assert.equal(said.format, 'tiff');
+    assert.equal(typeof said.converterPid, 'number');
+    assert.notEqual(said.converterPid, process.pid);
+  });
+
+  test('a file that makes its library print in a loop costs the log a capped number of lines and one count', async () => {
+    const { logger, lines } = capturedLog();
+    const pages = 3 * MAX_OUTPUT_LINES_PER_FILE;
+    const flood = tiledTiff(Array.from({ length: pages }, (_, i) => i + 1));
+    const error = await failure(sandbox({ ocrMaxPages: pages }, 1, logger).convert(flood, 'flood.tif'));
+    assert.equal(error.reason, 'no_text');
+    const said = lines.filter((line) => line.msg === 'converter output');
+    assert.equal(said.length, MAX_OUTPUT_LINES_PER_FILE);
+    const summary = lines.find((line) => line.msg === 'converter output lines left out of the log');
+    assert.ok(summary, JSON.stringify(lines.slice(-3)));
+    assert.equal(summary.droppedLines, pages - MAX_OUTPUT_LINES_PER_FILE);
+    assert.equal(summary.file, 'flood.tif');
+  });
+
+  test("a converter's stderr reaches the log too: V8's own words when the heap runs out", async () => {
+    const { logger, lines } = capturedLog();
+    const error = await failure(sandbox({ maxHeapMb: 64, maxInflateRatio: 100_000 }, 1, logger).convert(await docxOfEmptyRuns(20), 'runs.docx', 's3://docs/runs.docx'));
+    assert.equal(error.reason, 'too_large');
+    // The process is gone; its pipe is read to the end after its exit, a moment later.
+    for (let wait = 0; wait < 50 && !lines.some((line) => line.stream === 'stderr'); wait++) await new Promise((resolve) => setTimeout(resolve, 100));
+    const said = lines.filter((line) => line.stream === 'stderr');
+    assert.ok(said.some((line) => /heap/i.test(String(line.output))), JSON.stringify(said));
+    assert.ok(said.every((line) => line.level === 40 && line.file === 's3://docs/runs.docx' && line.format === 'docx'), JSON.stringify(said));
   });
 
   test('text over the character cap is refused as too_large, not cut', async () => {

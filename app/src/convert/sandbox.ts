@@ -26,6 +26,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { format as formatConsoleArguments } from 'node:util';
+import { silentLogger, type Logger } from '../observe/logger.js';
+import { ConverterOutputLog, LineSplitter, MAX_OUTPUT_LINE_CHARS, type OutputLevel } from './converter-output.js';
+import { detectFormat } from './detect.js';
 import { convert } from './index.js';
 import { onOcrStart } from './ocr/budget.js';
 import { ConversionError, type ConversionFailure, type Converted, type ConvertLimits } from './types.js';
@@ -43,11 +47,14 @@ export interface SandboxOptions {
   /** Converter processes at most; files beyond wait for one. */
   readonly processes: number;
   readonly limits: SandboxLimits;
+  /** Where the converter processes' output (library warnings, stderr) is logged; nowhere by default. */
+  readonly logger?: Logger;
 }
 
 /** What the file pipeline needs of a converter: bytes and a name in, text out. */
 export interface FileConverter {
-  convert(bytes: Uint8Array, fileName: string): Promise<Converted>;
+  /** `filePath` names the file in logs (`s3://bucket/key`, a local path); `fileName` by default. */
+  convert(bytes: Uint8Array, fileName: string, filePath?: string): Promise<Converted>;
 }
 
 /** Set in a converter process's environment: this module then serves conversions. */
@@ -56,6 +63,12 @@ const ROLE_VARIABLE = 'KEDA_INDEXER_CONVERTER_PROCESS';
 const MEMORY_CHECK_MS = 100;
 /** What a converter process keeps of its stderr, for the message when it dies. */
 const STDERR_TAIL = 2048;
+/**
+ * Console calls a converter process forwards per file; beyond, it only counts them. The worker's
+ * log has its own, smaller budget (converter-output.ts): this one bounds the IPC traffic a file
+ * that makes a library print in a loop can cause.
+ */
+const MAX_FORWARDED_CONSOLE_CALLS = 200;
 
 interface ConvertRequest {
   readonly bytes: Uint8Array;
@@ -63,7 +76,15 @@ interface ConvertRequest {
   readonly limits: SandboxLimits;
 }
 
+/** What a converter process says besides its replies: its console output, and what it found the file to be. */
+type ConverterNotice =
+  | { readonly output: OutputLevel; readonly text: string }
+  /** Console calls of the current file not forwarded (over MAX_FORWARDED_CONSOLE_CALLS). */
+  | { readonly consoleCallsDropped: number }
+  | { readonly format: string };
+
 type ConvertReply =
+  | ConverterNotice
   /** The file's OCR started: its deadline grows by OCR's budget (OCR_MAX_SECONDS), once. */
   | { readonly ocrStarted: true }
   | { readonly ok: true; readonly converted: Converted }
@@ -94,20 +115,47 @@ function processEntry(): { path: string; execArgv: string[] } {
 /** One converter process, one file at a time. */
 class ConverterProcess {
   private readonly child: ChildProcess;
+  private readonly output: ConverterOutputLog;
   private stderr = '';
   dead = false;
 
-  constructor(limits: SandboxLimits) {
+  constructor(limits: SandboxLimits, logger: Logger) {
     const entry = processEntry();
     this.child = fork(entry.path, [], {
       // After NODE_OPTIONS, so the pod's own heap setting for the worker does not apply here.
       execArgv: [...entry.execArgv, `--max-old-space-size=${limits.maxHeapMb}`, '--max-semi-space-size=8'],
       env: { ...process.env, [ROLE_VARIABLE]: '1' },
       serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
-    this.child.stderr?.on('data', (data: Buffer) => {
-      this.stderr = (this.stderr + data.toString()).slice(-STDERR_TAIL);
+    // Everything the process says reaches the worker's log as JSON lines (converter-output.ts):
+    // its console over IPC (in order with its replies, so lines are told to the right file), and
+    // what bypasses the console (a library writing to process.stdout, a worker thread's console,
+    // V8's fatal errors) from its pipes.
+    const output = (this.output = new ConverterOutputLog(logger, this.child.pid));
+    const stdoutLines = new LineSplitter((line) => {
+      output.line('info', 'stdout', line);
+    });
+    const stderrLines = new LineSplitter((line) => {
+      output.line('warn', 'stderr', line);
+    });
+    this.child.stdout?.setEncoding('utf8').on('data', (data: string) => {
+      stdoutLines.write(data);
+    });
+    this.child.stderr?.setEncoding('utf8').on('data', (data: string) => {
+      // The tail is also kept whole: a heap abort is recognised from it (run's onExit).
+      this.stderr = (this.stderr + data).slice(-STDERR_TAIL);
+      stderrLines.write(data);
+    });
+    this.child.on('message', (notice: ConvertReply) => {
+      if ('output' in notice) for (const line of notice.text.split(/\r?\n/)) output.line(notice.output, 'console', line);
+      else if ('consoleCallsDropped' in notice) output.droppedInProcess(notice.consoleCallsDropped);
+      else if ('format' in notice) output.formatIs(notice.format);
+    });
+    this.child.on('close', () => {
+      stdoutLines.end();
+      stderrLines.end();
+      output.flush();
     });
     this.idle();
     const markDead = () => {
@@ -117,9 +165,10 @@ class ConverterProcess {
     this.child.on('exit', markDead);
   }
 
-  run(request: ConvertRequest, deadlineMs: number): Promise<Converted> {
-    const { child } = this;
+  run(request: ConvertRequest, filePath: string, deadlineMs: number): Promise<Converted> {
+    const { child, output } = this;
     const limits = request.limits;
+    output.begin({ file: filePath });
     return new Promise<Converted>((resolve, reject) => {
       const end = (error: ConversionError) => {
         detach();
@@ -132,10 +181,12 @@ class ConverterProcess {
         child.off('message', onMessage);
         child.off('error', onError);
         child.off('exit', onExit);
+        output.flush();
         this.idle();
       };
       let extended = false;
       const onMessage = (reply: ConvertReply) => {
+        if ('output' in reply || 'consoleCallsDropped' in reply || 'format' in reply) return; // the constructor's listener logs these
         if ('ocrStarted' in reply) {
           if (extended) return;
           extended = true;
@@ -190,12 +241,14 @@ class ConverterProcess {
   private idle(): void {
     this.child.unref();
     this.child.channel?.unref();
+    (this.child.stdout as Socket | null)?.unref();
     (this.child.stderr as Socket | null)?.unref();
   }
 
   private busy(): void {
     this.child.ref();
     this.child.channel?.ref();
+    (this.child.stdout as Socket | null)?.ref();
     (this.child.stderr as Socket | null)?.ref();
   }
 }
@@ -210,15 +263,19 @@ export class ConvertSandbox implements FileConverter {
   private running = 0;
   private closed = false;
 
-  constructor(private readonly options: SandboxOptions) {}
+  private readonly logger: Logger;
 
-  async convert(bytes: Uint8Array, fileName: string): Promise<Converted> {
+  constructor(private readonly options: SandboxOptions) {
+    this.logger = options.logger ?? silentLogger();
+  }
+
+  async convert(bytes: Uint8Array, fileName: string, filePath = fileName): Promise<Converted> {
     const converter = await this.acquire();
     try {
       // The converters check their budget between pages themselves and say more about where they
       // were; the process's deadline is the backstop for a converter stuck inside one step.
       // A file whose OCR starts gets OCR_MAX_SECONDS more (ConverterProcess.run).
-      return await converter.run({ bytes, fileName, limits: this.options.limits }, this.options.limits.maxMillis + 1000);
+      return await converter.run({ bytes, fileName, limits: this.options.limits }, filePath, this.options.limits.maxMillis + 1000);
     } finally {
       this.release(converter);
     }
@@ -241,7 +298,7 @@ export class ConvertSandbox implements FileConverter {
     }
     if (this.running + this.idle.length < this.options.processes) {
       this.running++;
-      return Promise.resolve(new ConverterProcess(this.options.limits));
+      return Promise.resolve(new ConverterProcess(this.options.limits, this.logger));
     }
     return new Promise((resolve) => this.waiting.push(resolve));
   }
@@ -251,7 +308,7 @@ export class ConvertSandbox implements FileConverter {
     if (healthy === undefined) converter.terminate();
     const next = this.waiting.shift();
     if (next !== undefined) {
-      next(healthy ?? new ConverterProcess(this.options.limits));
+      next(healthy ?? new ConverterProcess(this.options.limits, this.logger));
       return;
     }
     this.running--;
@@ -272,28 +329,61 @@ function failureOf(error: unknown): { reason: ConversionFailure; message: string
   return { reason: 'corrupt', message: `the converter failed on this file: ${detail}` };
 }
 
+/**
+ * Sends what the libraries print through the console to the worker, which logs it as JSON
+ * (converter-output.ts), up to MAX_FORWARDED_CONSOLE_CALLS per file. `fileDone` tells the worker
+ * how many calls were dropped and starts the count again for the next file.
+ */
+function forwardConsole(send: (notice: ConverterNotice) => void): { fileDone(): void } {
+  let calls = 0;
+  const forward =
+    (level: OutputLevel) =>
+    (...args: unknown[]): void => {
+      calls++;
+      if (calls > MAX_FORWARDED_CONSOLE_CALLS) return;
+      // Cut here too, so one call with megabytes of text does not cross the channel whole.
+      send({ output: level, text: formatConsoleArguments(...args).slice(0, MAX_OUTPUT_LINE_CHARS * 8) });
+    };
+  console.log = console.info = console.debug = forward('info');
+  console.warn = console.error = console.trace = forward('warn');
+  return {
+    fileDone() {
+      if (calls > MAX_FORWARDED_CONSOLE_CALLS) send({ consoleCallsDropped: calls - MAX_FORWARDED_CONSOLE_CALLS });
+      calls = 0;
+    },
+  };
+}
+
+async function convertRequested(request: ConvertRequest, send: (reply: ConvertReply) => void): Promise<ConvertReply> {
+  const { bytes, fileName, limits } = request;
+  onOcrStart(() => {
+    send({ ocrStarted: true });
+  });
+  // For the log lines only (convert detects it again, and reports a file it cannot place).
+  const format = await detectFormat(bytes, fileName).catch(() => undefined);
+  if (format !== undefined) send({ format: format.type });
+  try {
+    const converted = await convert(bytes, fileName, limits);
+    // A file's parts (an e-mail's attachments) are indexed with it, and count with it.
+    const chars = converted.text.length + (converted.parts ?? []).reduce((sum, part) => sum + part.converted.text.length, 0);
+    if (chars > limits.maxChars) {
+      return { ok: false, ...failureOf(new ConversionError('too_large', `it gives ${chars} characters of text, more than CONVERT_MAX_CHARS=${limits.maxChars}`)) };
+    }
+    return { ok: true, converted };
+  } catch (error) {
+    return { ok: false, ...failureOf(error) };
+  }
+}
+
 function serve(send: (reply: ConvertReply) => void): void {
   // The worker is gone (or restarting): nothing more will come.
   process.on('disconnect', () => process.exit(0));
+  const forwarded = forwardConsole(send);
   process.on('message', (request: ConvertRequest) => {
-    const { bytes, fileName, limits } = request;
-    onOcrStart(() => {
-      send({ ocrStarted: true });
+    void convertRequested(request, send).then((reply) => {
+      forwarded.fileDone();
+      send(reply);
     });
-    convert(bytes, fileName, limits).then(
-      (converted) => {
-        // A file's parts (an e-mail's attachments) are indexed with it, and count with it.
-        const chars = converted.text.length + (converted.parts ?? []).reduce((sum, part) => sum + part.converted.text.length, 0);
-        if (chars > limits.maxChars) {
-          send({ ok: false, ...failureOf(new ConversionError('too_large', `it gives ${chars} characters of text, more than CONVERT_MAX_CHARS=${limits.maxChars}`)) });
-          return;
-        }
-        send({ ok: true, converted });
-      },
-      (error: unknown) => {
-        send({ ok: false, ...failureOf(error) });
-      },
-    );
   });
 }
 

@@ -7,6 +7,7 @@ import type { Embedder } from '../embed/embedder.js';
 import type { Settings } from '../config/config.js';
 import { chunkIdOf, type ChunkDocument, type ChunkSink, type ObjectIdentity, type RemoveResult, type WriteClaim } from '../store/document.js';
 import { PermanentError, type DeadLetterReason } from '../failure.js';
+import type { Logger } from '../observe/logger.js';
 import { stageCpu } from '../observe/stage-cpu.js';
 import { splitText, type Chunk, type SplitOptions } from '../split/splitter.js';
 import { indexSettingsFingerprint, sameEtag } from './index-settings.js';
@@ -41,6 +42,8 @@ export interface OcrSummary {
 export interface FileIndexerHooks {
   /** A file was read (some of it) by OCR: for metrics, and a log line when OCR's budget stopped it. */
   readonly onOcr?: (file: FileToIndex, ocr: OcrSummary) => void;
+  /** Where the converter processes' output (library warnings, stderr) is logged, as JSON lines with the file. */
+  readonly converterLogger?: Logger;
 }
 
 /** The converter's limits from the settings: one place, for the worker, `index` and the tests. */
@@ -157,7 +160,7 @@ export class FileIndexer {
     if (claim.filePath !== file.filePath) throw new Error(`claim for ${claim.filePath} used for ${file.filePath}`);
     const clock = stopwatch();
     const converter = await this.converterOf();
-    const converted = await stageCpu.measure('convert', () => converter.convert(file.bytes, file.fileName));
+    const converted = await stageCpu.measure('convert', () => converter.convert(file.bytes, file.fileName, file.filePath));
     const convertSeconds = clock.lap();
 
     // The whole text is split at once: chunk texts weigh about what the text does (a few MB for
@@ -255,7 +258,10 @@ export class FileIndexer {
    * keeps the sandbox in a file of its own, which is also what its processes run.
    */
   private converterOf(): Promise<FileConverter> {
-    this.converter ??= import('../convert/sandbox.js').then(({ ConvertSandbox }) => new ConvertSandbox({ processes: this.converterProcesses, limits: this.limits }));
+    const logger = this.hooks.converterLogger;
+    this.converter ??= import('../convert/sandbox.js').then(
+      ({ ConvertSandbox }) => new ConvertSandbox({ processes: this.converterProcesses, limits: this.limits, ...(logger === undefined ? {} : { logger }) }),
+    );
     return this.converter;
   }
 
