@@ -234,7 +234,7 @@ export const schema: Schema<Settings> = {
       env: 'OCR_LANGUAGES',
     },
     maxPages: {
-      doc: 'Most pages OCR reads per file; a file with more is indexed as far as OCR got, says so in its log line and counts in keda_indexer_ocr_stopped_total. A page costs about a second of one core (docs/benchmarks.md, "OCR"); the converter\'s memory does not grow with the pages read. OCR_MAX_SECONDS bounds the time too.',
+      doc: 'Most pages OCR reads per file; a file with more is indexed as far as OCR got, says so in its log line and counts in keda_indexer_ocr_stopped_total. A page costs about 0.5 to 0.8 s of one core (docs/benchmarks.md, "OCR"); the converter\'s memory does not grow with the pages read. OCR_MAX_SECONDS bounds the time too.',
       format: integer(1).name,
       default: 200,
       env: 'OCR_MAX_PAGES',
