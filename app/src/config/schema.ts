@@ -172,7 +172,7 @@ export const schema: Schema<Settings> = {
       env: 'CONVERT_MAX_PAGES',
     },
     maxSeconds: {
-      doc: 'Conversion time budget per file, counted across the whole conversion: the converter thread is ended when it passes (timeout).',
+      doc: 'Conversion time budget per file, counted across the whole conversion: the converter thread is ended when it passes (timeout). A PDF whose OCR stopped at OCR_MAX_PAGES or OCR_MAX_SECONDS ends its text pass at three quarters of it instead, and is indexed as far as it got (a 10,000-page scan).',
       format: integer(1).name,
       default: 120,
       env: 'CONVERT_MAX_SECONDS',

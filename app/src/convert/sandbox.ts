@@ -280,7 +280,7 @@ function serve(send: (reply: ConvertReply) => void): void {
     onOcrStart(() => {
       send({ ocrStarted: true });
     });
-    convert(bytes, fileName, limits).then(
+    convert(bytes, fileName, { ...limits, startedAt: Date.now() }).then(
       (converted) => {
         // A file's parts (an e-mail's attachments) are indexed with it, and count with it.
         const chars = converted.text.length + (converted.parts ?? []).reduce((sum, part) => sum + part.converted.text.length, 0);

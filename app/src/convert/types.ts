@@ -110,6 +110,12 @@ export interface ConvertLimits {
   /** Resolution PDF pages are rendered at for OCR. */
   readonly ocrDpi: number;
   /**
+   * When the file's conversion clock started (Date.now()). The sandbox sets it as a request
+   * arrives, so that a converter's own budget counts what the sandbox's deadline counts, the
+   * converter's module loads included. Absent: when the converter starts.
+   */
+  readonly startedAt?: number;
+  /**
    * Most characters of text one file may give, its parts included. The sandbox enforces it;
    * converters of files with parts skip a part that would pass it.
    */

@@ -23,10 +23,10 @@ const PAGE_SEPARATOR = '\n\n';
 /**
  * Once OCR has stopped at its budget, the text pass ends at this share of CONVERT_MAX_SECONDS
  * rather than at a timeout, keeping what it read: the file is already indexed only as far as OCR
- * got, and the rest of the time lays out the pages read and sends them back before the sandbox's
- * deadline (which counts from before this function starts).
+ * got. The rest of the time is the margin to the sandbox's deadline (CONVERT_MAX_SECONDS plus
+ * OCR_MAX_SECONDS, counted from before pdf.js loads): laying out the pages read and sending them back.
  */
-const TEXT_PASS_SHARE_AFTER_OCR_STOPPED = 0.9;
+const TEXT_PASS_SHARE_AFTER_OCR_STOPPED = 0.75;
 
 /** Whether a page with this text layer is read by OCR: never under OCR_MODE=off, always under force. */
 function wantsOcr(limits: ConvertLimits, textLayer: string): boolean {
@@ -76,7 +76,7 @@ function translateLoadError(error: unknown): ConversionError {
 }
 
 export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promise<PdfText> {
-  const started = Date.now();
+  const started = limits.startedAt ?? Date.now();
   const loadingTask = getDocument({
     // pdfjs takes ownership of (and may detach) the buffer it is given, so it gets a copy.
     data: new Uint8Array(bytes),
@@ -109,7 +109,8 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
     for (let pageNumber = 1; pageNumber <= document.numPages; pageNumber++) {
       // OCR has a budget of its own (pdf-ocr.ts): its time is not the text extraction's.
       const textMillis = Date.now() - started - (ocr?.millis ?? 0);
-      if (ocr?.stopped === true && textMillis > limits.maxMillis * TEXT_PASS_SHARE_AFTER_OCR_STOPPED) {
+      // OCR's time counted at most at its budget, which is all the sandbox's deadline allows it.
+      if (ocr?.stopped === true && Date.now() - started - Math.min(ocr.millis, limits.ocrMaxMillis) > limits.maxMillis * TEXT_PASS_SHARE_AFTER_OCR_STOPPED) {
         // A long scan (10,000 pages) whose OCR stopped long ago: index what was read, and say so.
         ocr.textStoppedBefore(pageNumber);
         break;
