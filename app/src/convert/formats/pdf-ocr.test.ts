@@ -1,8 +1,12 @@
 // Scanned PDFs through OCR: the scanned page of a mixed PDF is read on its own page, and a PDF of
 // 10,000 scanned pages is stopped by OCR's budget inside the sandbox, which goes on converting.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { scannedPdf } from '../../../../test/fixtures/scans.js';
 import { convert } from '../index.js';
@@ -25,6 +29,34 @@ describe('scanned PDF pages through OCR', () => {
     assert.ok(second > 0);
     assert.match(converted.text.slice(second), /crack of 35 millimetres/);
     assert.match(converted.text.slice(0, second), /Bridge inspection report/);
+  });
+
+  // In a fresh process, since this one may have loaded it already. tesseract.js is CommonJS: once
+  // imported, its files are in require's cache.
+  test('a PDF with a text layer does not load tesseract.js; a scanned one does', () => {
+    const script = `
+      import { createRequire } from 'node:module';
+      import { readFileSync } from 'node:fs';
+      import { convert } from ${JSON.stringify(new URL('../index.ts', import.meta.url).href)};
+      import { stopOcrEngines } from ${JSON.stringify(new URL('../ocr/engine.ts', import.meta.url).href)};
+      import { DEFAULT_CONVERT_LIMITS } from ${JSON.stringify(new URL('../types.ts', import.meta.url).href)};
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((file) => file.includes('/node_modules/tesseract.js/'));
+      await convert(readFileSync(${JSON.stringify(fileURLToPath(new URL('../../../../examples/bicycle-history.pdf', import.meta.url)))}), 'text.pdf', DEFAULT_CONVERT_LIMITS);
+      const afterText = loaded();
+      await convert(readFileSync(${JSON.stringify(fileURLToPath(new URL('../../../../test/fixtures/formats/scanned.pdf', import.meta.url)))}), 'scanned.pdf', DEFAULT_CONVERT_LIMITS);
+      console.log(JSON.stringify({ afterText, afterScan: loaded() }));
+      await stopOcrEngines();`;
+    // A file, not --eval: the engine's worker thread would inherit --input-type and refuse to start.
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'lazy-ocr-'));
+    const file = path.join(folder, 'probe.mjs');
+    writeFileSync(file, script);
+    let output: string;
+    try {
+      output = execFileSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8' });
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+    assert.deepEqual(JSON.parse(output.trim().split('\n').at(-1) ?? '{}'), { afterText: false, afterScan: true });
   });
 
   test('OCR_MODE=off leaves a scanned PDF with no text, and says OCR is off', async () => {
