@@ -32,6 +32,7 @@ const TEXT_PASS_SHARE_AFTER_OCR_STOPPED = 0.75;
 function wantsOcr(limits: ConvertLimits, textLayer: string): boolean {
   return limits.ocrMode === 'force' || (limits.ocrMode === 'auto' && textLayer.trim().length === 0);
 }
+
 /** Pages read between two releases of what pdfjs cached while parsing them. */
 const CLEANUP_EVERY_PAGES = 100;
 
@@ -108,9 +109,11 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
     const ocrText = new Map<number, string>();
     for (let pageNumber = 1; pageNumber <= document.numPages; pageNumber++) {
       // OCR has a budget of its own (pdf-ocr.ts): its time is not the text extraction's.
-      const textMillis = Date.now() - started - (ocr?.millis ?? 0);
-      // OCR's time counted at most at its budget, which is all the sandbox's deadline allows it.
-      if (ocr?.stopped === true && Date.now() - started - Math.min(ocr.millis, limits.ocrMaxMillis) > limits.maxMillis * TEXT_PASS_SHARE_AFTER_OCR_STOPPED) {
+      const elapsed = Date.now() - started;
+      const textMillis = elapsed - (ocr?.millis ?? 0);
+      // OCR's time counted here at most at its budget: all the sandbox's deadline allows it.
+      const afterOcrMillis = elapsed - Math.min(ocr?.millis ?? 0, limits.ocrMaxMillis);
+      if (ocr?.stopped === true && afterOcrMillis > limits.maxMillis * TEXT_PASS_SHARE_AFTER_OCR_STOPPED) {
         // A long scan (10,000 pages) whose OCR stopped long ago: index what was read, and say so.
         ocr.textStoppedBefore(pageNumber);
         break;
