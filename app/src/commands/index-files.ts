@@ -281,7 +281,8 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
         counts.chunks += result.chunks;
         // A file OCR's budget stopped is indexed as far as OCR got, and says so.
         const stopped = result.ocr?.stopped;
-        progress.done(file.path, result.chunks, stopped === undefined ? '' : `; OCR stopped by OCR_MAX_${stopped.limit === 'pages' ? 'PAGES' : 'SECONDS'} after ${stopped.pagesRead} of ${stopped.pagesNeedingOcr} pages`);
+        const unread = stopped?.unreadFrom === undefined ? '' : `; pages from ${stopped.unreadFrom} on not read (CONVERT_MAX_SECONDS)`;
+        progress.done(file.path, result.chunks, stopped === undefined ? '' : `; OCR stopped by OCR_MAX_${stopped.limit === 'pages' ? 'PAGES' : 'SECONDS'} after ${stopped.pagesRead} of ${stopped.unreadFrom === undefined ? '' : 'at least '}${stopped.pagesNeedingOcr} pages${unread}`);
         indexed = true;
       } catch (error) {
         counts.failed++;

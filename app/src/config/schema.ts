@@ -172,7 +172,7 @@ export const schema: Schema<Settings> = {
       env: 'CONVERT_MAX_PAGES',
     },
     maxSeconds: {
-      doc: 'Conversion time budget per file, counted across the whole conversion: the converter thread is ended when it passes (timeout).',
+      doc: 'Conversion time budget per file, counted across the whole conversion: the converter thread is ended when it passes (timeout). A PDF whose OCR stopped at OCR_MAX_PAGES or OCR_MAX_SECONDS ends its text pass at three quarters of it instead, and is indexed as far as it got (a 10,000-page scan).',
       format: integer(1).name,
       default: 120,
       env: 'CONVERT_MAX_SECONDS',
@@ -234,9 +234,9 @@ export const schema: Schema<Settings> = {
       env: 'OCR_LANGUAGES',
     },
     maxPages: {
-      doc: 'Most pages OCR reads per file; a file with more is indexed as far as OCR got, says so in its log line and counts in keda_indexer_ocr_stopped_total. Each PDF page rendered for OCR keeps about 7 to 15 MB of the converter process until the file is done (a known leak): keep OCR_MAX_PAGES × 15 MB plus 300 under CONVERT_MAX_MEMORY_MB.',
+      doc: 'Most pages OCR reads per file; a file with more is indexed as far as OCR got, says so in its log line and counts in keda_indexer_ocr_stopped_total. A page costs about 0.5 to 0.8 s of one core (docs/benchmarks.md, "OCR"); the converter\'s memory does not grow with the pages read. OCR_MAX_SECONDS bounds the time too.',
       format: integer(1).name,
-      default: 20,
+      default: 200,
       env: 'OCR_MAX_PAGES',
     },
     maxSeconds: {

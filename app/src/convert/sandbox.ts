@@ -356,6 +356,8 @@ function forwardConsole(send: (notice: ConverterNotice) => void): { fileDone(): 
 
 async function convertRequested(request: ConvertRequest, send: (reply: ConvertReply) => void): Promise<ConvertReply> {
   const { bytes, fileName, limits } = request;
+  // The file's time counts from its arrival (a PDF's text pass measures what is left from it).
+  const startedAt = Date.now();
   onOcrStart(() => {
     send({ ocrStarted: true });
   });
@@ -363,7 +365,7 @@ async function convertRequested(request: ConvertRequest, send: (reply: ConvertRe
   const format = await detectFormat(bytes, fileName).catch(() => undefined);
   if (format !== undefined) send({ format: format.type });
   try {
-    const converted = await convert(bytes, fileName, limits);
+    const converted = await convert(bytes, fileName, { ...limits, startedAt });
     // A file's parts (an e-mail's attachments) are indexed with it, and count with it.
     const chars = converted.text.length + (converted.parts ?? []).reduce((sum, part) => sum + part.converted.text.length, 0);
     if (chars > limits.maxChars) {

@@ -36,8 +36,13 @@ export interface OcrStopped {
   readonly limit: 'pages' | 'seconds';
   /** Pages OCR went through (blank ones included). */
   readonly pagesRead: number;
-  /** Pages of the file that needed OCR. */
+  /** Pages of the file that needed OCR (of those the text pass reached). */
   readonly pagesNeedingOcr: number;
+  /**
+   * Set when a PDF's text pass then ran out of CONVERT_MAX_SECONDS: the first page it did not
+   * reach. Pages before it are indexed; it and those after are not read at all.
+   */
+  readonly unreadFrom?: number;
 }
 
 /** What a format's converter gives: text, and the structure that the split stage keeps. */
@@ -105,6 +110,12 @@ export interface ConvertLimits {
   /** Resolution PDF pages are rendered at for OCR. */
   readonly ocrDpi: number;
   /**
+   * When the file's conversion clock started (Date.now()). The sandbox sets it as a request
+   * arrives, so that a converter's own budget counts what the sandbox's deadline counts, the
+   * converter's module loads included. Absent: when the converter starts.
+   */
+  readonly startedAt?: number;
+  /**
    * Most characters of text one file may give, its parts included. The sandbox enforces it;
    * converters of files with parts skip a part that would pass it.
    */
@@ -120,7 +131,7 @@ export const DEFAULT_CONVERT_LIMITS: ConvertLimits = {
   maxInflateRatio: 200,
   ocrMode: 'auto',
   ocrLanguages: ['eng'],
-  ocrMaxPages: 20,
+  ocrMaxPages: 200,
   ocrMaxMillis: 300_000,
   ocrDpi: 200,
 };

@@ -12,7 +12,7 @@ import UTIF from 'utif2';
 import { OcrBudget } from '../ocr/budget.js';
 import { ocrEngine } from '../ocr/engine.js';
 import type { EncodedImage } from '../ocr/engine.js';
-import { greyAtWorkingSize, isBlank, MAX_DECLARED_PIXELS, type GreyImage } from '../ocr/raster.js';
+import { greyAtWorkingSize, isBlank, MAX_DECLARED_PIXELS, releaseFreedPixels, type GreyImage } from '../ocr/raster.js';
 import type { ConvertContext } from '../registry.js';
 import { ConversionError, type Extracted, type PageStart } from '../types.js';
 
@@ -94,6 +94,8 @@ export async function convert(bytes: Uint8Array, { limits }: ConvertContext): Pr
   for (const [index, page] of pages.entries()) {
     if (!budget.allows()) break;
     budget.attempt();
+    // A TIFF page's pixels went through a canvas: the previous page's are freed here (raster.ts).
+    await releaseFreedPixels();
     const image = await page.decode();
     if (!('encoded' in image) && isBlank(image)) continue;
     let reading;

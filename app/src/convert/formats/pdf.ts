@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { getDocument, type PDFDocumentProxy } from '../pdfjs.js';
-import { PdfOcr } from './pdf-ocr.js';
+import type { PdfOcr } from './pdf-ocr.js';
 import type { ConvertContext } from '../registry.js';
 import { ConversionError, type ConvertLimits, type Extracted, type PageStart } from '../types.js';
 import { layoutPage, pagesToText, type PageLayout, type TextPiece } from './pdf-layout.js';
@@ -20,6 +20,19 @@ export interface PdfText extends Pick<Extracted, 'ocrPages' | 'ocrStopped'> {
 }
 
 const PAGE_SEPARATOR = '\n\n';
+/**
+ * Once OCR has stopped at its budget, the text pass ends at this share of CONVERT_MAX_SECONDS
+ * rather than at a timeout, keeping what it read: the file is already indexed only as far as OCR
+ * got. The rest of the time is the margin to the sandbox's deadline (CONVERT_MAX_SECONDS plus
+ * OCR_MAX_SECONDS, counted from before pdf.js loads): laying out the pages read and sending them back.
+ */
+const TEXT_PASS_SHARE_AFTER_OCR_STOPPED = 0.75;
+
+/** Whether a page with this text layer is read by OCR: never under OCR_MODE=off, always under force. */
+function wantsOcr(limits: ConvertLimits, textLayer: string): boolean {
+  return limits.ocrMode === 'force' || (limits.ocrMode === 'auto' && textLayer.trim().length === 0);
+}
+
 /** Pages read between two releases of what pdfjs cached while parsing them. */
 const CLEANUP_EVERY_PAGES = 100;
 
@@ -64,7 +77,7 @@ function translateLoadError(error: unknown): ConversionError {
 }
 
 export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promise<PdfText> {
-  const started = Date.now();
+  const started = limits.startedAt ?? Date.now();
   const loadingTask = getDocument({
     // pdfjs takes ownership of (and may detach) the buffer it is given, so it gets a copy.
     data: new Uint8Array(bytes),
@@ -87,7 +100,8 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
     if (document.numPages > limits.maxPages) {
       throw new ConversionError('too_many_pages', `PDF has ${document.numPages} pages; the limit is ${limits.maxPages}`);
     }
-    const ocr = PdfOcr.of(limits);
+    // Loaded at the first page that needs OCR (pdf-ocr.ts loads the canvas and the engine).
+    let ocr: PdfOcr | undefined;
     // Every page is laid out first: a running header is known as one only once all pages are
     // read, and hyphens are mended with what the whole document writes (pdf-layout.ts). Pages
     // read by OCR (no text layer, or OCR_MODE=force) keep OCR's text instead.
@@ -95,7 +109,16 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
     const ocrText = new Map<number, string>();
     for (let pageNumber = 1; pageNumber <= document.numPages; pageNumber++) {
       // OCR has a budget of its own (pdf-ocr.ts): its time is not the text extraction's.
-      if (Date.now() - started - (ocr?.millis ?? 0) > limits.maxMillis) {
+      const elapsed = Date.now() - started;
+      const textMillis = elapsed - (ocr?.millis ?? 0);
+      // OCR's time counted here at most at its budget: all the sandbox's deadline allows it.
+      const afterOcrMillis = elapsed - Math.min(ocr?.millis ?? 0, limits.ocrMaxMillis);
+      if (ocr?.stopped === true && afterOcrMillis > limits.maxMillis * TEXT_PASS_SHARE_AFTER_OCR_STOPPED) {
+        // A long scan (10,000 pages) whose OCR stopped long ago: index what was read, and say so.
+        ocr.textStoppedBefore(pageNumber);
+        break;
+      }
+      if (textMillis > limits.maxMillis) {
         throw new ConversionError(
           'timeout',
           `PDF text extraction exceeded ${limits.maxMillis} ms at page ${pageNumber} of ${document.numPages}`,
@@ -105,7 +128,8 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
         const pieces = await pagePieces(document, pageNumber);
         layouts.push(layoutPage(pieces));
         // Under OCR_MODE=force a text layer stays when OCR reads nothing (its budget spent).
-        if (ocr?.wants(pieces.map((piece) => piece.text).join('')) === true) {
+        if (wantsOcr(limits, pieces.map((piece) => piece.text).join(''))) {
+          ocr ??= new (await import('./pdf-ocr.js')).PdfOcr(limits);
           const read = await ocr.read(document, pageNumber);
           if (read !== '') ocrText.set(pageNumber, read);
         }
@@ -130,9 +154,9 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
     if (text.trim().length === 0) {
       throw new ConversionError(
         'no_text',
-        ocr === undefined
+        limits.ocrMode === 'off'
           ? `PDF has ${document.numPages} page(s) but no text layer (scanned? OCR is off: OCR_MODE=off)`
-          : `PDF has ${document.numPages} page(s) and OCR found no text${ocr.stoppedMessage() === undefined ? '' : ` (${ocr.stoppedMessage()})`}`,
+          : `PDF has ${document.numPages} page(s) and ${ocr === undefined ? 'no text' : 'OCR found no text'}${ocr?.stoppedMessage() === undefined ? '' : ` (${ocr.stoppedMessage()})`}`,
       );
     }
     return { text, pages, ...ocr?.result() };

@@ -25,6 +25,11 @@ export class OcrBudget {
     return this.stoppedBy === undefined;
   }
 
+  /** Whether a limit has refused a page: OCR reads no more pages of this file. */
+  get hasStopped(): boolean {
+    return this.stoppedBy !== undefined;
+  }
+
   /** A page went through OCR (blank or not: it counts against the cap). */
   attempt(): void {
     if (this.attempted === 0) ocrStartListener?.();
@@ -40,15 +45,20 @@ export class OcrBudget {
     return this.read;
   }
 
-  /** Where OCR stopped, when a limit stopped it before the file's last page needing it. */
-  stopped(pagesNeedingOcr: number): OcrStopped | undefined {
+  /**
+   * Where OCR stopped, when a limit stopped it before the file's last page needing it;
+   * `unreadFrom`: the first page the file's text pass did not reach (pdf.ts), if it stopped early.
+   */
+  stopped(pagesNeedingOcr: number, unreadFrom?: number): OcrStopped | undefined {
     if (this.stoppedBy === undefined) return undefined;
-    return { limit: this.stoppedBy, pagesRead: this.attempted, pagesNeedingOcr };
+    return { limit: this.stoppedBy, pagesRead: this.attempted, pagesNeedingOcr, ...(unreadFrom === undefined ? {} : { unreadFrom }) };
   }
 
   describe(stopped: OcrStopped): string {
+    const of = `${stopped.pagesRead} of ${stopped.unreadFrom === undefined ? '' : 'at least '}${stopped.pagesNeedingOcr} pages`;
+    const unread = stopped.unreadFrom === undefined ? '' : `; pages from ${stopped.unreadFrom} on were not read (CONVERT_MAX_SECONDS)`;
     return stopped.limit === 'pages'
-      ? `OCR stopped at its page cap (OCR_MAX_PAGES=${this.limits.ocrMaxPages}) after ${stopped.pagesRead} of ${stopped.pagesNeedingOcr} pages`
-      : `OCR stopped at its time budget (OCR_MAX_SECONDS=${Math.round(this.limits.ocrMaxMillis / 1000)}) after ${stopped.pagesRead} of ${stopped.pagesNeedingOcr} pages`;
+      ? `OCR stopped at its page cap (OCR_MAX_PAGES=${this.limits.ocrMaxPages}) after ${of}${unread}`
+      : `OCR stopped at its time budget (OCR_MAX_SECONDS=${Math.round(this.limits.ocrMaxMillis / 1000)}) after ${of}${unread}`;
   }
 }

@@ -10,8 +10,11 @@
 // thread: when the sandbox ends a converter thread at its deadline, Node ends that thread's
 // threads with it. One engine per converter thread and language list, kept between files (starting
 // one reads and unpacks the language model, about a second).
+//
+// tesseract.js itself is imported when the first engine starts, not with this module: a PDF whose
+// pages all have a text layer, or whose scanned pages are blank, never pays for loading it.
 import { isMainThread } from 'node:worker_threads';
-import { createWorker, OEM, type Worker as TesseractWorker } from 'tesseract.js';
+import type { Worker as TesseractWorker } from 'tesseract.js';
 import { verifiedLanguagePath } from './language-data.js';
 import { toPgm, type GreyImage } from './raster.js';
 
@@ -48,19 +51,30 @@ let idleTimer: NodeJS.Timeout | undefined;
  */
 const IN_CONVERTER_PROCESS = process.env.KEDA_INDEXER_CONVERTER_PROCESS === '1';
 
-/** Reads in flight: the idle timer must not end an engine that one of them is starting or using. */
+/** Reads in progress: the idle timer runs only while there are none. */
 let reading = 0;
 
-function touched(): void {
-  if (!isMainThread || IN_CONVERTER_PROCESS) return;
+/**
+ * A read starts: the idle timer stops. Re-armed only when a read ended, it once fired during a
+ * read slower than it (a loaded machine), ended the engine under the pending job, and the process,
+ * with nothing left to wait on, exited in the middle of a file.
+ */
+function busy(): void {
+  reading++;
   clearTimeout(idleTimer);
-  if (reading > 0) return;
+}
+
+function idle(): void {
+  reading--;
+  if (!isMainThread || IN_CONVERTER_PROCESS || reading > 0) return;
+  clearTimeout(idleTimer);
   idleTimer = setTimeout(() => void stopOcrEngines(), MAIN_THREAD_IDLE_MS);
   idleTimer.unref();
 }
 
 async function startEngine(languages: readonly string[]): Promise<TesseractWorker> {
   const langPath = await verifiedLanguagePath(languages);
+  const { createWorker, OEM } = await import('tesseract.js');
   return createWorker([...languages], OEM.LSTM_ONLY, {
     langPath,
     gzip: true,
@@ -89,14 +103,12 @@ export function ocrEngine(languages: readonly string[]): OcrEngine {
   return {
     async read(image) {
       const input = 'encoded' in image ? image.encoded : toPgm(image);
-      reading += 1;
-      clearTimeout(idleTimer);
+      busy();
       try {
         const { data } = await (await engineFor(languages)).recognize(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
         return { text: data.text, confidence: Math.max(0, Math.min(1, data.confidence / 100)) };
       } finally {
-        reading -= 1;
-        touched();
+        idle();
       }
     },
   };

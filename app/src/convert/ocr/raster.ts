@@ -1,6 +1,7 @@
 // Pages as greyscale pixels, the one input the OCR engine is given: decoded images and rendered
 // PDF pages both end here, scaled to a bounded working size, so what OCR holds per page is bounded
 // whatever the file declares.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createCanvas, type Canvas, type Image } from '@napi-rs/canvas';
 
 /** 8-bit greyscale, row-major, one byte per pixel. */
@@ -50,6 +51,18 @@ export function greyOfCanvas(canvas: Canvas): GreyImage {
   canvas.width = 1;
   canvas.height = 1;
   return grey;
+}
+
+/**
+ * Lets the event loop turn once, so that the native memory of the pixels read before it is freed.
+ * A canvas's pixels (getImageData) live in native buffers that @napi-rs/canvas frees in an N-API
+ * finalizer, and Node runs those from the event loop after a garbage collection, never during it.
+ * pdf.js in Node awaits only promises, so a PDF's pages rendered back to back without the loop
+ * turning, and every page's pixels (15 MB at 200 dpi) stayed until the file ended: 3.3 GB for 200
+ * blank scanned pages (docs/benchmarks.md, "OCR: memory per page"). Awaited once per page.
+ */
+export function releaseFreedPixels(): Promise<void> {
+  return nextTurn();
 }
 
 /** A decoded image drawn at its working size. */
