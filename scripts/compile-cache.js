@@ -18,7 +18,18 @@ import path from 'node:path';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 
-const [appDir, cacheDir] = process.argv.slice(2).map((arg) => path.resolve(arg));
+/**
+ * The converter processes' V8 flags at the default CONVERT_MAX_HEAP_MB (app/src/convert/sandbox.ts,
+ * converterFlags). Node keys its cache folders by V8 flags, so converters read a folder of their
+ * own, filled by a second pass of this script under these flags. A pod that changes
+ * CONVERT_MAX_HEAP_MB gets converters that compile at start, as without a cache.
+ */
+export const CONVERTER_FLAGS = ['--max-old-space-size=384', '--max-semi-space-size=8'];
+/** Argument of the second pass: only load the bundle's modules into the cache and flush it. */
+const CONVERTER_PASS = '--converter-pass';
+
+const converterPass = process.argv[2] === CONVERTER_PASS;
+const [appDir, cacheDir] = process.argv.slice(converterPass ? 3 : 2).map((arg) => path.resolve(arg));
 if (appDir === undefined || cacheDir === undefined) {
   console.error('usage: node scripts/compile-cache.js APP_DIR CACHE_DIR');
   process.exit(2);
@@ -30,10 +41,12 @@ if (typeof module.enableCompileCache !== 'function') {
 
 const dist = path.join(appDir, 'dist');
 const cli = path.join(dist, 'cli.js');
-// The entry runs its command when loaded, so it is compiled by a process of its own that only asks
-// for the version.
-const entry = spawnSync(process.execPath, [cli, '--version'], { env: { ...process.env, NODE_COMPILE_CACHE: cacheDir }, encoding: 'utf8' });
-if (entry.status !== 0) throw new Error(`compile-cache: ${cli} --version failed: ${entry.stderr}`);
+if (!converterPass) {
+  // The entry runs its command when loaded, so it is compiled by a process of its own that only
+  // asks for the version.
+  const entry = spawnSync(process.execPath, [cli, '--version'], { env: { ...process.env, NODE_COMPILE_CACHE: cacheDir }, encoding: 'utf8' });
+  if (entry.status !== 0) throw new Error(`compile-cache: ${cli} --version failed: ${entry.stderr}`);
+}
 
 const enabled = module.enableCompileCache(cacheDir);
 if (enabled.status !== module.constants.compileCacheStatus.ENABLED) throw new Error(`compile-cache: ${enabled.message ?? 'not enabled'}`);
@@ -56,6 +69,9 @@ try {
   console.log(`compile-cache: onnxruntime-node left out (${error instanceof Error ? error.message : String(error)})`);
 }
 module.flushCompileCache();
+if (converterPass) process.exit(0);
+const converters = spawnSync(process.execPath, [...CONVERTER_FLAGS, process.argv[1], CONVERTER_PASS, appDir, cacheDir], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
+if (converters.status !== 0) throw new Error(`compile-cache: the converter processes' pass failed: ${converters.stderr}`);
 
 const entries = readdirSync(cacheDir).flatMap((version) => readdirSync(path.join(cacheDir, version)));
 console.log(`compile-cache: ${entries.length} modules cached for Node ${process.version} in ${cacheDir}`);

@@ -11,7 +11,8 @@ import { docxOfEmptyRuns, pdfStreamBomb, pdfXObjectFanOut } from '../../../test/
 import { convert } from './index.js';
 import { createLogger, type Logger } from '../observe/logger.js';
 import { MAX_OUTPUT_LINES_PER_FILE } from './converter-output.js';
-import { ConvertSandbox, type SandboxLimits } from './sandbox.js';
+import { ConvertSandbox, converterFlags, type SandboxLimits } from './sandbox.js';
+import { loadConfig } from '../config/config.js';
 import { DEFAULT_CONVERT_LIMITS } from './types.js';
 import { conversionFailure as failure } from '../../../test/support/conversion.js';
 
@@ -45,6 +46,14 @@ const peakRssMb = (): number | undefined => {
   const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
   return kb === undefined ? undefined : Number(kb) / 1024;
 };
+
+test("the image's compile cache is filled for the converters' V8 flags at the default heap", () => {
+  // Node keys compile cache folders by V8 flags: flags that drift apart leave converters uncached.
+  const script = readFileSync(new URL('../../../scripts/compile-cache.js', import.meta.url), 'utf8');
+  const declared = /CONVERTER_FLAGS = (\[[^\]]*\])/.exec(script)?.[1];
+  assert.ok(declared, 'scripts/compile-cache.js declares CONVERTER_FLAGS');
+  assert.deepEqual(JSON.parse(declared.replaceAll("'", '"')), converterFlags(loadConfig({ env: {} }).convert.maxHeapMb));
+});
 
 describe('the converter sandbox', () => {
   test('converts as the converters do in the calling process, pages included', async () => {

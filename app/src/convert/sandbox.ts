@@ -109,6 +109,15 @@ function processEntry(): { path: string; execArgv: string[] } {
   return { path: fileURLToPath(url), execArgv: url.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [] };
 }
 
+/**
+ * The V8 flags a converter process runs with. Node keeps a compile cache folder per set of V8
+ * flags, so scripts/compile-cache.js fills one for these (at the default heap) beside the
+ * worker's: keep its CONVERTER_FLAGS equal (sandbox.test.ts checks).
+ */
+export function converterFlags(maxHeapMb: number): string[] {
+  return [`--max-old-space-size=${maxHeapMb}`, '--max-semi-space-size=8'];
+}
+
 // ---------------------------------------------------------------------------------------------
 // The worker's side: the pool.
 
@@ -123,7 +132,7 @@ class ConverterProcess {
     const entry = processEntry();
     this.child = fork(entry.path, [], {
       // After NODE_OPTIONS, so the pod's own heap setting for the worker does not apply here.
-      execArgv: [...entry.execArgv, `--max-old-space-size=${limits.maxHeapMb}`, '--max-semi-space-size=8'],
+      execArgv: [...entry.execArgv, ...converterFlags(limits.maxHeapMb)],
       env: { ...process.env, [ROLE_VARIABLE]: '1' },
       serialization: 'advanced',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
