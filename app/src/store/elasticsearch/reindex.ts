@@ -5,61 +5,54 @@
 // `flip --rollback`, and `delete` removes an index the alias no longer points at.
 // docs/operations.md, "Change the embedding model", is the operator's walk-through.
 import type { Client, estypes } from '@elastic/elasticsearch';
-import type { Settings } from '../config/config.js';
-import type { EmbeddingDtype } from '../embed/choices.js';
-import { createLogger } from '../observe/logger.js';
-import { classifyElasticsearchError, createElasticsearchClient, SinkStartupError } from '../store/elasticsearch/chunks.js';
-import { recordsIndexOf, type FileRecord } from '../store/elasticsearch/file-records.js';
+import type { ModelRecord } from '../model-record.js';
+import { StoreRefusal, type FlipOptions, type Out, type Reindexing, type VerifyOptions } from '../port.js';
+import { classifyElasticsearchError, SinkStartupError, type ElasticsearchSettings } from './chunks.js';
+import { recordsIndexOf, type FileRecord } from './file-records.js';
 import {
   createPhysicalIndex,
-  describeConfiguredModel,
   listVersions,
-  modelRecordOf,
   physicalIndexName,
   resolveIndex,
   type IndexVersion,
-  type ModelDescription,
   type ResolvedIndex,
-} from '../store/elasticsearch/index-alias.js';
-import { ExitCode, UserError } from './common.js';
-import { cliLogLevel, loadEmbedder, usesElasticsearch } from './runtime.js';
+} from './index-alias.js';
 
-type Out = NodeJS.WritableStream;
+/** ELASTICSEARCH_INDEX's versions, one per model, and the moves of the alias between them. */
+export class ElasticsearchReindexing implements Reindexing {
+  constructor(
+    private readonly client: Client,
+    private readonly settings: ElasticsearchSettings,
+  ) {}
 
-export interface CreateOptions {
-  readonly model: string;
-  readonly dims?: number;
-  readonly dtype?: EmbeddingDtype;
-  readonly passagePrefix?: string;
-  readonly queryPrefix?: string;
-}
+  status(out: Out): Promise<boolean> {
+    return this.step(() => reindexStatus(this.client, this.settings.index, out));
+  }
 
-export interface VerifyOptions {
-  readonly from?: string;
-  readonly to?: string;
-  /** A file's chunk count in the new index may differ from the old by this factor at most. */
-  readonly maxChunkRatio: number;
-}
+  create(model: ModelRecord, modelSetting: string, out: Out): Promise<boolean> {
+    return this.step(() => reindexCreate(this.client, this.settings, model, modelSetting, out));
+  }
 
-export interface FlipOptions {
-  readonly to?: string;
-  readonly rollback: boolean;
-  readonly replaceIndex: boolean;
-  /** Flip without verifying first. */
-  readonly force: boolean;
-  readonly maxChunkRatio: number;
-}
+  verify(options: VerifyOptions, out: Out): Promise<boolean> {
+    return this.step(() => reindexVerify(this.client, this.settings.index, options, out));
+  }
 
-async function withClient<T>(settings: Settings, body: (client: Client, alias: string) => Promise<T>): Promise<T> {
-  if (!usesElasticsearch(settings)) throw new UserError('ELASTICSEARCH_URL (or ELASTICSEARCH_CLOUD_ID) is not set: reindex works on Elasticsearch.', ExitCode.usage);
-  const client = createElasticsearchClient(settings.elasticsearch);
-  try {
-    return await body(client, settings.elasticsearch.index);
-  } catch (error) {
-    if (error instanceof SinkStartupError) throw new UserError(error.message);
-    throw error;
-  } finally {
-    await client.close();
+  flip(options: FlipOptions, out: Out): Promise<boolean> {
+    return this.step(() => reindexFlip(this.client, this.settings.index, options, out));
+  }
+
+  delete(options: { readonly index?: string }, out: Out): Promise<boolean> {
+    return this.step(() => reindexDelete(this.client, this.settings.index, options, out));
+  }
+
+  /** An alias over several indices (resolveIndex's refusal) is the operator's to fix: said as is. */
+  private async step(body: () => Promise<boolean>): Promise<boolean> {
+    try {
+      return await body();
+    } catch (error) {
+      if (error instanceof SinkStartupError) throw new StoreRefusal(error.message);
+      throw error;
+    }
   }
 }
 
@@ -77,99 +70,75 @@ async function countDocs(client: Client, index: string, query?: estypes.QueryDsl
   }
 }
 
-export async function runReindexStatus(settings: Settings, out: Out): Promise<number> {
-  return withClient(settings, async (client, alias) => {
-    const resolved = await resolveIndex(client, alias);
-    out.write(`${describeLive(resolved)}\n`);
-    const versions = await listVersions(client, alias);
-    if (versions.length === 0) return ExitCode.ok;
-    out.write('\n  version  index                                        model                 dims  chunks   files  dead-lettered\n');
-    let deadLettered = 0;
-    for (const version of versions) {
-      const chunks = await countDocs(client, version.index);
-      const files = await countDocs(client, recordsIndexOf(version.index));
-      const dead = await countDocs(client, recordsIndexOf(version.index), { term: { state: 'dead_lettered' } });
-      deadLettered += dead ?? 0;
-      const model = version.meta?.model;
-      out.write(
-        `${version.live ? '* ' : '  '}${String(version.version).padEnd(7)}  ${version.index.padEnd(44)} ${(model?.name ?? '(not recorded)').padEnd(21)} ` +
-          `${String(model?.dims ?? '?').padStart(4)}  ${String(chunks ?? '?').padStart(6)}  ${String(files ?? '?').padStart(6)}  ${String(dead ?? '?').padStart(13)}\n`,
-      );
-    }
-    out.write('\n* = behind the alias (searched, and written by the alias\'s workers)\n');
-    if (deadLettered > 0) out.write('dead-lettered: files whose message is in the dead-letter queue; `keda-indexer dlq list` says why\n');
-    return ExitCode.ok;
-  });
+async function reindexStatus(client: Client, alias: string, out: Out): Promise<boolean> {
+  const resolved = await resolveIndex(client, alias);
+  out.write(`${describeLive(resolved)}\n`);
+  const versions = await listVersions(client, alias);
+  if (versions.length === 0) return true;
+  out.write('\n  version  index                                        model                 dims  chunks   files  dead-lettered\n');
+  let deadLettered = 0;
+  for (const version of versions) {
+    const chunks = await countDocs(client, version.index);
+    const files = await countDocs(client, recordsIndexOf(version.index));
+    const dead = await countDocs(client, recordsIndexOf(version.index), { term: { state: 'dead_lettered' } });
+    deadLettered += dead ?? 0;
+    const model = version.meta?.model;
+    out.write(
+      `${version.live ? '* ' : '  '}${String(version.version).padEnd(7)}  ${version.index.padEnd(44)} ${(model?.name ?? '(not recorded)').padEnd(21)} ` +
+        `${String(model?.dims ?? '?').padStart(4)}  ${String(chunks ?? '?').padStart(6)}  ${String(files ?? '?').padStart(6)}  ${String(dead ?? '?').padStart(13)}\n`,
+    );
+  }
+  out.write('\n* = behind the alias (searched, and written by the alias\'s workers)\n');
+  if (deadLettered > 0) out.write('dead-lettered: files whose message is in the dead-letter queue; `keda-indexer dlq list` says why\n');
+  return true;
 }
 
 function quoteEnv(value: string): string {
   return /^[A-Za-z0-9_./:@=+-]*$/.test(value) && value !== '' ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-export async function runReindexCreate(settings: Settings, options: CreateOptions, out: Out): Promise<number> {
-  if (options.model === '') throw new UserError('--model is required: a Hugging Face id or the absolute path of a local model folder', ExitCode.usage);
-  if (options.dims !== undefined && (!Number.isInteger(options.dims) || options.dims < 1 || options.dims > 4096)) {
-    throw new UserError(`--dims must be an integer from 1 to 4096, got ${options.dims}`, ExitCode.usage);
-  }
-  const embedding = {
-    ...settings.embedding,
-    model: options.model,
-    ...(options.dtype === undefined ? {} : { dtype: options.dtype }),
-    passagePrefix: options.passagePrefix ?? '',
-    queryPrefix: options.queryPrefix ?? '',
-  };
-  let description: ModelDescription = describeConfiguredModel(embedding);
-  let dims = options.dims;
-  if (dims === undefined) {
-    // Loading the model measures its dims and checks that it loads at all, before any index exists.
-    const embedder = await loadEmbedder({ ...settings, embedding }, createLogger({ level: cliLogLevel(settings) }), '--model');
-    dims = embedder.dimensions;
-    description = embedder;
-    await embedder.dispose();
-  }
-  const model = modelRecordOf(description, dims);
-  return withClient(settings, async (client, alias) => {
-    const resolved = await resolveIndex(client, alias);
-    const versions = await listVersions(client, alias);
-    const version = Math.max(0, ...versions.map((v) => v.version)) + 1;
-    const index = physicalIndexName(alias, version, options.model);
-    const outcome = await createPhysicalIndex(client, index, { alias, version, model }, settings.elasticsearch);
-    if (outcome === 'exists') throw new UserError(`index ${index} exists already. Fix: check \`keda-indexer reindex status\`.`);
-    const live = resolved.kind === 'missing' ? '(nothing yet)' : resolved.index;
-    const env = [
-      ['ELASTICSEARCH_INDEX', index],
-      ['EMBEDDING_MODEL', options.model],
-      ['EMBEDDING_DTYPE', model.dtype],
-      ['EMBEDDING_PASSAGE_PREFIX', model.passage_prefix],
-      ['EMBEDDING_QUERY_PREFIX', model.query_prefix],
-      ['SQS_QUEUE_URL', '<the queue of the second pipeline>'],
-    ] as const;
-    out.write(
-      `created ${index} (version ${version}, model ${model.name}, ${dims} dims, passage prefix ${JSON.stringify(model.passage_prefix)}, ` +
-        `query prefix ${JSON.stringify(model.query_prefix)}); not behind ${alias} yet: search still reads ${live}.\n\n` +
-        'Fill it with a second pipeline on its own queue, beside the live one (chart: an entry in `pipelines:`):\n\n' +
-        env.map(([key, value]) => `  ${key}=${quoteEnv(value)}`).join('\n') +
-        '\n\nthen enqueue every object of the bucket into that queue, and check and flip:\n\n' +
-        '  SQS_QUEUE_URL=<the queue of the second pipeline> keda-indexer backfill s3://<bucket>/<prefix>\n' +
-        `  keda-indexer reindex verify        # every file of ${live} present in ${index}\n` +
-        `  keda-indexer reindex flip          # ${alias} → ${index}, atomically; --rollback goes back\n\n` +
-        'Walk-through: docs/operations.md, "Change the embedding model".\n',
-    );
-    return ExitCode.ok;
-  });
+async function reindexCreate(client: Client, settings: ElasticsearchSettings, model: ModelRecord, modelSetting: string, out: Out): Promise<boolean> {
+  const alias = settings.index;
+  const resolved = await resolveIndex(client, alias);
+  const versions = await listVersions(client, alias);
+  const version = Math.max(0, ...versions.map((v) => v.version)) + 1;
+  const index = physicalIndexName(alias, version, modelSetting);
+  const outcome = await createPhysicalIndex(client, index, { alias, version, model }, settings);
+  if (outcome === 'exists') throw new StoreRefusal(`index ${index} exists already. Fix: check \`keda-indexer reindex status\`.`);
+  const live = resolved.kind === 'missing' ? '(nothing yet)' : resolved.index;
+  const env = [
+    ['ELASTICSEARCH_INDEX', index],
+    ['EMBEDDING_MODEL', modelSetting],
+    ['EMBEDDING_DTYPE', model.dtype],
+    ['EMBEDDING_PASSAGE_PREFIX', model.passage_prefix],
+    ['EMBEDDING_QUERY_PREFIX', model.query_prefix],
+    ['SQS_QUEUE_URL', '<the queue of the second pipeline>'],
+  ] as const;
+  out.write(
+    `created ${index} (version ${version}, model ${model.name}, ${model.dims} dims, passage prefix ${JSON.stringify(model.passage_prefix)}, ` +
+      `query prefix ${JSON.stringify(model.query_prefix)}); not behind ${alias} yet: search still reads ${live}.\n\n` +
+      'Fill it with a second pipeline on its own queue, beside the live one (chart: an entry in `pipelines:`):\n\n' +
+      env.map(([key, value]) => `  ${key}=${quoteEnv(value)}`).join('\n') +
+      '\n\nthen enqueue every object of the bucket into that queue, and check and flip:\n\n' +
+      '  SQS_QUEUE_URL=<the queue of the second pipeline> keda-indexer backfill s3://<bucket>/<prefix>\n' +
+      `  keda-indexer reindex verify        # every file of ${live} present in ${index}\n` +
+      `  keda-indexer reindex flip          # ${alias} → ${index}, atomically; --rollback goes back\n\n` +
+      'Walk-through: docs/operations.md, "Change the embedding model".\n',
+  );
+  return true;
 }
 
 /** The index verify and flip move to: --to, else the newest version the alias does not point at. */
 function pickTarget(versions: readonly IndexVersion[], explicit: string | undefined, live: string | undefined): string {
   if (explicit !== undefined) {
     if (!versions.some((v) => v.index === explicit)) {
-      throw new UserError(`--to ${explicit} is not a version of this alias (see \`keda-indexer reindex status\`)`, ExitCode.usage);
+      throw new StoreRefusal(`--to ${explicit} is not a version of this alias (see \`keda-indexer reindex status\`)`, true);
     }
     return explicit;
   }
   const candidates = versions.filter((v) => v.index !== live);
   const newest = candidates[candidates.length - 1];
-  if (newest === undefined) throw new UserError('there is no other index to move to. Fix: create one with `keda-indexer reindex create --model …`.');
+  if (newest === undefined) throw new StoreRefusal('there is no other index to move to. Fix: create one with `keda-indexer reindex create --model …`.');
   return newest.index;
 }
 
@@ -272,106 +241,94 @@ function writeReport(report: VerifyReport, out: Out): boolean {
   return ok;
 }
 
-function ratioOk(ratio: number): void {
-  if (!(ratio >= 1)) throw new UserError(`--max-chunk-ratio must be a number ≥ 1, got ${ratio}`, ExitCode.usage);
+async function reindexVerify(client: Client, alias: string, options: VerifyOptions, out: Out): Promise<boolean> {
+  const resolved = await resolveIndex(client, alias);
+  const live = resolved.kind === 'missing' ? undefined : resolved.index;
+  const from = options.from ?? live;
+  if (from === undefined) throw new StoreRefusal(`${alias} does not exist: nothing to verify against. Fix: pass --from INDEX.`);
+  const to = options.to ?? pickTarget(await listVersions(client, alias), undefined, from);
+  return writeReport(await verifyIndices(client, from, to, options.maxChunkRatio), out);
 }
 
-export async function runReindexVerify(settings: Settings, options: VerifyOptions, out: Out): Promise<number> {
-  ratioOk(options.maxChunkRatio);
-  return withClient(settings, async (client, alias) => {
-    const resolved = await resolveIndex(client, alias);
-    const live = resolved.kind === 'missing' ? undefined : resolved.index;
-    const from = options.from ?? live;
-    if (from === undefined) throw new UserError(`${alias} does not exist: nothing to verify against. Fix: pass --from INDEX.`);
-    const to = options.to ?? pickTarget(await listVersions(client, alias), undefined, from);
-    return writeReport(await verifyIndices(client, from, to, options.maxChunkRatio), out) ? ExitCode.ok : ExitCode.failure;
-  });
+async function reindexFlip(client: Client, alias: string, options: FlipOptions, out: Out): Promise<boolean> {
+  const resolved = await resolveIndex(client, alias);
+  if (resolved.kind === 'missing') throw new StoreRefusal(`${alias} does not exist yet: there is nothing to flip. Fix: check ELASTICSEARCH_INDEX.`);
+  const versions = await listVersions(client, alias);
+  const live = resolved.index;
+  let to: string;
+  if (options.rollback) {
+    // Back to the newest version older than the live one: the one the last flip left.
+    const liveVersion = versions.find((v) => v.index === live)?.version ?? 0;
+    const previous = versions.filter((v) => v.version < liveVersion && v.index !== alias);
+    const target = options.to ?? previous[previous.length - 1]?.index;
+    if (target === undefined) throw new StoreRefusal(`no older version of ${alias} than ${live} is left to roll back to (see \`keda-indexer reindex status\`)`);
+    to = pickTarget(versions, target, live);
+  } else {
+    to = pickTarget(versions, options.to, live);
+  }
+  if (to === live) {
+    out.write(`${alias} already points at ${to}\n`);
+    return true;
+  }
+  if (!options.force && !options.rollback) {
+    if (!writeReport(await verifyIndices(client, live, to, options.maxChunkRatio), out)) {
+      out.write('Not flipped. Fix what verify reports, or flip anyway with --force.\n');
+      return false;
+    }
+  }
+  const meta = versions.find((v) => v.index === to)?.meta;
+  if (meta === undefined) throw new StoreRefusal(`${to} has no model recorded in its mapping _meta: keda-indexer did not create it, so it will not put it behind ${alias}.`);
+  let actions;
+  if (resolved.kind === 'concrete') {
+    if (!options.replaceIndex) {
+      throw new StoreRefusal(
+        `${alias} is a concrete index, not an alias: an alias of that name can only take its place when it goes. ` +
+          `Fix: \`keda-indexer reindex flip --replace-index\` deletes ${alias} and puts the alias in its place in one atomic step; ` +
+          'there is no rollback to it afterwards, so take a snapshot first if you may need it.',
+      );
+    }
+    actions = [{ remove_index: { index: alias } }, { add: { index: to, alias } }];
+  } else {
+    actions = [{ remove: { index: live, alias } }, { add: { index: to, alias } }];
+  }
+  try {
+    await client.indices.updateAliases({ actions });
+  } catch (error) {
+    throw classifyElasticsearchError(error, `move alias ${alias} to ${to}`);
+  }
+  if (resolved.kind === 'concrete') {
+    // Its records belonged to the deleted index; left behind they would only mislead.
+    await client.indices.delete({ index: recordsIndexOf(alias), ignore_unavailable: true });
+    out.write(`${alias} (concrete index) deleted and replaced by alias ${alias} → ${to} (model ${meta.model.name})\n`);
+  } else {
+    out.write(`${alias} → ${to} (model ${meta.model.name}); was ${live}, kept: \`keda-indexer reindex flip --rollback\` goes back\n`);
+  }
+  out.write(
+    `Workers writing to ${live} through the alias stop within ~10 s. Now point the live pipeline at the new model ` +
+      `(EMBEDDING_MODEL=${meta.model.source}, ELASTICSEARCH_INDEX=${alias}) and remove the second pipeline.\n`,
+  );
+  return true;
 }
 
-export async function runReindexFlip(settings: Settings, options: FlipOptions, out: Out): Promise<number> {
-  ratioOk(options.maxChunkRatio);
-  return withClient(settings, async (client, alias) => {
-    const resolved = await resolveIndex(client, alias);
-    if (resolved.kind === 'missing') throw new UserError(`${alias} does not exist yet: there is nothing to flip. Fix: check ELASTICSEARCH_INDEX.`);
-    const versions = await listVersions(client, alias);
-    const live = resolved.index;
-    let to: string;
-    if (options.rollback) {
-      // Back to the newest version older than the live one: the one the last flip left.
-      const liveVersion = versions.find((v) => v.index === live)?.version ?? 0;
-      const previous = versions.filter((v) => v.version < liveVersion && v.index !== alias);
-      const target = options.to ?? previous[previous.length - 1]?.index;
-      if (target === undefined) throw new UserError(`no older version of ${alias} than ${live} is left to roll back to (see \`keda-indexer reindex status\`)`);
-      to = pickTarget(versions, target, live);
-    } else {
-      to = pickTarget(versions, options.to, live);
-    }
-    if (to === live) {
-      out.write(`${alias} already points at ${to}\n`);
-      return ExitCode.ok;
-    }
-    if (!options.force && !options.rollback) {
-      if (!writeReport(await verifyIndices(client, live, to, options.maxChunkRatio), out)) {
-        out.write('Not flipped. Fix what verify reports, or flip anyway with --force.\n');
-        return ExitCode.failure;
-      }
-    }
-    const meta = versions.find((v) => v.index === to)?.meta;
-    if (meta === undefined) throw new UserError(`${to} has no model recorded in its mapping _meta: keda-indexer did not create it, so it will not put it behind ${alias}.`);
-    let actions;
-    if (resolved.kind === 'concrete') {
-      if (!options.replaceIndex) {
-        throw new UserError(
-          `${alias} is a concrete index, not an alias: an alias of that name can only take its place when it goes. ` +
-            `Fix: \`keda-indexer reindex flip --replace-index\` deletes ${alias} and puts the alias in its place in one atomic step; ` +
-            'there is no rollback to it afterwards, so take a snapshot first if you may need it.',
-        );
-      }
-      actions = [{ remove_index: { index: alias } }, { add: { index: to, alias } }];
-    } else {
-      actions = [{ remove: { index: live, alias } }, { add: { index: to, alias } }];
-    }
-    try {
-      await client.indices.updateAliases({ actions });
-    } catch (error) {
-      throw classifyElasticsearchError(error, `move alias ${alias} to ${to}`);
-    }
-    if (resolved.kind === 'concrete') {
-      // Its records belonged to the deleted index; left behind they would only mislead.
-      await client.indices.delete({ index: recordsIndexOf(alias), ignore_unavailable: true });
-      out.write(`${alias} (concrete index) deleted and replaced by alias ${alias} → ${to} (model ${meta.model.name})\n`);
-    } else {
-      out.write(`${alias} → ${to} (model ${meta.model.name}); was ${live}, kept: \`keda-indexer reindex flip --rollback\` goes back\n`);
-    }
-    out.write(
-      `Workers writing to ${live} through the alias stop within ~10 s. Now point the live pipeline at the new model ` +
-        `(EMBEDDING_MODEL=${meta.model.source}, ELASTICSEARCH_INDEX=${alias}) and remove the second pipeline.\n`,
-    );
-    return ExitCode.ok;
-  });
-}
-
-export async function runReindexDelete(settings: Settings, options: { index?: string }, out: Out): Promise<number> {
-  return withClient(settings, async (client, alias) => {
-    const resolved = await resolveIndex(client, alias);
-    const live = resolved.kind === 'missing' ? undefined : resolved.index;
-    const versions = await listVersions(client, alias);
-    let index = options.index;
-    if (index === undefined) {
-      const liveVersion = versions.find((v) => v.index === live)?.version ?? Number.MAX_SAFE_INTEGER;
-      const older = versions.filter((v) => v.version < liveVersion && v.index !== live);
-      index = older[older.length - 1]?.index;
-      if (index === undefined) throw new UserError(`no index older than ${live ?? alias} to delete (see \`keda-indexer reindex status\`)`);
-    } else if (!versions.some((v) => v.index === index)) {
-      throw new UserError(`--index ${index} is not a version of ${alias} (see \`keda-indexer reindex status\`)`, ExitCode.usage);
-    }
-    if (index === live) throw new UserError(`${alias} points at ${index}: search reads it. Fix: flip the alias to another index first.`);
-    try {
-      await client.indices.delete({ index: [index, recordsIndexOf(index)], ignore_unavailable: true });
-    } catch (error) {
-      throw classifyElasticsearchError(error, `delete ${index}`);
-    }
-    out.write(`deleted ${index} and ${recordsIndexOf(index)}\n`);
-    return ExitCode.ok;
-  });
+async function reindexDelete(client: Client, alias: string, options: { readonly index?: string }, out: Out): Promise<boolean> {
+  const resolved = await resolveIndex(client, alias);
+  const live = resolved.kind === 'missing' ? undefined : resolved.index;
+  const versions = await listVersions(client, alias);
+  let index = options.index;
+  if (index === undefined) {
+    const liveVersion = versions.find((v) => v.index === live)?.version ?? Number.MAX_SAFE_INTEGER;
+    const older = versions.filter((v) => v.version < liveVersion && v.index !== live);
+    index = older[older.length - 1]?.index;
+    if (index === undefined) throw new StoreRefusal(`no index older than ${live ?? alias} to delete (see \`keda-indexer reindex status\`)`);
+  } else if (!versions.some((v) => v.index === index)) {
+    throw new StoreRefusal(`--index ${index} is not a version of ${alias} (see \`keda-indexer reindex status\`)`, true);
+  }
+  if (index === live) throw new StoreRefusal(`${alias} points at ${index}: search reads it. Fix: flip the alias to another index first.`);
+  try {
+    await client.indices.delete({ index: [index, recordsIndexOf(index)], ignore_unavailable: true });
+  } catch (error) {
+    throw classifyElasticsearchError(error, `delete ${index}`);
+  }
+  out.write(`deleted ${index} and ${recordsIndexOf(index)}\n`);
+  return true;
 }
