@@ -27,7 +27,7 @@ test('buildRuntime hands out the chosen store: only Elasticsearch is shared by w
   const local = buildRuntime(loadConfig({ env: { LOCAL_STORE_PATH: '/tmp/ki-runtime-test' } })).store;
   assert.equal(local.shared, false);
   assert.equal(local.reindexing, undefined);
-  assert.equal(local.prepare, undefined);
+  assert.equal('prepare' in local, false, 'the local store is made by its first write');
   assert.match(local.description, /^local store \/tmp\/ki-runtime-test$/);
   const es = buildRuntime(loadConfig({ env: { ELASTICSEARCH_URL: 'http://user:secret@es:9200' } })).store;
   assert.equal(es.shared, true);
