@@ -47,20 +47,20 @@ export class ElasticsearchStore implements ChunkStore {
     return token;
   }
 
-  write(claim: WriteClaim, slices: ChunkSlices, provenance?: ChunkProvenance): Promise<WriteResult> {
-    return this.sink.writeFileSlices(this.recordClaimOf(claim), slices, provenance);
+  async write(claim: WriteClaim, slices: ChunkSlices, provenance?: ChunkProvenance): Promise<WriteResult> {
+    return await this.sink.writeFileSlices(this.recordClaimOf(claim), slices, provenance);
   }
 
-  remove(claim: WriteClaim, object?: ObjectIdentity): Promise<RemoveResult> {
-    return this.sink.removeFile(this.recordClaimOf(claim), object);
+  async remove(claim: WriteClaim, object?: ObjectIdentity): Promise<RemoveResult> {
+    return await this.sink.removeFile(this.recordClaimOf(claim), object);
   }
 
   indexedFrom(filePath: string): Promise<ChunkProvenance | undefined> {
     return this.sink.indexedFrom(filePath);
   }
 
-  recordDeadLettered(claim: WriteClaim, reason: DeadLetterReason): Promise<boolean> {
-    return this.sink.recordDeadLettered(this.recordClaimOf(claim), reason);
+  async recordDeadLettered(claim: WriteClaim, reason: DeadLetterReason): Promise<boolean> {
+    return await this.sink.recordDeadLettered(this.recordClaimOf(claim), reason);
   }
 
   search(query: StoreQuery, embedQuery: EmbedQuery): Promise<StoreSearchResult> {

@@ -179,13 +179,14 @@ export class LocalStore implements ChunkStore {
     return { written: chunks.length, staleDeleted: Math.max(0, previous - chunks.length), superseded: false };
   }
 
-  remove(claim: WriteClaim): Promise<RemoveResult> {
-    if (!this.isLatest(claim)) return Promise.resolve({ removed: 0, superseded: true });
+  async remove(claim: WriteClaim): Promise<RemoveResult> {
+    await Promise.resolve(); // a claim of another store is refused as a rejection, as in every store
+    if (!this.isLatest(claim)) return { removed: 0, superseded: true };
     const { sourceId } = claim;
     const removed = this.bySource.get(sourceId)?.chunks.length ?? 0;
     this.bySource.delete(sourceId);
     this.files.delete(claim.filePath);
-    return Promise.resolve({ removed, superseded: false });
+    return { removed, superseded: false };
   }
 
   indexedFrom(filePath: string): Promise<ChunkProvenance | undefined> {
@@ -196,8 +197,9 @@ export class LocalStore implements ChunkStore {
    * The local store keeps no "claimed" state that a dead letter would leave behind (a claim lives
    * only in this process), so there is nothing to record; says whether the claim is still the latest.
    */
-  recordDeadLettered(claim: WriteClaim): Promise<boolean> {
-    return Promise.resolve(this.isLatest(claim));
+  async recordDeadLettered(claim: WriteClaim): Promise<boolean> {
+    await Promise.resolve();
+    return this.isLatest(claim);
   }
 
   /** Exact search: the query embedded with the store's model, then the k nearest matching chunks (kNN only). */
