@@ -11,6 +11,7 @@ import { PermanentError, type DeadLetterReason } from '../failure.js';
 import { stageCpu } from '../observe/stage-cpu.js';
 import { splitText, type Chunk, type SplitOptions } from '../split/splitter.js';
 import { indexSettingsFingerprint, sameEtag } from './index-settings.js';
+import { modelSlug } from '../embed/model-profile.js';
 
 /** What the indexer needs of a store: its writes, under claims. */
 export type ChunkSink = Pick<ChunkStore, 'claim' | 'write' | 'remove' | 'indexedFrom' | 'recordDeadLettered'>;
@@ -109,6 +110,12 @@ export class FileIndexer {
   private converter: Promise<FileConverter> | undefined;
   /** Fingerprint of the model and split settings, recorded with each file's chunks. */
   readonly indexSettings: string;
+  /**
+   * The fingerprint as it was made before the model was named by its identity (model-record.ts):
+   * with the model's spelling. Records that carry it still count as unchanged, so an upgrade does
+   * not re-embed every file a backfill names again.
+   */
+  private readonly spelledIndexSettings: string;
   private readonly sliceChunks: number;
 
   constructor(
@@ -126,14 +133,18 @@ export class FileIndexer {
     this.splitOptions = splitOptionsOf(settings, embedder);
     this.limits = sandboxLimitsOf(settings);
     this.sliceChunks = settings.embedding.sliceChunks;
-    this.indexSettings = indexSettingsFingerprint({
-      model: embedder.model,
-      dims: embedder.dimensions,
-      dtype: settings.embedding.dtype,
-      passagePrefix: settings.embedding.passagePrefix,
-      split: settings.split,
-      maxTokens: this.splitOptions.maxTokens,
-    });
+    const fingerprintOf = (model: string) =>
+      indexSettingsFingerprint({
+        model,
+        dims: embedder.dimensions,
+        dtype: settings.embedding.dtype,
+        passagePrefix: settings.embedding.passagePrefix,
+        split: settings.split,
+        maxTokens: this.splitOptions.maxTokens,
+      });
+    // The model's identity, not its spelling: a hub id and the folder fetched from it are one model.
+    this.indexSettings = fingerprintOf(modelSlug(embedder.model));
+    this.spelledIndexSettings = fingerprintOf(embedder.model);
   }
 
   /**
@@ -142,7 +153,8 @@ export class FileIndexer {
    */
   async isUnchanged(filePath: string, etag: string): Promise<boolean> {
     const indexed = await this.sink.indexedFrom(filePath);
-    if (indexed?.etag === undefined || indexed.indexSettings !== this.indexSettings) return false;
+    if (indexed?.etag === undefined) return false;
+    if (indexed.indexSettings !== this.indexSettings && indexed.indexSettings !== this.spelledIndexSettings) return false;
     return sameEtag(indexed.etag, etag);
   }
 

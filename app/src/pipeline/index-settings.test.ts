@@ -61,4 +61,15 @@ test('FileIndexer.isUnchanged: same ETag and same settings on an indexed record,
   assert.equal(await indexer.isUnchanged('s3://b/k', 'abc'), false, 'indexed before fingerprints were recorded');
   recorded = undefined;
   assert.equal(await indexer.isUnchanged('s3://b/k', 'abc'), false, 'a store that says nothing of the file');
+
+  // The model by its identity: a hub id and the folder fetched from it write the same fingerprint;
+  // a record made with the older, spelled fingerprint of this very spelling still counts.
+  const { indexSettingsFingerprint } = await import('./index-settings.js');
+  const hub = new FileIndexer({ ...embedder, model: 'Xenova/all-MiniLM-L6-v2' }, batcher, sink, settings);
+  const folder = new FileIndexer({ ...embedder, model: '/cache/models/all-MiniLM-L6-v2' }, batcher, sink, settings);
+  assert.equal(hub.indexSettings, folder.indexSettings);
+  const spelled = indexSettingsFingerprint({ model: 'Xenova/all-MiniLM-L6-v2', dims: 384, dtype: settings.embedding.dtype, passagePrefix: '', split: settings.split, maxTokens: 256 });
+  recorded = { etag: 'abc', indexSettings: spelled };
+  assert.equal(await hub.isUnchanged('s3://b/k', 'abc'), true, 'recorded before, under the same spelling');
+  assert.equal(await folder.isUnchanged('s3://b/k', 'abc'), false, 'the old fingerprint knew only its own spelling');
 });
