@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fuseByRank } from '../app/src/commands/search.js';
+import { fuseByRank } from '../app/src/store/elasticsearch/search.js';
 import { loadConfig } from '../app/src/config/config.js';
 import { convert, DEFAULT_CONVERT_LIMITS } from '../app/src/convert/index.js';
 import { createEmbedder } from '../app/src/embed/embedder.js';

@@ -93,10 +93,11 @@ program
   .addHelpText(
     'after',
     `
-Writes to Elasticsearch when ELASTICSEARCH_URL is set, otherwise to the embedded local store in
-LOCAL_STORE_PATH (default ./.keda-indexer). Files unchanged since they were indexed (size,
-modification time, model and split settings) are skipped; against the local store, files deleted
-from an indexed folder are also removed from the index. A file that cannot be indexed is reported
+Writes to the store STORE names: elasticsearch, or local (the embedded store in LOCAL_STORE_PATH,
+default ./.keda-indexer); STORE empty: Elasticsearch when ELASTICSEARCH_URL is set, else local.
+Files unchanged since they were indexed (size, modification time, model and split settings) are
+skipped; against the local store, files deleted from an indexed folder are also removed from the
+index. A file that cannot be indexed is reported
 and skipped; the exit code is 1 if any failed.
 
 Examples:
@@ -123,8 +124,9 @@ program
   .addHelpText(
     'after',
     `
-Searches Elasticsearch when ELASTICSEARCH_URL is set (kNN fused with BM25 by reciprocal rank),
-otherwise the local store that \`keda-indexer index\` built (kNN).
+Searches the store STORE names (empty: Elasticsearch when ELASTICSEARCH_URL is set, else the local
+store that \`keda-indexer index\` built): Elasticsearch fuses kNN with BM25 by reciprocal rank, the
+local store ranks by kNN.
 
 Examples:
   keda-indexer search "how do volcanoes erupt"

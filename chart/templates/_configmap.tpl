@@ -32,6 +32,8 @@ data:
   {{- end }}
   WORKER_CONCURRENCY: {{ .Values.worker.concurrency | toString | quote }}
   WORKER_DRAIN_DEADLINE_SECONDS: {{ .Values.worker.drainDeadlineSeconds | toString | quote }}
+  {{- /* The worker writes to Elasticsearch: said explicitly, so a missing URL is a clear startup error. */}}
+  STORE: "elasticsearch"
   ELASTICSEARCH_URL: {{ include "keda-indexer.elasticsearchUrl" . | quote }}
   ELASTICSEARCH_INDEX: {{ .Values.elasticsearch.index | quote }}
   {{- with .Values.elasticsearch.username }}

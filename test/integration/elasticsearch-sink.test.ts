@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../app/src/config/config.js';
 import { PermanentError, TransientError } from '../../app/src/failure.js';
-import { chunkIdOf, sourceIdOf, type ChunkDocument, type WriteClaim } from '../../app/src/store/document.js';
+import { chunkIdOf, sourceIdOf, type ChunkDocument } from '../../app/src/store/document.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../../app/src/store/elasticsearch/chunks.js';
-import { FileRecords } from '../../app/src/store/elasticsearch/file-records.js';
+import { FileRecords, type RecordClaim as WriteClaim } from '../../app/src/store/elasticsearch/file-records.js';
 
 const settings = loadConfig().elasticsearch;
 const index = `test-sink-${process.pid}-${Date.now()}`;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { QueryModels } from '../../app/src/commands/query-model.js';
-import { searchIndex } from '../../app/src/commands/search.js';
+import { searchIndex } from '../../app/src/store/elasticsearch/search.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
 import { ElasticsearchSink } from '../../app/src/store/elasticsearch/chunks.js';
 import { readIndexMeta, resolveIndex } from '../../app/src/store/elasticsearch/index-alias.js';
@@ -192,7 +192,7 @@ describe('ELASTICSEARCH_INDEX as an alias', () => {
     const models = new QueryModels(settings, silentLogger());
     try {
       const searchSettings = { ...settings, elasticsearch: { ...settings.elasticsearch, index: alias } };
-      const result = await searchIndex(racing, searchSettings, models, 'ice carving valleys', { k: 1, json: true, hybrid: true });
+      const result = await searchIndex(racing, searchSettings, models, 'ice carving valleys', { k: 1, hybrid: true });
       assert.ok(moved, 'the race was not forced');
       assert.equal(result.index, v2);
       assert.equal(result.hits[0]?.file_path, path.join(docs, 'glaciers.txt'));

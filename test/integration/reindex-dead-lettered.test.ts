@@ -2,7 +2,7 @@
 // reason) from one simply missing, against real Elasticsearch.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { verifyIndices } from '../../app/src/commands/reindex.js';
+import { verifyIndices } from '../../app/src/store/elasticsearch/reindex.js';
 import { sourceIdOf } from '../../app/src/store/document.js';
 import { indexMapping } from '../../app/src/store/elasticsearch/chunks.js';
 import { RECORDS_MAPPING, recordsIndexOf, type FileRecord } from '../../app/src/store/elasticsearch/file-records.js';

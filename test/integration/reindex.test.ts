@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { cosineSimilarity, createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
 import { QueryModels } from '../../app/src/commands/query-model.js';
-import { searchIndex } from '../../app/src/commands/search.js';
+import { searchIndex } from '../../app/src/store/elasticsearch/search.js';
 import type { Settings } from '../../app/src/config/config.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
 import { chunkIdOf, type ChunkDocument } from '../../app/src/store/document.js';
@@ -92,7 +92,7 @@ class SearchLoop {
       const query = QUERIES[i % QUERIES.length] ?? '';
       const startedAt = Date.now();
       try {
-        const result = await searchIndex(es, this.searchSettings, this.models, query, { k: 3, json: true, hybrid: true });
+        const result = await searchIndex(es, this.searchSettings, this.models, query, { k: 3, hybrid: true });
         const top = result.hits[0];
         this.answers.push({
           startedAt,

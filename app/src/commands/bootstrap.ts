@@ -1,11 +1,13 @@
 // `keda-indexer bootstrap`: creates (or brings up to date) the queue, its dead-letter queue with a
-// redrive policy, the bucket, the bucket's S3 → SQS notification and the Elasticsearch index.
+// redrive policy, the bucket, the bucket's S3 → SQS notification and the store's index (where the
+// store is made ahead of its writers: Elasticsearch).
 // Safe to run again at any time; the chart runs it as a Helm hook.
 import { createS3Client, createSqsClient } from '../aws.js';
 import type { Settings } from '../config/config.js';
 import { createLogger } from '../observe/logger.js';
-import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../store/elasticsearch/chunks.js';
-import { describeConfiguredModel, modelRecordOf, resolveWriteTarget } from '../store/elasticsearch/index-alias.js';
+import { buildRuntime } from '../runtime.js';
+import { describeConfiguredModel, modelRecordOf } from '../store/model-record.js';
+import { StoreStartupError } from '../store/port.js';
 import {
   ensureBucket,
   ensureNotification,
@@ -16,7 +18,7 @@ import {
   type NotificationPlan,
 } from '../setup/aws-resources.js';
 import { ExitCode, UserError } from './common.js';
-import { cliLogLevel, loadEmbedder, usesElasticsearch } from './runtime.js';
+import { cliLogLevel, loadEmbedder } from './runtime.js';
 
 export interface BootstrapOptions {
   readonly queueName?: string;
@@ -97,8 +99,9 @@ export async function runBootstrap(settings: Settings, options: BootstrapOptions
     else line(`notification ${what} (${plan.kind === 'put' ? plan.outcome : 'unchanged'}; other configurations kept)`);
   }
 
-  if (options.skipIndex || !usesElasticsearch(settings)) {
-    line(`index        skipped (${options.skipIndex ? '--skip-index' : 'ELASTICSEARCH_URL not set'})`);
+  const { store } = buildRuntime(settings);
+  if (options.skipIndex || store.prepare === undefined) {
+    line(`index        skipped (${options.skipIndex ? '--skip-index' : `the ${store.description} is made by its first write`})`);
   } else {
     let dims = options.dims;
     if (dims === undefined) {
@@ -106,19 +109,13 @@ export async function runBootstrap(settings: Settings, options: BootstrapOptions
       dims = embedder.dimensions;
       await embedder.dispose();
     }
-    const client = createElasticsearchClient(settings.elasticsearch);
     try {
-      // ELASTICSEARCH_INDEX is an alias over <alias>-v1-<model> on a fresh cluster; an existing
-      // concrete index of that name is used as it is (docs/operations.md, "Change the embedding model").
-      const target = await resolveWriteTarget(client, settings.elasticsearch, modelRecordOf(describeConfiguredModel(settings.embedding), dims));
-      const outcome = await new ElasticsearchSink(client, { ...settings.elasticsearch, index: target.index }).ensureIndex(dims);
-      const where = target.alias === undefined ? target.index : `${target.alias} → ${target.index}`;
-      line(`index        ${where} (${target.created ? 'created' : outcome}, ${dims} dims)`);
+      line(`index        ${await store.prepare(modelRecordOf(describeConfiguredModel(settings.embedding), dims))}`);
     } catch (error) {
-      if (error instanceof SinkStartupError) throw new UserError(error.message);
+      if (error instanceof StoreStartupError) throw new UserError(error.message);
       throw error;
     } finally {
-      await client.close();
+      await store.close();
     }
   }
   if (settings.sqs.queueUrl !== queues.queueUrl) line(`\nexport SQS_QUEUE_URL=${queues.queueUrl}`);

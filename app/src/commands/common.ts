@@ -2,6 +2,7 @@
 // into a clear message and an exit code (documented in the README).
 import { ConfigError, loadConfig, type Settings } from '../config/config.js';
 import { EmbedderStartupError } from '../embed/startup-error.js';
+import { StoreRefusal } from '../store/port.js';
 
 export const ExitCode = {
   ok: 0,
@@ -34,6 +35,10 @@ export function reportError(command: string, error: unknown): number {
   if (error instanceof UserError) {
     process.stderr.write(`keda-indexer ${command}: ${error.message}\n`);
     return error.exitCode;
+  }
+  if (error instanceof StoreRefusal) {
+    process.stderr.write(`keda-indexer ${command}: ${error.message}\n`);
+    return error.usage ? ExitCode.usage : ExitCode.failure;
   }
   if (error instanceof ConfigError) {
     process.stderr.write(`keda-indexer ${command}: ${error.message}\n`);

@@ -1,19 +1,19 @@
-// `keda-indexer doctor`: checks settings, AWS credentials and resources, Elasticsearch, the index
-// mapping against the model, and the model itself; prints each result with how to fix it.
+// `keda-indexer doctor`: checks settings, AWS credentials and resources, the model, and the store
+// (Elasticsearch and its index mapping against the model: the store's own checks); prints each
+// result with how to fix it.
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { createS3Client, createSqsClient } from '../aws.js';
 import { ConfigError, type Settings } from '../config/config.js';
 import type { Embedder } from '../embed/embedder.js';
 import { silentLogger } from '../observe/logger.js';
-import { redactUrl } from '../terminal-safe.js';
-import { createElasticsearchClient } from '../store/elasticsearch/chunks.js';
-import { modelMismatch, modelRecordOf, readIndexMeta, resolveIndex } from '../store/elasticsearch/index-alias.js';
+import { buildRuntime } from '../runtime.js';
+import { modelRecordOf } from '../store/model-record.js';
 import { notificationTargets } from '../setup/aws-resources.js';
 import { countByReason, DeadLetterScanRefused, queueDepth, scanDeadLetters } from '../source/dead-letters.js';
 import { SqsQueue } from '../source/sqs.js';
 import { ExitCode } from './common.js';
-import { loadEmbedder, usesElasticsearch } from './runtime.js';
+import { loadEmbedder } from './runtime.js';
 
 type Status = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -159,54 +159,17 @@ export async function runDoctor(load: () => Settings, out: NodeJS.WritableStream
     report({ name: 'model', status: 'fail', detail: error instanceof Error ? error.message : String(error) });
   }
 
-  if (!usesElasticsearch(settings)) {
-    report({ name: 'elasticsearch', status: 'skip', detail: 'ELASTICSEARCH_URL not set: the CLI uses the local store; the worker needs Elasticsearch' });
-  } else {
-    const client = createElasticsearchClient(settings.elasticsearch);
+  let store;
+  try {
+    ({ store } = buildRuntime(settings));
+  } catch (error) {
+    report({ name: 'store', status: 'fail', detail: error instanceof Error ? error.message : String(error) });
+  }
+  if (store !== undefined) {
     try {
-      const health = await client.cluster.health({ timeout: '5s' }, { requestTimeout: 8000, maxRetries: 0 });
-      report({ name: 'elasticsearch', status: health.status === 'red' ? 'fail' : 'ok', detail: `${redactUrl(settings.elasticsearch.url) || 'cloud'} cluster ${health.cluster_name} is ${health.status}` });
-      const index = settings.elasticsearch.index;
-      if (!(await client.indices.exists({ index }))) {
-        report({ name: 'index', status: 'warn', detail: `${index} does not exist yet`, fix: 'the worker creates it on start; or run `keda-indexer bootstrap`' });
-      } else {
-        const mapping = await client.indices.getMapping({ index });
-        const dims = (Object.values(mapping)[0]?.mappings.properties?.embedding as { dims?: number } | undefined)?.dims;
-        if (embedder === undefined) report({ name: 'index', status: 'skip', detail: `${index}: ${String(dims)} dims (model not loaded to compare)` });
-        else if (dims === embedder.dimensions) {
-          // Behind an alias, the model recorded on the physical index must be this one too.
-          const resolved = await resolveIndex(client, index);
-          const meta = resolved.kind === 'missing' ? undefined : await readIndexMeta(client, resolved.index);
-          const mismatch = meta === undefined ? undefined : modelMismatch(meta.model, modelRecordOf(embedder, embedder.dimensions));
-          const where = resolved.kind === 'alias' ? `${index} → ${resolved.index}` : index;
-          if (mismatch === undefined) report({ name: 'index', status: 'ok', detail: `${where}: ${dims} dims, matches the model` });
-          else {
-            report({
-              name: 'index',
-              status: 'fail',
-              detail: `${where} holds vectors of ${mismatch}`,
-              fix: `set EMBEDDING_MODEL to ${meta?.model.source ?? 'the model the index was built with'}, or change the model with \`keda-indexer reindex\` (docs/operations.md)`,
-            });
-          }
-        }
-        else {
-          report({
-            name: 'index',
-            status: 'fail',
-            detail: `${index} has ${String(dims)} dims; the model produces ${embedder.dimensions}`,
-            fix: 'set ELASTICSEARCH_INDEX to a new index for this model, or EMBEDDING_MODEL to the one the index was built with',
-          });
-        }
-      }
-    } catch (error) {
-      report({
-        name: 'elasticsearch',
-        status: 'fail',
-        detail: message(error),
-        fix: 'check ELASTICSEARCH_URL and credentials (ELASTICSEARCH_API_KEY, or USERNAME/PASSWORD; ELASTICSEARCH_CA_CERT for a private CA)',
-      });
+      for (const check of await store.checks(embedder === undefined ? undefined : modelRecordOf(embedder, embedder.dimensions))) report(check);
     } finally {
-      await client.close();
+      await store.close();
     }
   }
   await embedder?.dispose();

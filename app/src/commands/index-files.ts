@@ -1,11 +1,12 @@
-// `keda-indexer index <path…>`: the worker's convert → split → embed → sink line on local files.
-// Writes to Elasticsearch when one is configured, otherwise to the embedded local store. Files
-// unchanged since they were indexed (same size and modification time, same model and split
-// settings) are skipped on both. Against the local store, files deleted from an indexed folder
-// also lose their chunks, so re-running on a folder brings that index up to date.
+// `keda-indexer index <path…>`: the worker's convert → split → embed → sink line on local files,
+// into the store the settings chose (runtime.ts). Files unchanged since they were indexed (same
+// size and modification time, same model and split settings) are skipped. Where the store can list
+// its files (the local store), files deleted from an indexed folder also lose their chunks, so
+// re-running on a folder brings that index up to date.
 //
-// A run keeps what it did: the local store is saved every LOCAL_STORE_CHECKPOINT_FILES files or
-// LOCAL_STORE_CHECKPOINT_SECONDS seconds (a crash loses at most that much), a folder that cannot
+// A run keeps what it did: a store that saves in checkpoints (the local store) saves every
+// LOCAL_STORE_CHECKPOINT_FILES files or LOCAL_STORE_CHECKPOINT_SECONDS seconds (a crash loses at
+// most that much), a folder that cannot
 // be read is reported and skipped (its files keep their chunks), and FETCH_MAX_BYTES holds before
 // a file is read, as it does for the worker's downloads.
 import { open, readdir, stat } from 'node:fs/promises';
@@ -16,13 +17,13 @@ import { SUPPORTED_EXTENSIONS } from '../convert/registry.js';
 import { callOverheadTokens, EmbedBatcher } from '../embed/batcher.js';
 import { PermanentError } from '../failure.js';
 import { createLogger } from '../observe/logger.js';
-import { FileIndexer, type ChunkSink } from '../pipeline/index-file.js';
-import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../store/elasticsearch/chunks.js';
-import { modelRecordOf, resolveWriteTarget } from '../store/elasticsearch/index-alias.js';
-import { printable, redactUrl } from '../terminal-safe.js';
-import { LocalStore } from '../store/local/local-store.js';
+import { FileIndexer } from '../pipeline/index-file.js';
+import { buildRuntime } from '../runtime.js';
+import { modelRecordOf } from '../store/model-record.js';
+import { StoreStartupError, type ChunkStore } from '../store/port.js';
+import { printable } from '../terminal-safe.js';
 import { ExitCode, UserError } from './common.js';
-import { cliLogLevel, loadEmbedder, usesElasticsearch } from './runtime.js';
+import { cliLogLevel, loadEmbedder } from './runtime.js';
 
 export interface IndexIo {
   readonly out: NodeJS.WriteStream;
@@ -119,9 +120,9 @@ export async function readCapped(file: string, maxBytes: number): Promise<Uint8A
 }
 
 /**
- * What stands for an S3 ETag on a local file, recorded with its chunks in Elasticsearch: the
- * size and modification time, as the local store compares them (reading and hashing every file
- * to find it unchanged would cost what indexing a small one does).
+ * What stands for an S3 ETag on a local file, recorded with its chunks: the size and modification
+ * time (reading and hashing every file to find it unchanged would cost what indexing a small one
+ * does).
  */
 export function localFileTag(file: { readonly size: number; readonly mtimeMs: number }): string {
   return `local:${file.size}:${file.mtimeMs}`;
@@ -162,9 +163,9 @@ class Progress {
     if (!this.bar) this.io.err.write(`indexed   ${printable(file)} (${chunks} chunks)${note}\n`);
   }
 
-  /** A checkpoint of the local store: said in the plain output, silent under a bar. */
-  saved(folder: string, files: number): void {
-    if (!this.bar) this.io.err.write(`saved     ${printable(folder)} (${files} file(s) indexed so far)\n`);
+  /** A checkpoint of the store: said in the plain output, silent under a bar. */
+  saved(store: string, files: number): void {
+    if (!this.bar) this.io.err.write(`saved     ${printable(store)} (${files} file(s) indexed so far)\n`);
   }
 
   failed(file: string, reason: string, message: string): void {
@@ -208,40 +209,20 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
 
   const logger = createLogger({ level: cliLogLevel(settings) });
   const embedder = await loadEmbedder(settings, logger);
-  let sink: ChunkSink;
-  let store: LocalStore | undefined;
-  let elasticsearch: ElasticsearchSink | undefined;
-  let target: string;
-  const esClient = usesElasticsearch(settings) ? createElasticsearchClient(settings.elasticsearch) : undefined;
+  const { store: provider } = buildRuntime(settings);
+  let store: ChunkStore | undefined;
   try {
-    if (esClient) {
-      let es: ElasticsearchSink;
-      try {
-        const resolved = await resolveWriteTarget(esClient, settings.elasticsearch, modelRecordOf(embedder, embedder.dimensions));
-        es = new ElasticsearchSink(esClient, { ...settings.elasticsearch, index: resolved.index });
-        await es.ensureIndex(embedder.dimensions);
-      } catch (error) {
-        if (error instanceof SinkStartupError) throw new UserError(error.message);
-        throw new UserError(`Elasticsearch at ${redactUrl(settings.elasticsearch.url) || 'the configured cloud id'} is not usable: ${(error as Error).message}`);
-      }
-      sink = es;
-      elasticsearch = es;
-      target = `Elasticsearch index ${es.index}`;
-    } else {
-      store = await LocalStore.open(path.resolve(settings.localStore.path), modelRecordOf(embedder, embedder.dimensions));
-      sink = store;
-      target = `local store ${store.folder}`;
+    try {
+      store = await provider.openForWriting(modelRecordOf(embedder, embedder.dimensions));
+    } catch (error) {
+      if (error instanceof StoreStartupError) throw new UserError(error.message);
+      throw new UserError(`${provider.description} is not usable: ${(error as Error).message}`);
     }
+    const sink = store;
 
     const indexer = new FileIndexer(embedder, new EmbedBatcher(embedder, { batchTokens: settings.embedding.batchTokens, callOverheadTokens: callOverheadTokens(embedder.device, settings.embedding.batchTokens), lingerMs: 5 }), sink, settings, undefined, { converterLogger: logger });
     const counts = { indexed: 0, unchanged: 0, removed: 0, failed: missing.length + unreadable.length, chunks: 0 };
-    const isUnchanged = async (file: FoundFile): Promise<boolean> => {
-      if (store) {
-        const entry = store.fileEntry(file.path);
-        return entry !== undefined && entry.size === file.size && entry.mtimeMs === file.mtimeMs;
-      }
-      return indexer.isUnchanged(file.path, localFileTag(file));
-    };
+    const isUnchanged = (file: FoundFile): Promise<boolean> => indexer.isUnchanged(file.path, localFileTag(file));
     const unchanged = new Array<boolean>(found.length).fill(false);
     await mapConcurrent([...found.keys()], settings.worker.concurrency, async (i) => {
       const file = found[i];
@@ -256,15 +237,15 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
     let sinceSave = 0;
     let savedAt = performance.now();
     const checkpoint = async (): Promise<void> => {
-      if (!store) return;
+      if (sink.checkpoint === undefined) return;
       sinceSave++;
       const { checkpointFiles, checkpointSeconds } = settings.localStore;
       if (sinceSave < checkpointFiles && performance.now() - savedAt < checkpointSeconds * 1000) return;
       sinceSave = 0;
       savedAt = performance.now();
       const indexedSoFar = counts.indexed;
-      await store.save();
-      progress.saved(store.folder, indexedSoFar);
+      await sink.checkpoint();
+      progress.saved(sink.description, indexedSoFar);
     };
     await mapConcurrent(toIndex, settings.worker.concurrency, async (file) => {
       let indexed = false;
@@ -274,9 +255,8 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
         // Claimed before reading, as the worker does: another writer of the same path then orders after.
         const claim = await indexer.claim(file.path);
         const bytes = await readCapped(file.path, maxBytes);
-        const object = store ? undefined : { etag: localFileTag(file), lastModified: new Date(file.mtimeMs).toISOString() };
-        const result = await indexer.index({ bytes, fileName: path.basename(file.path), filePath: file.path, ...(object && { object }) }, claim);
-        store?.recordStat(file.path, file);
+        const object = { etag: localFileTag(file), lastModified: new Date(file.mtimeMs).toISOString() };
+        const result = await indexer.index({ bytes, fileName: path.basename(file.path), filePath: file.path, object }, claim);
         counts.indexed++;
         counts.chunks += result.chunks;
         // A file OCR's budget stopped is indexed as far as OCR got, and says so.
@@ -294,33 +274,31 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
     });
     progress.stop();
 
-    // A person who indexes and then searches expects to find what was just indexed; the worker
-    // leaves refreshing to Elasticsearch's interval, a one-off command does it once at the end.
-    await elasticsearch?.refresh();
-
-    if (store) {
+    if (sink.listFiles !== undefined) {
       const present = new Set(found.map((file) => file.path));
       // Not seen because it could not be read is not gone: those files keep their chunks.
       const unseen = unreadable.map((entry) => entry.path);
-      for (const filePath of store.filePaths()) {
+      for (const filePath of await sink.listFiles()) {
         if (isUnder(filePath, roots) && !isUnder(filePath, unseen) && !present.has(filePath)) {
-          const entry = store.fileEntry(filePath);
-          if (entry) await store.removeFile(await store.claim(filePath));
+          await sink.remove(await sink.claim(filePath));
           counts.removed++;
           io.err.write(`removed   ${printable(filePath)}\n`);
         }
       }
-      await store.save();
     }
+    // A person who indexes and then searches expects to find what was just indexed: the local
+    // store saves, Elasticsearch refreshes (the worker leaves that to its refresh interval).
+    await sink.flush();
 
     const seconds = (performance.now() - started) / 1000;
     io.out.write(
       `Indexed ${counts.indexed} file(s) (${counts.chunks} chunks), ${counts.unchanged} unchanged, ${counts.removed} removed, ` +
-        `${counts.failed} failed in ${seconds.toFixed(1)} s into ${target}.\n`,
+        `${counts.failed} failed in ${seconds.toFixed(1)} s into ${sink.description}.\n`,
     );
     return counts.failed > 0 ? ExitCode.failure : ExitCode.ok;
   } finally {
     await embedder.dispose();
-    await esClient?.close();
+    await store?.close();
+    await provider.close();
   }
 }

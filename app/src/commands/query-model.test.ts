@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../config/config.js';
-import { modelRecordOf } from '../store/elasticsearch/index-alias.js';
+import { modelRecordOf } from '../store/model-record.js';
 import { UserError } from './common.js';
 import { queryModelFor } from './query-model.js';
 

@@ -18,10 +18,6 @@ export function loadEmbedder(settings: Settings, logger: Logger, modelSetting = 
   });
 }
 
-export function usesElasticsearch(settings: Settings): boolean {
-  return settings.elasticsearch.url !== '' || settings.elasticsearch.cloudId !== '';
-}
-
 /** CLI commands print for people; JSON logs stay quiet unless LOG_LEVEL asks for them. */
 export function cliLogLevel(settings: Settings): string {
   return process.env.LOG_LEVEL === undefined ? 'warn' : settings.log.level;

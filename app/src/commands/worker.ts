@@ -1,7 +1,6 @@
 // `keda-indexer worker [--drain]`: consume the queue until SIGTERM (or, with --drain, until it
 // is empty), serving /healthz, /readyz and /metrics meanwhile.
 import type { Server } from 'node:http';
-import type { Client } from '@elastic/elasticsearch';
 import type { Settings } from '../config/config.js';
 import { callOverheadTokens, EmbedBatcher } from '../embed/batcher.js';
 import type { Embedder } from '../embed/embedder.js';
@@ -9,41 +8,36 @@ import { startHealthServer } from '../observe/health.js';
 import { createLogger, logProcessWarnings, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
 import type { Consumer } from '../consumer/consumer.js';
-import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../store/elasticsearch/chunks.js';
-import { modelRecordOf, resolveWriteTarget, watchAlias, type WriteTarget } from '../store/elasticsearch/index-alias.js';
+import { buildRuntime } from '../runtime.js';
+import { modelRecordOf } from '../store/model-record.js';
+import { StoreStartupError, type ChunkStore, type StoreProvider } from '../store/port.js';
 import { allowedLocationsOf, describeLocations } from '../s3-names.js';
 import { ExitCode, requireSetting, UserError } from './common.js';
-import { loadEmbedder, usesElasticsearch } from './runtime.js';
+import { loadEmbedder } from './runtime.js';
 
 /**
- * How often a worker checks that ELASTICSEARCH_INDEX still points at the index it writes to. After
- * `keda-indexer reindex flip` the old index's workers stop within this time (docs/operations.md).
+ * How often a worker checks that the store it writes to is still the one searched (Elasticsearch:
+ * that ELASTICSEARCH_INDEX still points at its index). After `keda-indexer reindex flip` the old
+ * index's workers stop within this time (docs/operations.md).
  */
 export const ALIAS_CHECK_MS = 10_000;
 
 /**
- * Resolves the index to write to (creating version 1 and the alias on an empty cluster) and makes
- * sure it is ready, retrying while Elasticsearch is unreachable: a worker that starts first waits.
+ * Opens the store to write to (Elasticsearch: resolves the alias, creating version 1 and the alias
+ * on an empty cluster, and makes sure the index is ready), retrying while it is unreachable: a
+ * worker that starts first waits.
  */
-async function ensureIndexWhenReachable(
-  client: Client,
-  settings: Settings,
-  embedder: Embedder,
-  logger: Logger,
-  signal: AbortSignal,
-): Promise<{ sink: ElasticsearchSink; target: WriteTarget } | undefined> {
+async function openStoreWhenReachable(provider: StoreProvider, embedder: Embedder, logger: Logger, signal: AbortSignal): Promise<ChunkStore | undefined> {
   const model = modelRecordOf(embedder, embedder.dimensions);
   for (let attempt = 1; !signal.aborted; attempt++) {
     try {
-      const target = await resolveWriteTarget(client, settings.elasticsearch, model);
-      const sink = new ElasticsearchSink(client, { ...settings.elasticsearch, index: target.index });
-      const outcome = await sink.ensureIndex(embedder.dimensions);
-      logger.info({ index: target.index, alias: target.alias, outcome, dims: embedder.dimensions }, 'index ready');
-      return { sink, target };
+      const store = await provider.openForWriting(model);
+      logger.info({ store: store.description, dims: embedder.dimensions }, 'index ready');
+      return store;
     } catch (error) {
-      if (error instanceof SinkStartupError) throw new UserError(error.message);
+      if (error instanceof StoreStartupError) throw new UserError(error.message);
       const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
-      logger.warn({ err: error, retryInMs: delay }, 'Elasticsearch not reachable yet');
+      logger.warn({ err: error, retryInMs: delay, store: provider.description }, 'store not reachable yet');
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
@@ -73,8 +67,9 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
   // The worker's stderr is its log stream: one JSON object per line.
   logProcessWarnings(logger);
   const queueUrl = requireSetting(settings.sqs.queueUrl, 'SQS_QUEUE_URL', 'Set it to the URL of the queue to consume.');
-  if (!usesElasticsearch(settings)) {
-    throw new UserError('ELASTICSEARCH_URL (or ELASTICSEARCH_CLOUD_ID) is not set: the worker writes to Elasticsearch.', ExitCode.usage);
+  const { store: provider } = buildRuntime(settings);
+  if (!provider.shared) {
+    throw new UserError(`the worker needs a store that many workers share, not the ${provider.description}: set ELASTICSEARCH_URL (or ELASTICSEARCH_CLOUD_ID), and STORE=elasticsearch or empty.`, ExitCode.usage);
   }
 
   const allowed = allowedLocationsOf(settings.s3);
@@ -90,11 +85,8 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
   const stopRequested = () => stop.signal.aborted;
   let worker: Consumer | undefined;
   let embedder: Embedder | undefined;
-  const esClient = createElasticsearchClient(settings.elasticsearch);
-  // Pings only; the sink that writes is made once the alias is resolved.
-  const probe = new ElasticsearchSink(esClient, settings.elasticsearch);
-  let indexReady = false;
-  let aliasWatch: { stop(): void } | undefined;
+  let store: ChunkStore | undefined;
+  let retirementWatch: { stop(): void } | undefined;
 
   const onSignal = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'signal received');
@@ -110,16 +102,16 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
       settings.http.port,
       {
         live: () => worker?.live() ?? true,
-        ready: async () => embedder !== undefined && indexReady && !stop.signal.aborted && (worker?.queueUsable() ?? true) && (await probe.ping()),
+        ready: async () => embedder !== undefined && store !== undefined && !stop.signal.aborted && (worker?.queueUsable() ?? true) && (await provider.ping()),
       },
       metrics.registry,
     );
   }
   try {
     // The model loads in a thread of its own (embed/model-thread.ts). Meanwhile the main thread
-    // makes the first Elasticsearch request (connection, TLS handshake) and loads the queue side:
+    // makes the first request to the store (connection, TLS handshake) and loads the queue side:
     // the AWS SDK's S3 and SQS clients and the file pipeline.
-    const warmUp = probe.ping();
+    const warmUp = provider.ping();
     const queueSide = Promise.all([import('../aws.js'), import('../source/sqs.js'), import('../consumer/consumer.js'), import('../pipeline/file-handler.js'), import('../pipeline/index-file.js')]);
     // A queue that does not exist or may not be used stops the worker at once with the fix, rather
     // than a receive loop that retries for ever. The model keeps loading in its thread meanwhile.
@@ -127,10 +119,9 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     embedder = await loadEmbedder(settings, logger);
     await warmUp;
     logger.info({ model: embedder.model, device: embedder.device, dims: embedder.dimensions, preload: embedder.preload, tokenCounting: embedder.tokenCounting }, 'model loaded');
-    const ready = await ensureIndexWhenReachable(esClient, settings, embedder, logger, stop.signal);
-    if (ready === undefined || stop.signal.aborted) return ExitCode.ok;
-    const { sink, target } = ready;
-    indexReady = true;
+    const sink = await openStoreWhenReachable(provider, embedder, logger, stop.signal);
+    if (sink === undefined || stop.signal.aborted) return ExitCode.ok;
+    store = sink;
 
     const [{ createS3Client, createSqsClient }, { SqsQueue }, { Consumer, consumerOptionsFrom }, { FileHandler }, { FileIndexer }] = await queueSide;
     // A signal may have come while those loaded, before a Consumer existed to be told.
@@ -157,29 +148,28 @@ export async function runWorker(settings: Settings, options: { drain: boolean })
     const queue = new SqsQueue(createSqsClient(settings.aws, logger), queueUrl, settings.sqs.deadLetterQueueUrl);
     const files = new FileHandler(createS3Client(settings.aws, logger), indexer, settings, metrics);
     worker = new Consumer(queue, files.handle, consumerOptionsFrom(settings), logger, metrics);
-    if (target.alias !== undefined) {
-      // After a flip this worker's vectors belong to an index search no longer reads: stop taking
-      // messages (they wait in the queue) and exit; a restarted worker resolves the alias again.
-      aliasWatch = watchAlias(esClient, { alias: target.alias, index: target.index }, ALIAS_CHECK_MS, {
-        onMoved: (now) => {
-          logger.warn({ alias: target.alias, from: target.index, to: now.kind === 'missing' ? null : now.index }, 'alias moved away from this index: stopping');
-          worker?.stop();
-        },
-        onError: (error: unknown) => {
-          logger.warn({ err: error }, 'could not check the alias');
-        },
-      });
-    }
-    logger.info({ queueUrl, allowedBuckets: describeLocations(allowed), index: target.index, alias: target.alias, concurrency: settings.worker.concurrency, startupSeconds: (performance.now() - started) / 1000, drain: options.drain }, 'worker ready');
+    // After a flip this worker's vectors belong to an index search no longer reads: stop taking
+    // messages (they wait in the queue) and exit; a restarted worker resolves the alias again.
+    retirementWatch = sink.watchRetirement?.(ALIAS_CHECK_MS, {
+      onRetired: (fields) => {
+        logger.warn(fields, 'alias moved away from this index: stopping');
+        worker?.stop();
+      },
+      onError: (error: unknown) => {
+        logger.warn({ err: error }, 'could not check the alias');
+      },
+    });
+    logger.info({ queueUrl, allowedBuckets: describeLocations(allowed), store: sink.description, concurrency: settings.worker.concurrency, startupSeconds: (performance.now() - started) / 1000, drain: options.drain }, 'worker ready');
     await worker.run({ drain: options.drain });
     logger.info('worker stopped');
     return ExitCode.ok;
   } finally {
-    aliasWatch?.stop();
+    retirementWatch?.stop();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     server?.close();
     await embedder?.dispose();
-    await esClient.close();
+    await store?.close();
+    await provider.close();
   }
 }

@@ -61,6 +61,7 @@ const BAD: Readonly<Record<string, BadValue>> = {
   EMBEDDING_PASSAGE_PREFIX: { file: { text: 'passage: ' }, expect: /a string/ },
   EMBEDDING_QUERY_PREFIX: { file: null, expect: /a string/ },
   SEARCH_ALLOWED_MODELS: { env: 'Xenova/e5-small-v2,./relative', expect: /Hugging Face model ids or absolute paths of model folders/ },
+  STORE: { env: 'opensearch', expect: /one of \(empty\), elasticsearch, local/ },
   ELASTICSEARCH_URL: { env: 'es.local:9200', expect: /an http:\/\/ or https:\/\/ URL/ },
   ELASTICSEARCH_CLOUD_ID: { file: true, expect: /a string/ },
   ELASTICSEARCH_INDEX: { env: 'Documents', expect: /an Elasticsearch index name: lower case/ },

@@ -87,7 +87,7 @@ export function numberAtLeast(min: number): ValueFormat<number> {
 export function oneOf<const V extends string>(...values: V[]): ValueFormat<V> {
   return define({
     name: `one-of:${values.join('|')}`,
-    expect: `one of ${values.join(', ')}`,
+    expect: `one of ${values.map((value) => (value === '' ? '(empty)' : value)).join(', ')}`,
     parse: (raw) => (typeof raw === 'string' && (values as string[]).includes(raw) ? (raw as V) : undefined),
   });
 }

@@ -52,6 +52,7 @@ export interface Settings {
     bulkMaxBytes: number;
     requestTimeoutSeconds: number;
   };
+  store: { kind: '' | 'elasticsearch' | 'local' };
   localStore: { path: string; checkpointFiles: number; checkpointSeconds: number };
   http: { port: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -346,9 +347,17 @@ export const schema: Schema<Settings> = {
       env: 'SEARCH_ALLOWED_MODELS',
     },
   },
+  store: {
+    kind: {
+      doc: 'Where chunks are written and searched: `elasticsearch` (ELASTICSEARCH_*; the worker needs it) or `local` (the embedded store in LOCAL_STORE_PATH, for the CLI). Empty: elasticsearch when ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID is set, else local.',
+      format: oneOf('', 'elasticsearch', 'local').name,
+      default: '',
+      env: 'STORE',
+    },
+  },
   elasticsearch: {
     url: {
-      doc: 'Elasticsearch URL. Empty (and no cloud id): the CLI uses the embedded local store.',
+      doc: 'Elasticsearch URL. Empty (and no cloud id, STORE empty): the CLI uses the embedded local store.',
       format: httpUrl.name,
       default: '',
       env: 'ELASTICSEARCH_URL',
@@ -418,7 +427,7 @@ export const schema: Schema<Settings> = {
   },
   localStore: {
     path: {
-      doc: 'Folder of the embedded local store the CLI uses when no Elasticsearch is configured.',
+      doc: 'Folder of the embedded local store (STORE=local, or no Elasticsearch configured).',
       format: nonEmptyText.name,
       default: '.keda-indexer',
       env: 'LOCAL_STORE_PATH',

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../config/config.js';
 import { isPermanent } from '../failure.js';
-import type { ChunkDocument, ChunkSlices, WriteClaim } from '../store/document.js';
+import type { ChunkDocument, ChunkSlices } from '../store/document.js';
+import type { WriteClaim } from '../store/port.js';
 import { FileIndexer } from './index-file.js';
 
 test('a file that splits into more chunks than CONVERT_MAX_CHUNKS is refused as too_large before any embedding', async () => {
@@ -16,9 +17,9 @@ test('a file that splits into more chunks than CONVERT_MAX_CHUNKS is refused as 
     },
   };
   const refused = () => Promise.reject(new Error('nothing is written in this test'));
-  const sink = { claim: refused, writeFile: refused, writeFileSlices: refused, removeFile: refused };
+  const sink = { claim: refused, write: refused, remove: refused, indexedFrom: refused, recordDeadLettered: refused };
   const indexer = new FileIndexer(embedder, batcher, sink, settings);
-  const claim = { sourceId: 's', filePath: '/tmp/forty-words.txt', generation: 1, seqNo: 0, primaryTerm: 0 };
+  const claim = { sourceId: 's', filePath: '/tmp/forty-words.txt' };
   const bytes = new TextEncoder().encode(Array.from({ length: 40 }, (_, i) => `word${i}`).join(' '));
   const error = await indexer.index({ bytes, fileName: 'forty-words.txt', filePath: claim.filePath }, claim).then(
     () => undefined,
@@ -38,15 +39,16 @@ test("an e-mail's attachments are written under the mail's claim: file_path <pat
   const refused = () => Promise.reject(new Error('not used in this test'));
   const sink = {
     claim: refused,
-    writeFile: refused,
-    removeFile: refused,
-    async writeFileSlices(_claim: WriteClaim, slices: ChunkSlices) {
+    remove: refused,
+    indexedFrom: refused,
+    recordDeadLettered: refused,
+    async write(_claim: WriteClaim, slices: ChunkSlices) {
       for await (const slice of slices) written.push(...slice);
       return { written: written.length, staleDeleted: 0, superseded: false };
     },
   };
   const indexer = new FileIndexer(embedder, batcher, sink, settings);
-  const claim = { sourceId: 'mail', filePath: 's3://b/inbox/m.eml', generation: 1, seqNo: 0, primaryTerm: 0 };
+  const claim = { sourceId: 'mail', filePath: 's3://b/inbox/m.eml' };
   const attachment = (name: string, text: string) =>
     `--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename="${name}"\r\n\r\n${text}\r\n`;
   const mail = [

@@ -5,14 +5,17 @@ import type { Converted, OcrPage, OcrStopped, SkippedPart } from '../convert/typ
 import type { EmbedBatcher } from '../embed/batcher.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Settings } from '../config/config.js';
-import { chunkIdOf, type ChunkDocument, type ChunkSink, type ObjectIdentity, type RemoveResult, type WriteClaim } from '../store/document.js';
+import { chunkIdOf, type ChunkDocument, type ObjectIdentity, type RemoveResult } from '../store/document.js';
+import type { ChunkStore, WriteClaim } from '../store/port.js';
 import { PermanentError, type DeadLetterReason } from '../failure.js';
 import type { Logger } from '../observe/logger.js';
 import { stageCpu } from '../observe/stage-cpu.js';
 import { splitText, type Chunk, type SplitOptions } from '../split/splitter.js';
 import { indexSettingsFingerprint, sameEtag } from './index-settings.js';
+import { modelSlug } from '../embed/model-profile.js';
 
-export type { ChunkSink } from '../store/document.js';
+/** What the indexer needs of a store: its writes, under claims. */
+export type ChunkSink = Pick<ChunkStore, 'claim' | 'write' | 'remove' | 'indexedFrom' | 'recordDeadLettered'>;
 
 export interface IndexedFile {
   readonly sourceId: string;
@@ -110,6 +113,12 @@ export class FileIndexer {
   private converter: Promise<FileConverter> | undefined;
   /** Fingerprint of the model and split settings, recorded with each file's chunks. */
   readonly indexSettings: string;
+  /**
+   * The fingerprint as it was made before the model was named by its identity (model-record.ts):
+   * with the model's spelling. Records that carry it still count as unchanged, so an upgrade does
+   * not re-embed every file a backfill names again.
+   */
+  private readonly spelledIndexSettings: string;
   private readonly sliceChunks: number;
 
   constructor(
@@ -127,24 +136,28 @@ export class FileIndexer {
     this.splitOptions = splitOptionsOf(settings, embedder);
     this.limits = sandboxLimitsOf(settings);
     this.sliceChunks = settings.embedding.sliceChunks;
-    this.indexSettings = indexSettingsFingerprint({
-      model: embedder.model,
-      dims: embedder.dimensions,
-      dtype: settings.embedding.dtype,
-      passagePrefix: settings.embedding.passagePrefix,
-      split: settings.split,
-      maxTokens: this.splitOptions.maxTokens,
-    });
+    const fingerprintOf = (model: string) =>
+      indexSettingsFingerprint({
+        model,
+        dims: embedder.dimensions,
+        dtype: settings.embedding.dtype,
+        passagePrefix: settings.embedding.passagePrefix,
+        split: settings.split,
+        maxTokens: this.splitOptions.maxTokens,
+      });
+    // The model's identity, not its spelling: a hub id and the folder fetched from it are one model.
+    this.indexSettings = fingerprintOf(modelSlug(embedder.model));
+    this.spelledIndexSettings = fingerprintOf(embedder.model);
   }
 
   /**
    * True when the file's chunks were all written from the object with this ETag, under the
-   * current index settings: indexing it again would write the same chunks. Asks the sink's
-   * records; false for sinks without them.
+   * current index settings: indexing it again would write the same chunks. Asks the store.
    */
   async isUnchanged(filePath: string, etag: string): Promise<boolean> {
-    const indexed = await this.sink.indexedFrom?.(filePath);
-    if (indexed?.etag === undefined || indexed.indexSettings !== this.indexSettings) return false;
+    const indexed = await this.sink.indexedFrom(filePath);
+    if (indexed?.etag === undefined) return false;
+    if (indexed.indexSettings !== this.indexSettings && indexed.indexSettings !== this.spelledIndexSettings) return false;
     return sameEtag(indexed.etag, etag);
   }
 
@@ -196,7 +209,7 @@ export class FileIndexer {
     const slices = this.embeddedSlices(chunks, toDocument, embedding);
     // The model runs inside this section are the embed stage's (stage-cpu.ts measures them apart).
     const { staleDeleted, superseded } = await stageCpu.measure('write', () =>
-      this.sink.writeFileSlices(claim, slices, { ...file.object, indexSettings: this.indexSettings }),
+      this.sink.write(claim, slices, { ...file.object, indexSettings: this.indexSettings }),
     );
     // Embedding and writing interleave: the write stage is what the sink took beyond the waits
     // for vectors.
@@ -265,14 +278,14 @@ export class FileIndexer {
     return this.converter;
   }
 
-  /** Records on the claimed file's record, where the sink keeps records, that it was dead-lettered. */
-  async recordDeadLettered(claim: WriteClaim, reason: DeadLetterReason): Promise<boolean> {
-    return (await this.sink.recordDeadLettered?.(claim, reason)) ?? false;
+  /** Records on the claimed file's record that it was dead-lettered. */
+  recordDeadLettered(claim: WriteClaim, reason: DeadLetterReason): Promise<boolean> {
+    return this.sink.recordDeadLettered(claim, reason);
   }
 
   /** Removes the claimed file's chunks: its object is gone. */
   async remove(claim: WriteClaim, object?: ObjectIdentity): Promise<RemoveResult> {
-    return this.sink.removeFile(claim, object);
+    return this.sink.remove(claim, object);
   }
 }
 

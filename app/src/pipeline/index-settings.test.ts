@@ -45,10 +45,10 @@ test('FileIndexer.isUnchanged: same ETag and same settings on an indexed record,
   let recorded: { etag?: string; indexSettings?: string } | undefined;
   const sink = {
     claim: () => Promise.reject(new Error('no claim in this test')),
-    writeFile: () => Promise.reject(new Error('no write in this test')),
-    writeFileSlices: () => Promise.reject(new Error('no write in this test')),
-    removeFile: () => Promise.reject(new Error('no remove in this test')),
+    write: () => Promise.reject(new Error('no write in this test')),
+    remove: () => Promise.reject(new Error('no remove in this test')),
     indexedFrom: () => Promise.resolve(recorded),
+    recordDeadLettered: () => Promise.reject(new Error('no dead letter in this test')),
   };
   const indexer = new FileIndexer(embedder, batcher, sink, settings);
   assert.equal(await indexer.isUnchanged('s3://b/k', 'abc'), false, 'never indexed');
@@ -59,6 +59,17 @@ test('FileIndexer.isUnchanged: same ETag and same settings on an indexed record,
   assert.equal(await indexer.isUnchanged('s3://b/k', 'abc'), false, 'other index settings');
   recorded = { etag: '"abc"' };
   assert.equal(await indexer.isUnchanged('s3://b/k', 'abc'), false, 'indexed before fingerprints were recorded');
-  const withoutRecords = new FileIndexer(embedder, batcher, { claim: sink.claim, writeFile: sink.writeFile, writeFileSlices: sink.writeFileSlices, removeFile: sink.removeFile }, settings);
-  assert.equal(await withoutRecords.isUnchanged('s3://b/k', 'abc'), false, 'a sink without records');
+  recorded = undefined;
+  assert.equal(await indexer.isUnchanged('s3://b/k', 'abc'), false, 'a store that says nothing of the file');
+
+  // The model by its identity: a hub id and the folder fetched from it write the same fingerprint;
+  // a record made with the older, spelled fingerprint of this very spelling still counts.
+  const { indexSettingsFingerprint } = await import('./index-settings.js');
+  const hub = new FileIndexer({ ...embedder, model: 'Xenova/all-MiniLM-L6-v2' }, batcher, sink, settings);
+  const folder = new FileIndexer({ ...embedder, model: '/cache/models/all-MiniLM-L6-v2' }, batcher, sink, settings);
+  assert.equal(hub.indexSettings, folder.indexSettings);
+  const spelled = indexSettingsFingerprint({ model: 'Xenova/all-MiniLM-L6-v2', dims: 384, dtype: settings.embedding.dtype, passagePrefix: '', split: settings.split, maxTokens: 256 });
+  recorded = { etag: 'abc', indexSettings: spelled };
+  assert.equal(await hub.isUnchanged('s3://b/k', 'abc'), true, 'recorded before, under the same spelling');
+  assert.equal(await folder.isUnchanged('s3://b/k', 'abc'), false, 'the old fingerprint knew only its own spelling');
 });

@@ -1,7 +1,6 @@
 // The shape of one chunk in the index: readable by Haystack 2's ElasticsearchDocumentStore
 // (id, content, embedding, and meta flat at the top level) and by any plain kNN query.
 import { createHash } from 'node:crypto';
-import type { DeadLetterReason } from '../failure.js';
 
 export interface ChunkDocument {
   /** Same as the Elasticsearch _id; Haystack reads it back as Document.id. */
@@ -37,21 +36,6 @@ export function chunkIdOf(sourceId: string, splitId: number): string {
   return `${sourceId}-${splitId}`;
 }
 
-/**
- * The right to write one file's chunks, taken before the file is read. Claims of a file are
- * ordered (`generation` only grows), and a later claim always wins over an earlier one: see
- * docs/operations.md, "The latest version wins".
- */
-export interface WriteClaim {
-  readonly sourceId: string;
-  readonly filePath: string;
-  /** Grows with every claim of the file; the chunks' external version in Elasticsearch. */
-  readonly generation: number;
-  /** Sequence number and primary term of the claim on the file's record, for its completion. */
-  readonly seqNo: number;
-  readonly primaryTerm: number;
-}
-
 /** Which object the chunks were made from, kept on the file's record (for people and tools). */
 export interface ObjectIdentity {
   readonly etag?: string;
@@ -83,26 +67,6 @@ export interface RemoveResult {
  * or two of vectors and request bodies in memory, however long it is.
  */
 export type ChunkSlices = AsyncIterable<readonly ChunkDocument[]> | Iterable<readonly ChunkDocument[]>;
-
-/** Where chunks go: Elasticsearch, or the embedded local store. */
-export interface ChunkSink {
-  claim(filePath: string): Promise<WriteClaim>;
-  /** All of a file's chunks at once: `writeFileSlices` with one slice. */
-  writeFile(claim: WriteClaim, documents: readonly ChunkDocument[], object?: ChunkProvenance): Promise<WriteResult>;
-  /**
-   * Writes a file slice by slice, all or nothing: when a slice cannot be made or written, the
-   * chunks written so far are removed again before the error is passed on.
-   */
-  writeFileSlices(claim: WriteClaim, slices: ChunkSlices, object?: ChunkProvenance): Promise<WriteResult>;
-  removeFile(claim: WriteClaim, object?: ObjectIdentity): Promise<RemoveResult>;
-  /** What the file's chunks were last made from, when they are all written; sinks that keep no records leave it out. */
-  indexedFrom?(filePath: string): Promise<ChunkProvenance | undefined>;
-  /**
-   * Records that the claimed file's message was dead-lettered, so its record does not say
-   * "claimed" for ever; false when a later claim came first. Sinks without records leave it out.
-   */
-  recordDeadLettered?(claim: WriteClaim, reason: DeadLetterReason): Promise<boolean>;
-}
 
 export function s3FilePath(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;

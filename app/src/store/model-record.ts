@@ -3,7 +3,8 @@
 // model (a hub id and the folder scripts/fetch-model made of it) are the same model: compared by
 // name, dims and prefixes, never by where the model was loaded from. A module of its own so that
 // the local store needs nothing of the Elasticsearch side.
-import { modelSlug } from '../embed/model-profile.js';
+import type { Settings } from '../config/config.js';
+import { effectiveDtype, modelSlug, readModelProfile } from '../embed/model-profile.js';
 
 /** How the vectors of an index were made: enough to embed a query the same way. */
 export interface ModelRecord {
@@ -47,4 +48,15 @@ export function modelMismatch(recorded: ModelRecord, writer: ModelRecord): strin
   if (recorded.passage_prefix !== writer.passage_prefix) return `passage prefix ${JSON.stringify(recorded.passage_prefix)}, not ${JSON.stringify(writer.passage_prefix)}`;
   if (recorded.query_prefix !== writer.query_prefix) return `query prefix ${JSON.stringify(recorded.query_prefix)}, not ${JSON.stringify(writer.query_prefix)}`;
   return undefined;
+}
+
+/** The model the embedding settings name, with the folder's profile applied as the embedder applies it. */
+export function describeConfiguredModel(embedding: Settings['embedding']): ModelDescription {
+  const profile = readModelProfile(embedding.model);
+  return {
+    model: embedding.model,
+    dtype: effectiveDtype(embedding.model, embedding.dtype, profile),
+    passagePrefix: embedding.passagePrefix || (profile.passagePrefix ?? ''),
+    queryPrefix: embedding.queryPrefix || (profile.queryPrefix ?? ''),
+  };
 }

@@ -13,23 +13,14 @@ import type { Settings } from '../../config/config.js';
 import { PermanentError, TransientError, type DeadLetterReason } from '../../failure.js';
 import { classifyElasticsearchError, errorTypeOf, isTransientStatus, withoutFieldValues } from './errors.js';
 import { stageCpu } from '../../observe/stage-cpu.js';
-import {
-  chunkIdOf,
-  type ChunkDocument,
-  type ChunkProvenance,
-  type ChunkSink,
-  type ChunkSlices,
-  type ObjectIdentity,
-  type RemoveResult,
-  type WriteClaim,
-  type WriteResult,
-} from '../document.js';
-import { FileRecords, recordsIndexOf } from './file-records.js';
+import { chunkIdOf, type ChunkDocument, type ChunkProvenance, type ChunkSlices, type ObjectIdentity, type RemoveResult, type WriteResult } from '../document.js';
+import { StoreStartupError } from '../port.js';
+import { FileRecords, recordsIndexOf, type RecordClaim } from './file-records.js';
 
 export type ElasticsearchSettings = Settings['elasticsearch'];
 
-export class SinkStartupError extends Error {
-  override readonly name = 'SinkStartupError';
+export class SinkStartupError extends StoreStartupError {
+  override readonly name: string = 'SinkStartupError';
 }
 
 /**
@@ -116,7 +107,11 @@ export type { WriteResult } from '../document.js';
 /** Elasticsearch's answer to a write whose external version is lower than the stored one. */
 const VERSION_CONFLICT = 409;
 
-export class ElasticsearchSink implements ChunkSink {
+/**
+ * Writes and removes one file's chunks under a claim on its record: the adapter's writer, behind
+ * ElasticsearchStore (store.ts), which is what the rest of the worker sees.
+ */
+export class ElasticsearchSink {
   private readonly records: FileRecords;
 
   constructor(
@@ -190,12 +185,12 @@ export class ElasticsearchSink implements ChunkSink {
   }
 
   /** Takes the file's next claim; call it before reading the file (docs/operations.md). */
-  claim(filePath: string): Promise<WriteClaim> {
+  claim(filePath: string): Promise<RecordClaim> {
     return this.records.claim(filePath);
   }
 
   /** Writes every chunk of one file under `claim`: `writeFileSlices` with a single slice. */
-  writeFile(claim: WriteClaim, documents: readonly ChunkDocument[], object: ChunkProvenance = {}): Promise<WriteResult> {
+  writeFile(claim: RecordClaim, documents: readonly ChunkDocument[], object: ChunkProvenance = {}): Promise<WriteResult> {
     return this.writeFileSlices(claim, [documents], object);
   }
 
@@ -207,7 +202,7 @@ export class ElasticsearchSink implements ChunkSink {
    * cannot be removed, every chunk of the file is deleted before the error is passed on: a file
    * that fails halfway leaves no mix of old and new chunks (docs/operations.md, "Large files").
    */
-  async writeFileSlices(claim: WriteClaim, slices: ChunkSlices, object: ChunkProvenance = {}): Promise<WriteResult> {
+  async writeFileSlices(claim: RecordClaim, slices: ChunkSlices, object: ChunkProvenance = {}): Promise<WriteResult> {
     // Chunk ids [0, attempted) may hold this claim's chunks: counted before each bulk request,
     // since a request that fails may still have landed in part.
     let attempted = 0;
@@ -248,7 +243,7 @@ export class ElasticsearchSink implements ChunkSink {
    * cleanup fails too, a transient one, so the message comes back (its retry overwrites the mix)
    * rather than going to the dead-letter queue with a mix left in the index.
    */
-  private async rollBack(claim: WriteClaim, failure: unknown, attempted: number): Promise<unknown> {
+  private async rollBack(claim: RecordClaim, failure: unknown, attempted: number): Promise<unknown> {
     try {
       await this.deleteChunks(claim, 0, attempted);
       return failure;
@@ -276,12 +271,12 @@ export class ElasticsearchSink implements ChunkSink {
   }
 
   /** Records the dead-lettering of the claimed file; its chunks are left as they are. */
-  recordDeadLettered(claim: WriteClaim, reason: DeadLetterReason): Promise<boolean> {
+  recordDeadLettered(claim: RecordClaim, reason: DeadLetterReason): Promise<boolean> {
     return this.records.complete(claim, { state: 'dead_lettered', reason, object: {} });
   }
 
   /** Deletes all chunks of a file (the object is gone) and records the removal. */
-  async removeFile(claim: WriteClaim, object: ObjectIdentity = {}): Promise<RemoveResult> {
+  async removeFile(claim: RecordClaim, object: ObjectIdentity = {}): Promise<RemoveResult> {
     const removed = await this.deleteChunks(claim, 0);
     const completed = await this.records.complete(claim, { state: 'absent', chunks: 0, object });
     return { removed, superseded: !completed };
@@ -347,7 +342,7 @@ export class ElasticsearchSink implements ChunkSink {
    * Deletes chunk ids [0, count) of a superseded claim, where they still hold this claim's chunks
    * or older ones: a delete at the claim's generation cannot touch what a later claim wrote.
    */
-  private async deleteOwnChunks(claim: WriteClaim, count: number): Promise<void> {
+  private async deleteOwnChunks(claim: RecordClaim, count: number): Promise<void> {
     for (const ids of idWindows(claim.sourceId, 0, count).reverse()) await this.bulkDelete(ids, claim.generation, 'delete superseded chunks');
   }
 
@@ -385,7 +380,7 @@ export class ElasticsearchSink implements ChunkSink {
    * `probeFrom` (a rollback's own chunks) are deleted without probing. Deletes carry the claim's
    * generation, so a later claim's chunks stay.
    */
-  private async deleteChunks(claim: WriteClaim, fromSplitId: number, probeFrom = fromSplitId): Promise<number> {
+  private async deleteChunks(claim: RecordClaim, fromSplitId: number, probeFrom = fromSplitId): Promise<number> {
     const probeWindow = 64;
     const windows = idWindows(claim.sourceId, fromSplitId, probeFrom);
     let deleted = 0;

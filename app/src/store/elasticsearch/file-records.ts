@@ -8,11 +8,25 @@
 import { errors, type Client } from '@elastic/elasticsearch';
 import { TransientError, type DeadLetterReason } from '../../failure.js';
 import { classifyElasticsearchError, errorTypeOf } from './errors.js';
-import { sourceIdOf, type ChunkProvenance, type WriteClaim } from '../document.js';
+import { sourceIdOf, type ChunkProvenance } from '../document.js';
 
 /** The records of chunk index `index`: `<index>-files`. */
 export function recordsIndexOf(index: string): string {
   return `${index}-files`;
+}
+
+/**
+ * A claim on a file's record: the generation it took (the chunks' external version) and the
+ * record's sequence number and primary term, so that only this claim can complete it. The
+ * Elasticsearch adapter's own; outside it a claim is the port's opaque RecordClaim (store/port.ts).
+ */
+export interface RecordClaim {
+  readonly sourceId: string;
+  readonly filePath: string;
+  /** Grows with every claim of the file; the chunks' external version. */
+  readonly generation: number;
+  readonly seqNo: number;
+  readonly primaryTerm: number;
 }
 
 export type FileState = 'claimed' | 'indexed' | 'absent' | 'dead_lettered';
@@ -93,7 +107,7 @@ export class FileRecords {
   }
 
   /** Takes the file's next generation. Throws TransientError when Elasticsearch is unavailable. */
-  async claim(filePath: string): Promise<WriteClaim> {
+  async claim(filePath: string): Promise<RecordClaim> {
     const sourceId = sourceIdOf(filePath);
     for (let attempt = 1; attempt <= MAX_CLAIM_ATTEMPTS; attempt++) {
       let current;
@@ -131,7 +145,7 @@ export class FileRecords {
 
   /** Records what `claim` wrote; false when a later claim came first (nothing is recorded then). */
   async complete(
-    claim: WriteClaim,
+    claim: RecordClaim,
     outcome: { state: Exclude<FileState, 'claimed'>; chunks?: number; object: ChunkProvenance; reason?: DeadLetterReason },
   ): Promise<boolean> {
     const { object } = outcome;

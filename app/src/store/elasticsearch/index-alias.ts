@@ -8,14 +8,13 @@
 // model, so a query is never compared with vectors of another model. An index created before
 // aliases (a concrete index named ELASTICSEARCH_INDEX, no `_meta`) keeps working as it did.
 import { errors, type Client } from '@elastic/elasticsearch';
-import type { Settings } from '../../config/config.js';
-import { effectiveDtype, modelSlug, readModelProfile } from '../../embed/model-profile.js';
+import { modelSlug } from '../../embed/model-profile.js';
 import { errorTypeOf } from './errors.js';
 import { classifyElasticsearchError, indexMapping, SinkStartupError, type ElasticsearchSettings } from './chunks.js';
 import { RECORDS_MAPPING, recordsIndexOf } from './file-records.js';
-import { modelMismatch, type ModelDescription, type ModelRecord } from '../model-record.js';
+import { modelMismatch, type ModelRecord } from '../model-record.js';
 
-export { modelMismatch, modelRecordOf, type ModelDescription, type ModelRecord } from '../model-record.js';
+export { describeConfiguredModel, modelMismatch, modelRecordOf, type ModelDescription, type ModelRecord } from '../model-record.js';
 
 /** The mapping `_meta` of a physical index keda-indexer made. */
 export interface IndexMeta {
@@ -24,17 +23,6 @@ export interface IndexMeta {
   readonly version: number;
   readonly model: ModelRecord;
   readonly created_at: string;
-}
-
-/** The model the embedding settings name, with the folder's profile applied as the embedder applies it. */
-export function describeConfiguredModel(embedding: Settings['embedding']): ModelDescription {
-  const profile = readModelProfile(embedding.model);
-  return {
-    model: embedding.model,
-    dtype: effectiveDtype(embedding.model, embedding.dtype, profile),
-    passagePrefix: embedding.passagePrefix || (profile.passagePrefix ?? ''),
-    queryPrefix: embedding.queryPrefix || (profile.queryPrefix ?? ''),
-  };
 }
 
 export function physicalIndexName(alias: string, version: number, model: string): string {

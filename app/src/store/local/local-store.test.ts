@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { chunkIdOf, sourceIdOf, type ChunkDocument } from '../document.js';
 import { LocalStore, LocalStoreError } from './local-store.js';
 import { modelRecordOf } from '../model-record.js';
+import type { ChunkStore } from '../port.js';
 
 const DIMS = 4;
 const axis = (i: number): number[] => Array.from({ length: DIMS }, (_, d) => (d === i ? 1 : 0));
@@ -31,31 +32,31 @@ const modelOf = (model: string, prefixes: { passagePrefix?: string; queryPrefix?
 const folder = () => path.join(mkdtempSync(path.join(tmpdir(), 'ki-store-')), 'store');
 
 describe('LocalStore', () => {
-  test('finds the nearest chunks, survives a reopen, and keeps file stats', async () => {
+  test('finds the nearest chunks, survives a reopen, and keeps what each file was made from', async () => {
     const dir = folder();
     const store = await LocalStore.open(dir, modelOf('model-a'));
-    await store.writeFile(await store.claim('/a.txt'), docs('/a.txt', [axis(0), axis(1)]));
-    store.recordStat('/a.txt', { size: 10, mtimeMs: 1 });
-    await store.writeFile(await store.claim('/b.txt'), docs('/b.txt', [axis(2)]));
-    store.recordStat('/b.txt', { size: 20, mtimeMs: 2 });
+    await store.write(await store.claim('/a.txt'), [docs('/a.txt', [axis(0), axis(1)])], { etag: 'local:10:1', indexSettings: 'fp' });
+    await store.write(await store.claim('/b.txt'), [docs('/b.txt', [axis(2)])], { etag: 'local:20:2', indexSettings: 'fp' });
     await store.save();
 
     const reopened = await LocalStore.open(dir, modelOf('model-a'));
     assert.equal(reopened.chunkCount, 3);
-    const hits = reopened.search(Float32Array.from([0.1, 0.9, 0, 0]), 2);
+    const hits = reopened.nearest(Float32Array.from([0.1, 0.9, 0, 0]), 2);
     assert.deepEqual(hits.map((hit) => hit.chunk.content), ['/a.txt chunk 1', '/a.txt chunk 0']);
     assert.ok(hits.map((hit) => hit.score).every((score, i, all) => i === 0 || score < (all[i - 1] ?? 0)), 'best first');
-    assert.deepEqual(reopened.fileEntry('/b.txt'), { sourceId: sourceIdOf('/b.txt'), size: 20, mtimeMs: 2, chunks: 1 });
+    assert.deepEqual(reopened.fileEntry('/b.txt'), { sourceId: sourceIdOf('/b.txt'), chunks: 1, provenance: { etag: 'local:20:2', indexSettings: 'fp' } });
+    assert.deepEqual(await reopened.indexedFrom('/b.txt'), { etag: 'local:20:2', indexSettings: 'fp' });
+    assert.equal(await reopened.indexedFrom('/c.txt'), undefined);
   });
 
   test('re-writing a file replaces its chunks; removing it drops them', async () => {
     const dir = folder();
     const store = await LocalStore.open(dir, modelOf('m'));
-    await store.writeFile(await store.claim('/a.txt'), docs('/a.txt', [axis(0), axis(1), axis(2)]));
-    const result = await store.writeFile(await store.claim('/a.txt'), docs('/a.txt', [axis(3)]));
+    await store.write(await store.claim('/a.txt'), [docs('/a.txt', [axis(0), axis(1), axis(2)])]);
+    const result = await store.write(await store.claim('/a.txt'), [docs('/a.txt', [axis(3)])]);
     assert.deepEqual(result, { written: 1, staleDeleted: 2, superseded: false });
     assert.equal(store.chunkCount, 1);
-    assert.deepEqual(await store.removeFile(await store.claim('/a.txt')), { removed: 1, superseded: false });
+    assert.deepEqual(await store.remove(await store.claim('/a.txt')), { removed: 1, superseded: false });
     assert.deepEqual(store.filePaths(), []);
     await store.save();
     assert.equal((await LocalStore.open(dir, modelOf('m'))).chunkCount, 0);
@@ -65,20 +66,60 @@ describe('LocalStore', () => {
     const store = await LocalStore.open(folder(), modelOf('m'));
     const all = docs('/a.txt', [axis(0), axis(1), axis(2)]);
     const claim = await store.claim('/a.txt');
-    assert.deepEqual(await store.writeFileSlices(claim, [all.slice(0, 2), all.slice(2)]), { written: 3, staleDeleted: 0, superseded: false });
+    assert.deepEqual(await store.write(claim, [all.slice(0, 2), all.slice(2)]), { written: 3, staleDeleted: 0, superseded: false });
     async function* failing() {
       yield await Promise.resolve(docs('/a.txt', [axis(3)]));
       throw new Error('model failed on the second slice');
     }
-    await assert.rejects(store.writeFileSlices(claim, failing()), /second slice/);
+    await assert.rejects(store.write(claim, failing()), /second slice/);
     assert.equal(store.fileEntry('/a.txt')?.chunks, 3);
-    assert.deepEqual(store.search(Float32Array.from(axis(3)), 3).map((hit) => hit.score), [0, 0, 0], 'no chunk of the failed write');
+    assert.deepEqual(store.nearest(Float32Array.from(axis(3)), 3).map((hit) => hit.score), [0, 0, 0], 'no chunk of the failed write');
+  });
+
+  test('claims are ordered: a write or removal under an older claim of the file is superseded', async () => {
+    const store = await LocalStore.open(folder(), modelOf('m'));
+    const first = await store.claim('/a.txt');
+    const second = await store.claim('/a.txt');
+    assert.deepEqual(await store.write(second, [docs('/a.txt', [axis(0)])]), { written: 1, staleDeleted: 0, superseded: false });
+    assert.deepEqual(await store.write(first, [docs('/a.txt', [axis(1), axis(2)])]), { written: 0, staleDeleted: 0, superseded: true });
+    assert.deepEqual(await store.remove(first), { removed: 0, superseded: true });
+    const port: ChunkStore = store;
+    assert.equal(await port.recordDeadLettered(first, 'corrupt'), false);
+    assert.equal(store.fileEntry('/a.txt')?.chunks, 1, 'the later claim\'s chunks stay');
+    // A claim taken while a write's slices are being made wins over that write.
+    async function* slow() {
+      yield docs('/a.txt', [axis(3)]);
+      await store.claim('/a.txt');
+    }
+    assert.equal((await store.write(await store.claim('/a.txt'), slow())).superseded, true);
+    assert.equal(store.fileEntry('/a.txt')?.chunks, 1);
+  });
+
+  test('a claim is only good in the store that issued it', async () => {
+    const one = await LocalStore.open(folder(), modelOf('m'));
+    const other = await LocalStore.open(folder(), modelOf('m'));
+    await assert.rejects(other.write(await one.claim('/a.txt'), [docs('/a.txt', [axis(0)])]), /not taken from local store/);
+    await assert.rejects(other.write({ filePath: '/a.txt', sourceId: sourceIdOf('/a.txt') }, []), /not taken from/);
+  });
+
+  test('search: filters apply before ranking, so k matching chunks come back', async () => {
+    const store = await LocalStore.open(folder(), modelOf('m'));
+    const pdf = docs('/a.pdf', [axis(0), axis(1)]).map((doc) => ({ ...doc, content_type: 'application/pdf' }));
+    await store.write(await store.claim('/a.pdf'), [pdf]);
+    await store.write(await store.claim('/b.txt'), [docs('/b.txt', [axis(0), axis(0), axis(0)])]);
+    let asked: unknown;
+    const result = await store.search({ text: 'q', k: 2, hybrid: true, filters: [{ field: 'content_type', op: 'any', values: ['application/pdf'] }] }, (target) => {
+      asked = target;
+      return Promise.resolve(Float32Array.from(axis(0)));
+    });
+    assert.deepEqual(asked, { name: store.folder, model: modelOf('m') }, 'the query is embedded with the store\'s model');
+    assert.deepEqual(result.hits.map((hit) => hit.file_path), ['/a.pdf', '/a.pdf'], 'the three nearer text chunks are filtered out, not cut from k');
   });
 
   test('a save leaves exactly one generation of data files', async () => {
     const dir = folder();
     const store = await LocalStore.open(dir, modelOf('m'));
-    await store.writeFile(await store.claim('/a.txt'), docs('/a.txt', [axis(0)]));
+    await store.write(await store.claim('/a.txt'), [docs('/a.txt', [axis(0)])]);
     await store.save();
     await store.save();
     assert.deepEqual(readdirSync(dir).sort(), ['chunks-2.jsonl', 'manifest.json', 'vectors-2.f32']);
@@ -100,7 +141,7 @@ describe('LocalStore', () => {
     ] as const) {
       const dir = folder();
       const store = await LocalStore.open(dir, modelOf(first));
-      await store.writeFile(await store.claim('a.txt'), docs('a.txt', [axis(0)]));
+      await store.write(await store.claim('a.txt'), [docs('a.txt', [axis(0)])]);
       await store.save();
       const reopened = await LocalStore.open(dir, modelOf(second));
       assert.equal(reopened.chunkCount, 1);
@@ -138,7 +179,7 @@ describe('LocalStore', () => {
     try {
       const dir = folder();
       const store = await LocalStore.open(dir, modelOf('model-a'));
-      await store.writeFile(await store.claim('/a.txt'), docs('/a.txt', [axis(0)]));
+      await store.write(await store.claim('/a.txt'), [docs('/a.txt', [axis(0)])]);
       await store.save();
       assert.equal(statSync(dir).mode & 0o777, 0o700);
       for (const name of readdirSync(dir)) assert.equal(statSync(path.join(dir, name)).mode & 0o777, 0o600, name);
@@ -167,10 +208,10 @@ describe('LocalStore', () => {
   test('a save taken while files are written holds exactly what was there at the call; saves run in order', async () => {
     const dir = folder();
     const store = await LocalStore.open(dir, modelOf('model-a'));
-    await store.writeFile(await store.claim('/a.txt'), docs('/a.txt', [axis(0)]));
+    await store.write(await store.claim('/a.txt'), [docs('/a.txt', [axis(0)])]);
     const first = store.save();
     // Written while the first save is on its way: not in it, in the next.
-    await store.writeFile(await store.claim('/b.txt'), docs('/b.txt', [axis(1)]));
+    await store.write(await store.claim('/b.txt'), [docs('/b.txt', [axis(1)])]);
     await first;
     const afterFirst = await LocalStore.openExisting(dir);
     assert.deepEqual(afterFirst.filePaths(), ['/a.txt']);

@@ -10,14 +10,17 @@
 import { chmod, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { modelSlug } from '../../embed/model-profile.js';
-import { sourceIdOf, type ChunkDocument, type ChunkSink, type ChunkSlices, type RemoveResult, type WriteClaim, type WriteResult } from '../document.js';
+import { sourceIdOf, type ChunkDocument, type ChunkProvenance, type ChunkSlices, type RemoveResult, type WriteResult } from '../document.js';
+import type { SearchFilter } from '../filters.js';
 import { modelMismatch, type ModelRecord } from '../model-record.js';
+import { StoreStartupError, type ChunkStore, type EmbedQuery, type SearchHit, type StoreQuery, type StoreSearchResult, type WriteClaim } from '../port.js';
+import { matchesFilters } from './filter.js';
 
 export interface LocalFileEntry {
   readonly sourceId: string;
-  readonly size: number;
-  readonly mtimeMs: number;
   readonly chunks: number;
+  /** What the chunks were made from (the object's tag, the index settings); absent in stores saved before it was kept. */
+  readonly provenance?: ChunkProvenance;
 }
 
 interface Manifest {
@@ -38,8 +41,8 @@ export interface LocalHit {
   readonly chunk: StoredChunk;
 }
 
-export class LocalStoreError extends Error {
-  override readonly name = 'LocalStoreError';
+export class LocalStoreError extends StoreStartupError {
+  override readonly name: string = 'LocalStoreError';
 }
 
 const MANIFEST = 'manifest.json';
@@ -50,13 +53,19 @@ const MANIFEST = 'manifest.json';
 const FOLDER_MODE = 0o700;
 const FILE_MODE = 0o600;
 
-export class LocalStore implements ChunkSink {
+export class LocalStore implements ChunkStore {
   /** Chunks and vectors per source_id, in split order. */
   private readonly bySource = new Map<string, { chunks: StoredChunk[]; vectors: Float32Array[] }>();
   private readonly files: Map<string, LocalFileEntry>;
   private generation: number;
   /** The save in progress: saves run one after another (a checkpoint may be asked for during one). */
   private saving: Promise<void> = Promise.resolve();
+  /** Claims are numbered as they are taken; per file, the number of its latest claim. */
+  private claimsTaken = 0;
+  private readonly latestClaim = new Map<string, number>();
+  private readonly claims = new WeakMap<WriteClaim, number>();
+  /** The model of a store saved before models were recorded, as the settings describe it (search only). */
+  private legacyRecord: ModelRecord | undefined;
 
   private constructor(
     readonly folder: string,
@@ -93,15 +102,23 @@ export class LocalStore implements ChunkSink {
     return store;
   }
 
-  /** Opens an existing store for reading, whatever model built it. */
-  static async openExisting(folder: string): Promise<LocalStore> {
+  /**
+   * Opens an existing store for reading, whatever model built it. `describeLegacy`: the model of a
+   * store saved before it recorded its model, from the name and dims it does record.
+   */
+  static async openExisting(folder: string, describeLegacy?: (model: string, dims: number) => ModelRecord): Promise<LocalStore> {
     const manifest = await readManifest(folder);
     if (manifest === undefined) {
       throw new LocalStoreError(`no local index in ${folder}. Fix: run \`keda-indexer index <path…>\` first, or set LOCAL_STORE_PATH.`);
     }
     const store = new LocalStore(folder, manifest.model, manifest.dims, manifest.record, manifest);
+    store.legacyRecord = manifest.record === undefined ? describeLegacy?.(manifest.model, manifest.dims) : undefined;
     await store.load(manifest.generation);
     return store;
+  }
+
+  get description(): string {
+    return `local store ${this.folder}`;
   }
 
   fileEntry(filePath: string): LocalFileEntry | undefined {
@@ -118,9 +135,23 @@ export class LocalStore implements ChunkSink {
     return count;
   }
 
-  /** One process owns the store (it is saved whole), so claims need no ordering here. */
+  /**
+   * One process owns the store (it is saved whole); its claims are still ordered, as the port
+   * promises: a write or removal under a claim older than the file's latest is superseded.
+   */
   claim(filePath: string): Promise<WriteClaim> {
-    return Promise.resolve({ sourceId: sourceIdOf(filePath), filePath, generation: 0, seqNo: 0, primaryTerm: 0 });
+    const number = ++this.claimsTaken;
+    const token: WriteClaim = Object.freeze({ filePath, sourceId: sourceIdOf(filePath) });
+    this.claims.set(token, number);
+    this.latestClaim.set(filePath, number);
+    return Promise.resolve(token);
+  }
+
+  /** Whether `claim` is this store's and the file's latest. */
+  private isLatest(claim: WriteClaim): boolean {
+    const number = this.claims.get(claim);
+    if (number === undefined) throw new Error(`the claim of ${claim.filePath} was not taken from ${this.description}`);
+    return this.latestClaim.get(claim.filePath) === number;
   }
 
   /**
@@ -128,49 +159,74 @@ export class LocalStore implements ChunkSink {
    * that fails leaves the file as it was. The store keeps all vectors in memory anyway (it is
    * saved whole), so collecting the slices costs nothing extra.
    */
-  async writeFileSlices(claim: WriteClaim, slices: ChunkSlices): Promise<WriteResult> {
-    const documents: ChunkDocument[] = [];
-    for await (const slice of slices) documents.push(...slice);
-    return this.writeFile(claim, documents);
-  }
-
-  /** Records a file's chunks, replacing what the file had before. */
-  writeFile(claim: WriteClaim, documents: readonly ChunkDocument[]): Promise<WriteResult> {
-    const { sourceId } = claim;
-    const previous = this.bySource.get(sourceId)?.chunks.length ?? 0;
+  async write(claim: WriteClaim, slices: ChunkSlices, provenance?: ChunkProvenance): Promise<WriteResult> {
+    if (!this.isLatest(claim)) return { written: 0, staleDeleted: 0, superseded: true };
     const chunks: StoredChunk[] = [];
     const vectors: Float32Array[] = [];
-    for (const { embedding, ...chunk } of documents) {
-      if (embedding.length !== this.dims) throw new LocalStoreError(`vector of ${embedding.length} dims in a ${this.dims}-dim store`);
-      chunks.push(chunk);
-      vectors.push(Float32Array.from(embedding));
+    for await (const slice of slices) {
+      for (const { embedding, ...chunk } of slice) {
+        if (embedding.length !== this.dims) throw new LocalStoreError(`vector of ${embedding.length} dims in a ${this.dims}-dim store`);
+        chunks.push(chunk);
+        vectors.push(Float32Array.from(embedding));
+      }
     }
+    // A later claim taken while the slices were made wins, as in Elasticsearch.
+    if (!this.isLatest(claim)) return { written: 0, staleDeleted: 0, superseded: true };
+    const { sourceId, filePath } = claim;
+    const previous = this.bySource.get(sourceId)?.chunks.length ?? 0;
     this.bySource.set(sourceId, { chunks, vectors });
-    const filePath = documents[0]?.file_path;
-    if (filePath !== undefined) {
-      this.files.set(filePath, { sourceId, size: 0, mtimeMs: 0, chunks: chunks.length });
-    }
-    return Promise.resolve({ written: chunks.length, staleDeleted: Math.max(0, previous - chunks.length), superseded: false });
+    this.files.set(filePath, { sourceId, chunks: chunks.length, ...(provenance === undefined ? {} : { provenance }) });
+    return { written: chunks.length, staleDeleted: Math.max(0, previous - chunks.length), superseded: false };
   }
 
-  /** Sets the size and mtime a file was indexed at, for change detection on the next run. */
-  recordStat(filePath: string, stat: { size: number; mtimeMs: number }): void {
-    const entry = this.files.get(filePath);
-    if (entry !== undefined) this.files.set(filePath, { ...entry, size: stat.size, mtimeMs: stat.mtimeMs });
-  }
-
-  removeFile(claim: WriteClaim): Promise<RemoveResult> {
+  async remove(claim: WriteClaim): Promise<RemoveResult> {
+    await Promise.resolve(); // a claim of another store is refused as a rejection, as in every store
+    if (!this.isLatest(claim)) return { removed: 0, superseded: true };
     const { sourceId } = claim;
     const removed = this.bySource.get(sourceId)?.chunks.length ?? 0;
     this.bySource.delete(sourceId);
-    for (const [filePath, entry] of this.files) {
-      if (entry.sourceId === sourceId) this.files.delete(filePath);
-    }
-    return Promise.resolve({ removed, superseded: false });
+    this.files.delete(claim.filePath);
+    return { removed, superseded: false };
   }
 
-  /** Exact k nearest chunks by cosine similarity (vectors are normalised: a dot product). */
-  search(query: Float32Array, k: number): LocalHit[] {
+  indexedFrom(filePath: string): Promise<ChunkProvenance | undefined> {
+    return Promise.resolve(this.files.get(filePath)?.provenance);
+  }
+
+  /**
+   * The local store keeps no "claimed" state that a dead letter would leave behind (a claim lives
+   * only in this process), so there is nothing to record; says whether the claim is still the latest.
+   */
+  async recordDeadLettered(claim: WriteClaim): Promise<boolean> {
+    await Promise.resolve();
+    return this.isLatest(claim);
+  }
+
+  /** Exact search: the query embedded with the store's model, then the k nearest matching chunks (kNN only). */
+  async search(query: StoreQuery, embedQuery: EmbedQuery): Promise<StoreSearchResult> {
+    const target = { name: this.folder, model: this.record ?? this.legacyRecord };
+    const vector = await embedQuery(target);
+    return { hits: this.nearest(vector, query.k, query.filters).map(({ score, chunk }) => hitOf(score, chunk)), target };
+  }
+
+  flush(): Promise<void> {
+    return this.save();
+  }
+
+  checkpoint(): Promise<void> {
+    return this.save();
+  }
+
+  listFiles(): Promise<string[]> {
+    return Promise.resolve(this.filePaths());
+  }
+
+  close(): Promise<void> {
+    return this.saving;
+  }
+
+  /** Exact k nearest chunks matching `filters`, by cosine similarity (vectors are normalised: a dot product). */
+  nearest(query: Float32Array, k: number, filters: readonly SearchFilter[] = []): LocalHit[] {
     if (query.length !== this.dims) throw new LocalStoreError(`query has ${query.length} dims; the store has ${this.dims}`);
     const top: LocalHit[] = [];
     for (const { chunks, vectors } of this.bySource.values()) {
@@ -178,6 +234,7 @@ export class LocalStore implements ChunkSink {
         const vector = vectors[i];
         const chunk = chunks[i];
         if (vector === undefined || chunk === undefined) continue;
+        if (filters.length > 0 && !matchesFilters(chunk, filters)) continue;
         let score = 0;
         for (let d = 0; d < vector.length; d++) score += (vector[d] ?? 0) * (query[d] ?? 0);
         if (top.length < k || score > (top[top.length - 1]?.score ?? -Infinity)) {
@@ -197,7 +254,7 @@ export class LocalStore implements ChunkSink {
    */
   save(): Promise<void> {
     const snapshot = this.snapshot();
-    const run = this.saving.then(() => this.write(snapshot));
+    const run = this.saving.then(() => this.writeGeneration(snapshot));
     // A failed save must not fail every later one; this caller still sees its error.
     this.saving = run.catch(() => undefined);
     return run;
@@ -221,7 +278,7 @@ export class LocalStore implements ChunkSink {
     return { lines, buffer, files: Object.fromEntries(this.files) };
   }
 
-  private async write({ lines, buffer, files }: ReturnType<LocalStore['snapshot']>): Promise<void> {
+  private async writeGeneration({ lines, buffer, files }: ReturnType<LocalStore['snapshot']>): Promise<void> {
     const created = await mkdir(this.folder, { recursive: true, mode: FOLDER_MODE });
     // A store saved before modes were set is made private too; a folder of the user's that merely
     // holds the store (LOCAL_STORE_PATH pointed at it) keeps its mode, and the files are 0600.
@@ -264,6 +321,21 @@ export class LocalStore implements ChunkSink {
       this.bySource.set(chunk.source_id, entry);
     });
   }
+}
+
+function hitOf(score: number, chunk: StoredChunk): SearchHit {
+  return {
+    score,
+    content: chunk.content,
+    file_path: chunk.file_path,
+    ...(chunk.page_number === undefined ? {} : { page_number: chunk.page_number }),
+    ...(chunk.page_end === undefined ? {} : { page_end: chunk.page_end }),
+    ...(chunk.section === undefined ? {} : { section: chunk.section }),
+    ...(chunk.ocr === undefined ? {} : { ocr: chunk.ocr }),
+    ...(chunk.ocr_confidence === undefined ? {} : { ocr_confidence: chunk.ocr_confidence }),
+    split_id: chunk.split_id,
+    source_id: chunk.source_id,
+  };
 }
 
 /**
