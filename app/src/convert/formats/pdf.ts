@@ -121,7 +121,7 @@ export async function pdfToText(bytes: Uint8Array, limits: ConvertLimits): Promi
       if (textMillis > limits.maxMillis) {
         throw new ConversionError(
           'timeout',
-          `PDF text extraction exceeded ${limits.maxMillis} ms at page ${pageNumber} of ${document.numPages}`,
+          `PDF text extraction ran past its time budget (CONVERT_MAX_SECONDS=${Math.round(limits.maxMillis / 1000)}) at page ${pageNumber} of ${document.numPages}`,
         );
       }
       try {
