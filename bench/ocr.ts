@@ -2,6 +2,8 @@
 // speed, accuracy and memory, each row in a fresh process (bench/lib/ocr-probe.ts):
 //   - the four pages of test/fixtures/ocr/ as JPEG files (the image converter: the engine decodes them);
 //   - the same pages as a scanned PDF (pdf.js renders each at OCR_DPI, then the engine reads it);
+//   - a peer from PyPI, RapidOCR (PP-OCRv4 on onnxruntime; bench/ocr_peer.py, in the venv bench/run
+//     makes from bench/requirements-ocr.txt and names in BENCH_OCR_PYTHON), one thread;
 //   - a peer, the tesseract CLI, one process per page, when it is installed (apt: tesseract-ocr);
 //   - a scanned PDF of blank pages: peak RSS over the pages rendered, the figure that grew by 15 MB
 //     a page before raster.ts's releaseFreedPixels.
@@ -77,6 +79,25 @@ function tesseractPeer(): (Omit<OcrProbeResult, 'idleMb' | 'peakMb'> & { version
   }
 }
 
+/** RapidOCR on the same pages (bench/ocr_peer.py); undefined without BENCH_OCR_PYTHON (bench/run sets it). */
+function rapidocrPeer(): (Omit<OcrProbeResult, 'idleMb' | 'peakMb'> & { version: string }) | undefined {
+  const python = process.env.BENCH_OCR_PYTHON;
+  if (python === undefined || python === '') return undefined;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ocr-rapid-'));
+  try {
+    const files = OCR_PAGES.map((page, index) => {
+      const file = path.join(dir, `page-${index + 1}.jpg`);
+      writeFileSync(file, page.jpeg);
+      return file;
+    });
+    const output = execFileSync(python, [path.join(root, 'bench', 'ocr_peer.py'), String(cpuSeconds), ...files], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const run = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as { texts: string[]; pages: number; rounds: number; cpuSeconds: number; wallSeconds: number; version: string };
+    return { pages: run.pages, rounds: run.rounds, cpuSeconds: run.cpuSeconds, wallSeconds: run.wallSeconds, version: run.version, cer: run.texts.map((text, index) => characterErrorRate(OCR_PAGES[index]!.text, text)) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const pagesPerCore = (row: { pages: number; rounds: number; cpuSeconds: number }) => round((row.pages * row.rounds) / row.cpuSeconds, 2);
 const meanCer = (cer: readonly number[]) => cer.reduce((sum, value) => sum + value, 0) / Math.max(1, cer.length);
 const percent = (value: number) => `${(value * 100).toFixed(1)} %`;
@@ -85,6 +106,8 @@ log(`images: ${OCR_PAGES.length} JPEG pages for ${cpuSeconds} CPU s`);
 const images = probe('images', cpuSeconds);
 log(`scanned PDF: the same pages, rendered at ${DEFAULT_CONVERT_LIMITS.ocrDpi} dpi`);
 const pdf = probe('pdf', cpuSeconds);
+log('peer: RapidOCR (PyPI)');
+const rapid = rapidocrPeer();
 log('peer: tesseract CLI');
 const peer = tesseractPeer();
 log(`memory: ${blankPages} blank scanned pages`);
@@ -99,6 +122,7 @@ const results = {
     images: { ...images, pagesPerCpuSecond: pagesPerCore(images), meanCer: round(meanCer(images.cer), 4) },
     pdf: { ...pdf, pagesPerCpuSecond: pagesPerCore(pdf), meanCer: round(meanCer(pdf.cer), 4) },
     peer: peer === undefined ? null : { ...peer, pagesPerCpuSecond: pagesPerCore(peer), meanCer: round(meanCer(peer.cer), 4) },
+    rapidocr: rapid === undefined ? null : { ...rapid, pagesPerCpuSecond: pagesPerCore(rapid), meanCer: round(meanCer(rapid.cer), 4) },
     // An A4 page (595 × 842 points) as RGBA at OCR_DPI: what each page kept before releaseFreedPixels.
     blank: { ...blank, aboveIdleMb: round(blank.peakMb - blank.idleMb, 0), pagesPerCpuSecond: pagesPerCore(blank), pixelMb: round((Math.ceil((595 * DEFAULT_CONVERT_LIMITS.ocrDpi) / 72) * Math.ceil((842 * DEFAULT_CONVERT_LIMITS.ocrDpi) / 72) * 4) / 1048576, 1) },
   },
@@ -116,6 +140,9 @@ const markdown = [
   '|---|---:|---:|---:|',
   `| JPEG pages (image converter; tesseract.js 7, eng best_int) | ${percent(rows.images.meanCer)} (${percent(Math.max(...rows.images.cer))}) | ${rows.images.pagesPerCpuSecond} | ${rows.images.peakMb.toFixed(0)} |`,
   `| the same pages as a scanned PDF (pdf.js render at ${results.ocrDpi} dpi, then tesseract.js) | ${percent(rows.pdf.meanCer)} (${percent(Math.max(...rows.pdf.cer))}) | ${rows.pdf.pagesPerCpuSecond} | ${rows.pdf.peakMb.toFixed(0)} |`,
+  rows.rapidocr === null
+    ? '| peer: RapidOCR (PyPI) | not run (BENCH_OCR_PYTHON unset: run through `npm run bench`) | | |'
+    : `| peer: ${rows.rapidocr.version}, PP-OCRv4 models from its wheel, one thread | ${percent(rows.rapidocr.meanCer)} (${percent(Math.max(...rows.rapidocr.cer))}) | ${rows.rapidocr.pagesPerCpuSecond} | – |`,
   rows.peer === null
     ? '| peer: tesseract CLI | not installed here (`apt-get install tesseract-ocr`) | | |'
     : `| peer: ${rows.peer.version} CLI (\`--oem 1 -l eng\`, OMP_THREAD_LIMIT=1, the system's eng data, one process per page) | ${percent(rows.peer.meanCer)} (${percent(Math.max(...rows.peer.cer))}) | ${rows.peer.pagesPerCpuSecond} | – |`,
