@@ -10,6 +10,7 @@ import { SUPPORTED_EXTENSIONS } from './convert/registry.js';
 import { EMBEDDING_DTYPES, type EmbeddingDtype } from './embed/choices.js';
 import { preloadModel } from './embed/preload.js';
 import { DEAD_LETTER_REASONS, type DeadLetterReason } from './failure.js';
+import type { SearchFilter } from './store/filters.js';
 
 // The AWS SDK warns on every command under Node 20 that its 2027 releases will need Node 22. The
 // README says so once (and the image runs Node 22); repeating it in every command's output would
@@ -120,6 +121,9 @@ program
   .option('--k <n>', 'number of hits (1–1000)', parse.hitCount, 5)
   .option('--json', 'print hits as a JSON array (score, content, file_path, page_number, page_end, section, ocr, ocr_confidence, split_id, source_id)')
   .option('--knn-only', 'Elasticsearch: vector search alone, without fusing in BM25 keyword matches')
+  .option('--filter <name=value>', 'only chunks whose metadata matches: name=value, name=a,b (any of), name>=value (>, <=, <); repeatable, all must hold', parse.searchFilter, [])
+  .option('--as <principals>', 'search for these principals (group:finance,user:ana): only chunks they may read')
+  .option('--all', 'operator: search every chunk, whatever its access fields')
   .addHelpText(
     'after',
     `
@@ -128,15 +132,19 @@ otherwise the local store that \`keda-indexer index\` built (kNN).
 
 Examples:
   keda-indexer search "how do volcanoes erupt"
-  keda-indexer search "sourdough starter" --k 3 --json`,
+  keda-indexer search "sourdough starter" --k 3 --json
+  keda-indexer search "travel costs" --filter department=finance --filter effective>=2024-01-01 --as group:finance,user:ana
+
+Where files carry access fields (ACL_METADATA_KEY), search refuses without --as or --all.`,
   )
   .action(
-    action('search', async (query: string, options: { k: number; json?: boolean; knnOnly?: boolean }) => {
+    action('search', async (query: string, options: { k: number; json?: boolean; knnOnly?: boolean; filter: SearchFilter[]; as?: string; all?: boolean }) => {
       const { runSearch } = await import('./commands/search.js');
+      const reader = parse.reader(options);
       return runSearch(
         settingsFor(globalOptions()),
         query,
-        { k: options.k, json: options.json === true, hybrid: options.knnOnly !== true },
+        { k: options.k, json: options.json === true, hybrid: options.knnOnly !== true, filters: options.filter, ...(reader === undefined ? {} : { reader }) },
         process.stdout,
       );
     }),

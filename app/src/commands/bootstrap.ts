@@ -5,6 +5,7 @@ import { createS3Client, createSqsClient } from '../aws.js';
 import type { Settings } from '../config/config.js';
 import { createLogger } from '../observe/logger.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../store/elasticsearch/chunks.js';
+import { metadataMappingOf } from '../store/elasticsearch/metadata-fields.js';
 import { describeConfiguredModel, modelRecordOf, resolveWriteTarget } from '../store/elasticsearch/index-alias.js';
 import {
   ensureBucket,
@@ -111,7 +112,7 @@ export async function runBootstrap(settings: Settings, options: BootstrapOptions
       // ELASTICSEARCH_INDEX is an alias over <alias>-v1-<model> on a fresh cluster; an existing
       // concrete index of that name is used as it is (docs/operations.md, "Change the embedding model").
       const target = await resolveWriteTarget(client, settings.elasticsearch, modelRecordOf(describeConfiguredModel(settings.embedding), dims));
-      const outcome = await new ElasticsearchSink(client, { ...settings.elasticsearch, index: target.index }).ensureIndex(dims);
+      const outcome = await new ElasticsearchSink(client, { ...settings.elasticsearch, index: target.index }, metadataMappingOf(settings)).ensureIndex(dims);
       const where = target.alias === undefined ? target.index : `${target.alias} → ${target.index}`;
       line(`index        ${where} (${target.created ? 'created' : outcome}, ${dims} dims)`);
     } catch (error) {

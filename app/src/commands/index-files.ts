@@ -18,6 +18,7 @@ import { PermanentError } from '../failure.js';
 import { createLogger } from '../observe/logger.js';
 import { FileIndexer, type ChunkSink } from '../pipeline/index-file.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../store/elasticsearch/chunks.js';
+import { metadataMappingOf } from '../store/elasticsearch/metadata-fields.js';
 import { modelRecordOf, resolveWriteTarget } from '../store/elasticsearch/index-alias.js';
 import { printable, redactUrl } from '../terminal-safe.js';
 import { LocalStore } from '../store/local/local-store.js';
@@ -218,7 +219,7 @@ export async function runIndex(settings: Settings, inputs: readonly string[], io
       let es: ElasticsearchSink;
       try {
         const resolved = await resolveWriteTarget(esClient, settings.elasticsearch, modelRecordOf(embedder, embedder.dimensions));
-        es = new ElasticsearchSink(esClient, { ...settings.elasticsearch, index: resolved.index });
+        es = new ElasticsearchSink(esClient, { ...settings.elasticsearch, index: resolved.index }, metadataMappingOf(settings));
         await es.ensureIndex(embedder.dimensions);
       } catch (error) {
         if (error instanceof SinkStartupError) throw new UserError(error.message);

@@ -9,6 +9,10 @@ import { classifyElasticsearchError, createElasticsearchClient } from '../store/
 import { describeConfiguredModel, modelRecordOf, readIndexMeta, resolveIndex, type IndexMeta } from '../store/elasticsearch/index-alias.js';
 import { LocalStore } from '../store/local/local-store.js';
 import { printable } from '../terminal-safe.js';
+import type { MetaFields } from '../metadata/values.js';
+import type { Reader, SearchFilter } from '../store/filters.js';
+import { isAccessControlled, metaOfSource, ReaderRequiredError, searchClauses } from '../store/elasticsearch/metadata-fields.js';
+import { chunkPredicate } from '../store/local/metadata-filter.js';
 import { ExitCode, UserError } from './common.js';
 import { QueryModels } from './query-model.js';
 import { cliLogLevel, usesElasticsearch } from './runtime.js';
@@ -28,6 +32,8 @@ export interface SearchHit {
   readonly ocr_confidence?: number;
   readonly split_id: number;
   readonly source_id: string;
+  /** The file's metadata fields (user metadata, tags, sidecar). */
+  readonly meta?: MetaFields;
 }
 
 export interface SearchOptions {
@@ -35,11 +41,17 @@ export interface SearchOptions {
   readonly json: boolean;
   /** Elasticsearch only: fuse kNN with BM25 (default) or use kNN alone. */
   readonly hybrid: boolean;
+  /** `--filter`: every one must hold (metadata/search-flags.ts). */
+  readonly filters?: readonly SearchFilter[];
+  /** `--as` / `--all`; required where chunks carry access fields. */
+  readonly reader?: Reader;
 }
 
 type HitSource = Omit<ChunkDocument, 'embedding'>;
 
 function toHit(score: number, source: HitSource): SearchHit {
+  // Elasticsearch keeps metadata as flat fields, the local store under `meta`.
+  const meta = source.meta ?? metaOfSource(source);
   return {
     score,
     content: source.content,
@@ -51,6 +63,7 @@ function toHit(score: number, source: HitSource): SearchHit {
     ...(source.ocr_confidence === undefined ? {} : { ocr_confidence: source.ocr_confidence }),
     split_id: source.split_id,
     source_id: source.source_id,
+    ...(Object.keys(meta).length === 0 ? {} : { meta }),
   };
 }
 
@@ -73,19 +86,23 @@ export function fuseByRank(lists: readonly (readonly { id: string; source: HitSo
     .map(({ score, source }) => toHit(score, source));
 }
 
-const SOURCE_FIELDS = ['content', 'file_path', 'page_number', 'page_end', 'section', 'ocr', 'ocr_confidence', 'split_id', 'source_id'];
+/** Every field but the vector (the metadata fields are not known in advance) and the access fields. */
+const SOURCE_FIELDS = { excludes: ['embedding', 'acl_principals', 'acl_public'] };
 
-async function searchElasticsearch(client: Client, index: string, query: string, vector: Float32Array, options: SearchOptions): Promise<SearchHit[]> {
+async function searchElasticsearch(client: Client, index: string, query: string, vector: Float32Array, options: SearchOptions, clauses: readonly object[]): Promise<SearchHit[]> {
   const candidates = Math.max(options.k, 10);
+  const filter = clauses.length === 0 ? {} : { filter: [...clauses] };
   const knn = await client.search<HitSource>({
     index,
-    knn: { field: 'embedding', query_vector: Array.from(vector), k: candidates, num_candidates: Math.max(100, candidates * 10) },
+    // A kNN filter, not a post-filter: the k nearest among the chunks that pass.
+    knn: { field: 'embedding', query_vector: Array.from(vector), k: candidates, num_candidates: Math.max(100, candidates * 10), ...filter },
     size: candidates,
     _source: SOURCE_FIELDS,
   });
   const knnHits = knn.hits.hits.flatMap((hit) => (hit._source ? [{ id: hit._id ?? '', score: hit._score ?? 0, source: hit._source }] : []));
   if (!options.hybrid) return knnHits.slice(0, options.k).map(({ score, source }) => toHit(score, source));
-  const bm25 = await client.search<HitSource>({ index, query: { match: { content: query } }, size: candidates, _source: SOURCE_FIELDS });
+  const match = { match: { content: query } };
+  const bm25 = await client.search<HitSource>({ index, query: clauses.length === 0 ? match : { bool: { must: [match], ...filter } }, size: candidates, _source: SOURCE_FIELDS });
   const bm25Hits = bm25.hits.hits.flatMap((hit) => (hit._source ? [{ id: hit._id ?? '', source: hit._source }] : []));
   return fuseByRank([knnHits, bm25Hits], options.k);
 }
@@ -143,16 +160,33 @@ export async function searchIndex(client: Client, settings: Settings, models: Qu
       if (resolved.kind === 'alias' && attempt < MAX_RESOLVE_ATTEMPTS && isIndexNotFound(error)) continue;
       throw error;
     }
+    const clauses = await filterClausesFor(client, settings, resolved.index, options);
     const embedder = await models.forIndex(resolved.index, meta?.model);
     const [vector] = await embedder.embed([query], 'query');
     if (vector === undefined) throw new Error('the model returned no vector for the query');
     try {
-      const hits = await searchElasticsearch(client, resolved.index, query, vector, options);
+      const hits = await searchElasticsearch(client, resolved.index, query, vector, options, clauses);
       return { hits, index: resolved.index, ...(meta === undefined ? {} : { meta }) };
     } catch (error) {
       if (resolved.kind === 'alias' && attempt < MAX_RESOLVE_ATTEMPTS && isIndexNotFound(error)) continue;
       throw classifyElasticsearchError(error, `search ${resolved.index}`);
     }
+  }
+}
+
+/**
+ * The search's filter clauses; refused (before the model is loaded) on an access-controlled index
+ * without --as or --all. Access control is on where the index's mapping has the access fields or
+ * these settings name ACL_METADATA_KEY: either alone is enough (fail-closed).
+ */
+async function filterClausesFor(client: Client, settings: Settings, index: string, options: SearchOptions): Promise<object[]> {
+  let controlled = settings.metadata.aclKey !== '';
+  try {
+    controlled ||= await isAccessControlled(client, index);
+    return searchClauses(index, options.filters ?? [], options.reader, controlled);
+  } catch (error) {
+    if (error instanceof ReaderRequiredError) throw new UserError(error.message, ExitCode.usage);
+    throw classifyElasticsearchError(error, `read the mapping of ${index}`);
   }
 }
 
@@ -186,12 +220,16 @@ export async function runSearch(settings: Settings, query: string, options: Sear
     // same model under its other name included). A store saved before it recorded its model: the
     // model it names, described as these settings would describe it.
     const recorded = store.record ?? modelRecordOf(describeConfiguredModel({ ...settings.embedding, model: store.model }), store.dims);
+    if (options.reader === undefined && (settings.metadata.aclKey !== '' || store.accessControlled)) {
+      throw new UserError(`the local store in ${folder} is access-controlled: say whose search this is with --as <principal,...>, or --all`, ExitCode.usage);
+    }
+    const accept = chunkPredicate(options.filters ?? [], options.reader);
     const models = new QueryModels(settings, logger);
     try {
       const embedder = await models.forIndex(folder, recorded);
       const [vector] = await embedder.embed([query], 'query');
       if (vector === undefined) throw new Error('the model returned no vector for the query');
-      hits = store.search(vector, options.k).map((hit) => toHit(hit.score, hit.chunk));
+      hits = store.search(vector, options.k, accept).map((hit) => toHit(hit.score, hit.chunk));
     } finally {
       await models.dispose();
     }

@@ -10,6 +10,7 @@ import { createLogger, logProcessWarnings, type Logger } from '../observe/logger
 import { createMetrics } from '../observe/metrics.js';
 import type { Consumer } from '../consumer/consumer.js';
 import { createElasticsearchClient, ElasticsearchSink, SinkStartupError } from '../store/elasticsearch/chunks.js';
+import { metadataMappingOf } from '../store/elasticsearch/metadata-fields.js';
 import { modelRecordOf, resolveWriteTarget, watchAlias, type WriteTarget } from '../store/elasticsearch/index-alias.js';
 import { allowedLocationsOf, describeLocations } from '../s3-names.js';
 import { ExitCode, requireSetting, UserError } from './common.js';
@@ -36,7 +37,7 @@ async function ensureIndexWhenReachable(
   for (let attempt = 1; !signal.aborted; attempt++) {
     try {
       const target = await resolveWriteTarget(client, settings.elasticsearch, model);
-      const sink = new ElasticsearchSink(client, { ...settings.elasticsearch, index: target.index });
+      const sink = new ElasticsearchSink(client, { ...settings.elasticsearch, index: target.index }, metadataMappingOf(settings));
       const outcome = await sink.ensureIndex(embedder.dimensions);
       logger.info({ index: target.index, alias: target.alias, outcome, dims: embedder.dimensions }, 'index ready');
       return { sink, target };

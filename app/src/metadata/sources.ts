@@ -4,10 +4,11 @@
 // passed on as the fetch stage's are: the file is retried, never indexed with part of its
 // metadata (and so, perhaps, without the principals that restrict it).
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, NoSuchKey, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
-import { AuthorizationError } from '../failure.js';
+import { AuthorizationError, PermanentError } from '../failure.js';
 import { classifyS3Error } from '../fetch/s3.js';
 import { mergeMetadata, type FileMetadata, type MergeSettings, type MetadataSources } from './merge.js';
 import { parseSidecar, sidecarKeyOf, SIDECAR_MAX_BYTES, type ParsedSidecar } from './sidecar.js';
+import { MetadataTypeError } from './values.js';
 
 export interface MetadataReadSettings extends MergeSettings {
   /** S3_READ_METADATA: the object's user metadata. */
@@ -37,7 +38,7 @@ export class MetadataReader {
   /** The metadata of a fetched object: its user metadata came with the GetObject. */
   async ofFetched(bucket: string, key: string, objectMetadata: Readonly<Record<string, string>> | undefined): Promise<FileMetadata> {
     const [tags, sidecar] = await Promise.all([this.tagsOf(bucket, key), this.sidecarOf(bucket, key)]);
-    return mergeMetadata(this.sourcesOf(objectMetadata ?? {}, tags, sidecar), this.settings);
+    return this.merge(this.sourcesOf(objectMetadata ?? {}, tags, sidecar));
   }
 
   /** The object's ETag and metadata as S3 has them now, without downloading it. */
@@ -50,8 +51,18 @@ export class MetadataReader {
       throw classifyS3Error(error, bucket, key);
     }
     const [tags, sidecar] = await Promise.all([this.tagsOf(bucket, key), this.sidecarOf(bucket, key)]);
-    const metadata = mergeMetadata(this.sourcesOf(head.Metadata ?? {}, tags, sidecar), this.settings);
+    const metadata = this.merge(this.sourcesOf(head.Metadata ?? {}, tags, sidecar));
     return { ...(head.ETag === undefined ? {} : { etag: head.ETag }), metadata };
+  }
+
+  /** A declared field's value that does not fit is the file's fault: dead-lettered, naming the field. */
+  private merge(sources: MetadataSources): FileMetadata {
+    try {
+      return mergeMetadata(sources, this.settings);
+    } catch (error) {
+      if (error instanceof MetadataTypeError) throw new PermanentError('metadata_conflict', error.message);
+      throw error;
+    }
   }
 
   private sourcesOf(objectMetadata: Readonly<Record<string, string>>, tags: Record<string, string> | undefined, sidecar: ParsedSidecar | 'absent' | undefined): MetadataSources {

@@ -2,6 +2,7 @@
 // (id, content, embedding, and meta flat at the top level) and by any plain kNN query.
 import { createHash } from 'node:crypto';
 import type { DeadLetterReason } from '../failure.js';
+import type { MetaFields } from '../metadata/values.js';
 
 export interface ChunkDocument {
   /** Same as the Elasticsearch _id; Haystack reads it back as Document.id. */
@@ -25,6 +26,14 @@ export interface ChunkDocument {
   readonly ocr_confidence?: number;
   readonly content_type: string;
   readonly indexed_at: string;
+  /**
+   * The file's metadata (metadata/merge.ts): user metadata, tags, sidecar. Elasticsearch stores it
+   * as flat top-level fields (Haystack's meta; filter as `meta.<name>`), the local store as is.
+   */
+  readonly meta?: MetaFields;
+  /** Who may read the chunk (ACL_METADATA_KEY set): any of these principals, or anyone when acl_public. */
+  readonly acl_principals?: readonly string[];
+  readonly acl_public?: boolean;
 }
 
 /** Identity of a file from its location, so every worker and every re-delivery agrees on it. */
@@ -63,6 +72,10 @@ export interface ObjectIdentity {
 export interface ChunkProvenance extends ObjectIdentity {
   /** pipeline/index-settings.ts: model, dims and split settings, hashed. */
   readonly indexSettings?: string;
+  /** Fingerprint of the file's metadata and access fields (metadata/merge.ts). */
+  readonly metadata?: string;
+  /** How many chunks the file has (read back from a record; ignored on writes). */
+  readonly chunks?: number;
 }
 
 export interface WriteResult {
@@ -71,6 +84,8 @@ export interface WriteResult {
   /** A later claim of the same file came first: its chunks are the ones that stay. */
   readonly superseded: boolean;
 }
+
+export type MetadataUpdateResult = { readonly updated: number; readonly superseded: boolean } | 'missing';
 
 export interface RemoveResult {
   readonly removed: number;
@@ -97,6 +112,12 @@ export interface ChunkSink {
   removeFile(claim: WriteClaim, object?: ObjectIdentity): Promise<RemoveResult>;
   /** What the file's chunks were last made from, when they are all written; sinks that keep no records leave it out. */
   indexedFrom?(filePath: string): Promise<ChunkProvenance | undefined>;
+  /**
+   * Rewrites the metadata and access fields of the claimed file's `chunks` chunks in place, with no
+   * embedding, and records `object`; 'missing' when they are not all there. Stores that cannot
+   * leave it out (the file is indexed again instead).
+   */
+  updateMetadata?(claim: WriteClaim, chunks: number, fields: Pick<ChunkDocument, 'meta' | 'acl_principals' | 'acl_public'>, object: ChunkProvenance): Promise<MetadataUpdateResult>;
   /**
    * Records that the claimed file's message was dead-lettered, so its record does not say
    * "claimed" for ever; false when a later claim came first. Sinks without records leave it out.

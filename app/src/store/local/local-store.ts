@@ -12,6 +12,7 @@ import path from 'node:path';
 import { modelSlug } from '../../embed/model-profile.js';
 import { sourceIdOf, type ChunkDocument, type ChunkSink, type ChunkSlices, type RemoveResult, type WriteClaim, type WriteResult } from '../document.js';
 import { modelMismatch, type ModelRecord } from '../model-record.js';
+import { hasAccessFields } from './metadata-filter.js';
 
 export interface LocalFileEntry {
   readonly sourceId: string;
@@ -169,15 +170,21 @@ export class LocalStore implements ChunkSink {
     return Promise.resolve({ removed, superseded: false });
   }
 
+  /** Whether any chunk carries access fields: a search must then say for whom it reads. */
+  get accessControlled(): boolean {
+    return [...this.bySource.values()].some(({ chunks }) => hasAccessFields(chunks));
+  }
+
   /** Exact k nearest chunks by cosine similarity (vectors are normalised: a dot product). */
-  search(query: Float32Array, k: number): LocalHit[] {
+  search(query: Float32Array, k: number, accept?: (chunk: StoredChunk) => boolean): LocalHit[] {
     if (query.length !== this.dims) throw new LocalStoreError(`query has ${query.length} dims; the store has ${this.dims}`);
     const top: LocalHit[] = [];
     for (const { chunks, vectors } of this.bySource.values()) {
       for (let i = 0; i < chunks.length; i++) {
         const vector = vectors[i];
         const chunk = chunks[i];
-        if (vector === undefined || chunk === undefined) continue;
+        // Filters apply before ranking (metadata-filter.ts), so k stays k.
+        if (vector === undefined || chunk === undefined || (accept !== undefined && !accept(chunk))) continue;
         let score = 0;
         for (let d = 0; d < vector.length; d++) score += (vector[d] ?? 0) * (query[d] ?? 0);
         if (top.length < k || score > (top[top.length - 1]?.score ?? -Infinity)) {
