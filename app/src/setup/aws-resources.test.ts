@@ -33,7 +33,7 @@ const live: NotificationConfiguration = {
     {
       Id: 'keda-indexer-contracts',
       QueueArn: 'arn:aws:sqs:eu-west-1:111122223333:contracts',
-      Events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'],
+      Events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*', 's3:ObjectTagging:*'],
       Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'contracts/' }] } },
     },
   ],

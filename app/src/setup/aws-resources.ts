@@ -128,8 +128,11 @@ export async function notificationTargets(s3: S3Client, bucket: string): Promise
   return current.QueueConfigurations ?? [];
 }
 
-/** The events bootstrap asks for: every object written and every object removed. */
-export const NOTIFICATION_EVENTS: readonly Event[] = ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'];
+/**
+ * The events bootstrap asks for: every object written and every object removed, and every change
+ * of an object's tags (its metadata is re-indexed in place, nothing embedded: docs/operations.md).
+ */
+export const NOTIFICATION_EVENTS: readonly Event[] = ['s3:ObjectCreated:*', 's3:ObjectRemoved:*', 's3:ObjectTagging:*'];
 
 /**
  * The Id of the queue configuration bootstrap owns for `queueName`: one per queue, so pipelines
