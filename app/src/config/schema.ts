@@ -177,7 +177,7 @@ export const schema: Schema<Settings> = {
       env: 'METADATA_FIELDS',
     },
     aclKey: {
-      doc: 'Metadata key (or tag, or sidecar attribute) that lists the principals allowed to read a file, comma-separated (group:finance,user:ana). Set: chunks carry acl_principals and acl_public, and `search` refuses without --as or --all. Empty: access control off.',
+      doc: 'Metadata key (or tag, or sidecar attribute) that lists the principals allowed to read a file, separated by commas or spaces (group:finance,user:ana; a tag value cannot hold commas: group:finance user:ana). Set: chunks carry acl_principals and acl_public, and `search` refuses without --as or --all. Empty: access control off.',
       format: metadataKey.name,
       default: '',
       env: 'ACL_METADATA_KEY',

@@ -1,7 +1,7 @@
 // Who may read a file, from the metadata key ACL_METADATA_KEY names. Fail-closed: when anything is
 // unclear (the key is absent, its list is empty, the sidecar that may have held it is unreadable),
 // the file is readable by no principal; only ACL_DEFAULT=public opens files that have no key at all.
-import { splitList, type MetaValue } from './values.js';
+import type { MetaValue } from './values.js';
 
 export type AclDefault = 'private' | 'public';
 
@@ -27,7 +27,15 @@ export const NOBODY: AccessFields = { principals: [], public: false };
 export function accessOf(value: MetaValue | undefined, settings: AccessSettings & { readonly sidecarRefused: boolean }): AccessFields {
   if (settings.sidecarRefused) return NOBODY;
   if (value === undefined) return settings.aclDefault === 'public' ? { principals: [], public: true } : NOBODY;
-  const principals = typeof value === 'string' ? splitList(value) : Array.isArray(value) ? (value as readonly string[]).map((entry) => entry.trim()).filter((entry) => entry !== '') : [];
+  const principals = typeof value === 'string' ? splitPrincipals(value) : Array.isArray(value) ? (value as readonly string[]).map((entry) => entry.trim()).filter((entry) => entry !== '') : [];
   // A number or a boolean is no principal: nobody, as for an empty list.
   return { principals: [...new Set(principals)].sort(), public: false };
+}
+
+/**
+ * Principals written as text, separated by commas or spaces: S3 tag values cannot hold commas
+ * (`group:finance user:ana` in a tag, `group:finance,user:ana` in user metadata).
+ */
+export function splitPrincipals(text: string): string[] {
+  return text.split(/[\s,]+/).filter((part) => part !== '');
 }

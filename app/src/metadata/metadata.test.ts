@@ -121,6 +121,8 @@ describe('access, fail-closed', () => {
   test('principals from the key (any source), taken out of meta', () => {
     const merged = mergeMetadata({ tags: { allowed: 'group:finance, user:ana', department: 'x' } }, acl);
     assert.deepEqual(merged.access, { principals: ['group:finance', 'user:ana'], public: false });
+    // Tag values cannot hold commas: spaces separate principals too.
+    assert.deepEqual(mergeMetadata({ tags: { allowed: 'user:bo  group:legal' } }, acl).access, { principals: ['group:legal', 'user:bo'], public: false });
     assert.deepEqual(merged.meta, { department: 'x' });
     const fromSidecar = mergeMetadata({ tags: { allowed: 'group:all' }, sidecar: { ok: true, attributes: { allowed: ['user:bo'] } } }, acl);
     assert.deepEqual(fromSidecar.access, { principals: ['user:bo'], public: false });
