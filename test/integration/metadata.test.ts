@@ -20,6 +20,7 @@ import {
   createQueueWithDeadLetter,
   deleteObject,
   es,
+  freePort,
   keysWithOutcome,
   logLines,
   s3,
@@ -29,6 +30,7 @@ import {
   startCli,
   takeDeadLetters,
   uniqueName,
+  waitFor,
   type TestQueue,
 } from '../support/stack.js';
 import { deleteIndexFamily } from '../support/indices.js';
@@ -64,6 +66,32 @@ async function drain(): Promise<string> {
   const code = await worker.exited;
   assert.equal(code, 0, `worker --drain exited ${String(code)}:\n${worker.output()}`);
   return worker.stderr();
+}
+
+/**
+ * Runs a worker (not --drain: its /metrics must be read) until `done` holds of its metrics and
+ * nothing is in flight; returns its log and those metrics.
+ */
+async function passWithMetrics(done: RegExp): Promise<{ output: string; metrics: string }> {
+  const port = await freePort();
+  const worker = startCli(['worker'], env({ HTTP_PORT: String(port) }));
+  const metricsText = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  try {
+    await waitFor(
+      `metrics matching ${String(done)} with nothing in flight`,
+      async () => {
+        const text = await metricsText().catch(() => '');
+        return done.test(text) && /^keda_indexer_in_flight_messages 0$/m.test(text);
+      },
+      300_000,
+    );
+    const metrics = await metricsText();
+    worker.child.kill('SIGTERM');
+    assert.equal(await worker.exited, 0);
+    return { output: worker.stderr(), metrics };
+  } finally {
+    if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+  }
 }
 
 interface Put {
@@ -264,9 +292,11 @@ describe('metadata and access', () => {
   test('a tag change re-embeds nothing, updates the chunks in place, and revokes access in one pass', async () => {
     const before = (await sources()).get(CONTRACT.key) ?? [];
     await setTags(CONTRACT.key, { department: 'legal', allowed: 'user:bo group:legal' });
-    const output = await drain();
+    const { output, metrics } = await passWithMetrics(/^keda_indexer_metadata_updates_total 1$/m);
     assert.deepEqual(keysWithOutcome(output, 'metadata_updated'), [CONTRACT.key], output);
     assert.deepEqual(keysWithOutcome(output, 'indexed'), [], 'nothing downloaded, converted or embedded');
+    assert.match(metrics, /^keda_indexer_chunks_embedded_total 0$/m, 'no model call');
+    assert.match(metrics, /^keda_indexer_files_indexed_total 0$/m);
     const afterChange = (await sources()).get(CONTRACT.key) ?? [];
     assert.equal(afterChange.length, before.length);
     assert.deepEqual(
@@ -299,6 +329,23 @@ describe('metadata and access', () => {
     assert.equal(chunk?.department, 'from-tags', 'back to the tags once the sidecar is gone');
     assert.deepEqual(chunk.acl_principals, ['group:finance']);
     assert.deepEqual(found(['--as', 'user:cy']), []);
+  });
+
+  test('a revoke and a content edit arriving out of order: the file ends with its new text and the revoked access', async () => {
+    const oldEtag = await etagOf(CONTRACT.key);
+    // The edit replaces the text and the tags at once; its event comes first, the older tagging
+    // event (with the old ETag) after it.
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: CONTRACT.key, Body: 'The renewed supplier contract sets payment terms of ninety days.', Tagging: 'department=legal&allowed=user%3Acy' }),
+    );
+    await sendBody(queue.queueUrl, s3Event('ObjectCreated:Put', bucket, CONTRACT.key, { eTag: await etagOf(CONTRACT.key) }));
+    await sendBody(queue.queueUrl, s3Event('ObjectTagging:Put', bucket, CONTRACT.key, { eTag: oldEtag }));
+    await drain();
+    const chunks = (await sources()).get(CONTRACT.key) ?? [];
+    assert.match(chunks.map((chunk) => String(chunk.content)).join(' '), /ninety days/);
+    assert.ok(chunks.every((chunk) => JSON.stringify(chunk.acl_principals) === '["user:cy"]'), JSON.stringify(chunks.map((chunk) => chunk.acl_principals)));
+    assert.deepEqual(found(['--as', 'user:bo']), [], 'the revoked principal sees nothing');
+    assert.deepEqual(found(['--as', 'user:cy']), [CONTRACT.key]);
   });
 
   test('a metadata update under an older claim is dropped: the later claim\'s metadata stays', async () => {
