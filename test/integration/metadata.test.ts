@@ -340,7 +340,9 @@ describe('metadata and access', () => {
     );
     await sendBody(queue.queueUrl, s3Event('ObjectCreated:Put', bucket, CONTRACT.key, { eTag: await etagOf(CONTRACT.key) }));
     await sendBody(queue.queueUrl, s3Event('ObjectTagging:Put', bucket, CONTRACT.key, { eTag: oldEtag }));
-    await drain();
+    const output = await drain();
+    assert.deepEqual(keysWithOutcome(output, 'indexed'), [CONTRACT.key]);
+    assert.deepEqual(keysWithOutcome(output, 'metadata_updated'), [], 'the stale tagging event finds the object and its metadata as indexed');
     const chunks = (await sources()).get(CONTRACT.key) ?? [];
     assert.match(chunks.map((chunk) => String(chunk.content)).join(' '), /ninety days/);
     assert.ok(chunks.every((chunk) => JSON.stringify(chunk.acl_principals) === '["user:cy"]'), JSON.stringify(chunks.map((chunk) => chunk.acl_principals)));

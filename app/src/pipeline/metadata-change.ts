@@ -45,7 +45,9 @@ export async function changeOf(event: FileEvent, filePath: string, indexer: File
   if (event.etag === undefined && event.metadataOnly !== true) return { kind: 'content' };
   const indexed = await indexer.indexedUnderCurrentSettings(filePath);
   if (indexed?.etag === undefined) return { kind: 'content' };
-  if (event.etag !== undefined && !sameEtag(indexed.etag, event.etag)) return { kind: 'content' };
+  // A metadata event's ETag may be older than the object (events arrive out of order): the
+  // HeadObject below says what the object is now.
+  if (event.etag !== undefined && event.metadataOnly !== true && !sameEtag(indexed.etag, event.etag)) return { kind: 'content' };
   // No source read: every file's metadata is what it was (the access default aside, which a
   // settings change does not re-apply without a re-index; docs/operations.md).
   if (!metadata.reads && indexed.metadata !== undefined && event.etag !== undefined) return { kind: 'unchanged' };
