@@ -119,7 +119,7 @@ program
   .description('search the index')
   .argument('<query>', 'text to search for')
   .option('--k <n>', 'number of hits (1–1000)', parse.hitCount, 5)
-  .option('--json', 'print hits as a JSON array (score, content, file_path, page_number, page_end, section, ocr, ocr_confidence, split_id, source_id)')
+  .option('--json', 'print hits as a JSON array (score, content, file_path, page_number, page_end, section, ocr, ocr_confidence, split_id, source_id, meta)')
   .option('--knn-only', 'Elasticsearch: vector search alone, without fusing in BM25 keyword matches')
   .option('--filter <name=value>', 'only chunks whose metadata matches: name=value, name=a,b (any of), name>=value (>, <=, <); repeatable, all must hold', parse.searchFilter, [])
   .option('--as <principals>', 'search for these principals (group:finance,user:ana): only chunks they may read')
