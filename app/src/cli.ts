@@ -189,7 +189,7 @@ program
     `
 Creates what is missing and brings the rest up to date: safe to run again.
 The notification is merged: bootstrap adds or updates its own configuration for this queue (Id
-keda-indexer-<queue>, events ObjectCreated/ObjectRemoved/ObjectTagging, prefix S3_PREFIX) and keeps every other
+keda-indexer-<queue>, events ObjectCreated/ObjectRemoved, and ObjectTagging with S3_READ_TAGS, prefix S3_PREFIX) and keeps every other
 one. It refuses, changing nothing (exit 1), when another configuration's events and prefix/suffix
 overlap its own, which S3 would reject: give each pipeline on a bucket its own prefix, or pass
 --skip-bucket for a queue that needs no notification.

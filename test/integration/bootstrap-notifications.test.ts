@@ -96,7 +96,7 @@ describe('bootstrap merges its notification into the bucket', () => {
     const reindex = cli(['bootstrap', '--queue-name', `${bucket}-reindex`, '--skip-index'], { S3_BUCKET: bucket, SQS_QUEUE_URL: liveUrl });
     assert.equal(reindex.status, 1, reindex.stdout + reindex.stderr);
     assert.match(reindex.stderr, /S3 refuses configurations whose event types and prefix\/suffix overlap/);
-    assert.match(reindex.stderr, new RegExp(`configuration "keda-indexer-${bucket}-docs" sends s3:ObjectCreated:\\*, s3:ObjectRemoved:\\*, s3:ObjectTagging:\\* for every key`));
+    assert.match(reindex.stderr, new RegExp(`configuration "keda-indexer-${bucket}-docs" sends s3:ObjectCreated:\\*, s3:ObjectRemoved:\\* for every key`));
     assert.match(reindex.stderr, /Fix: .*add --skip-bucket/);
     assert.equal(await queueExists(`${bucket}-reindex`), false, 'refused before creating anything');
     assert.deepEqual(await notification(bucket), before);

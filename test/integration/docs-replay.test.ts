@@ -121,7 +121,7 @@ describe('docs/operations.md replayed against the dev stack', () => {
     const liveUrl = installLive(`${bucket}-contracts`, live);
 
     const output = replay('adding-a-pipeline', 2, { ...live, SQS_QUEUE_URL: liveUrl });
-    assert.match(output, /notification s3:\/\/\S+\/tickets\/\* ObjectCreated\/ObjectRemoved\/ObjectTagging → tickets \(added; other configurations kept\)/);
+    assert.match(output, /notification s3:\/\/\S+\/tickets\/\* ObjectCreated\/ObjectRemoved → tickets \(added; other configurations kept\)/);
     assert.match(output, /✓ bucket +s3:\/\/\S+, notifies the queue \(configuration "keda-indexer-tickets"\)/);
 
     const ticketsUrl = await queueUrl('tickets');
