@@ -59,7 +59,7 @@ for (const adapter of adapters) {
       assert.equal(await store.indexedFrom('/docs/a.pdf'), undefined);
       const written = await store.write(claim, [docs('/docs/a.pdf', 'application/pdf', [axis(0), axis(1)])], { etag: 'e1', indexSettings: 'fp' });
       assert.deepEqual(written, { written: 2, staleDeleted: 0, superseded: false });
-      assert.deepEqual(await store.indexedFrom('/docs/a.pdf'), { etag: 'e1', indexSettings: 'fp' });
+      assert.deepEqual(await store.indexedFrom('/docs/a.pdf'), { etag: 'e1', indexSettings: 'fp', chunks: 2 }, 'what the chunks were made from, and how many');
       const shorter = await store.write(await store.claim('/docs/a.pdf'), [docs('/docs/a.pdf', 'application/pdf', [axis(0)])], { etag: 'e2', indexSettings: 'fp' });
       assert.deepEqual(shorter, { written: 1, staleDeleted: 1, superseded: false });
       const gone = await store.write(await store.claim('/docs/gone.txt'), [docs('/docs/gone.txt', 'text/plain', [axis(2)])]);
