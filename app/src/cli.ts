@@ -10,6 +10,7 @@ import { SUPPORTED_EXTENSIONS } from './convert/registry.js';
 import { EMBEDDING_DTYPES, type EmbeddingDtype } from './embed/choices.js';
 import { preloadModel } from './embed/preload.js';
 import { DEAD_LETTER_REASONS, type DeadLetterReason } from './failure.js';
+import type { SearchFilter } from './store/filters.js';
 
 // The AWS SDK warns on every command under Node 20 that its 2027 releases will need Node 22. The
 // README says so once (and the image runs Node 22); repeating it in every command's output would
@@ -119,8 +120,11 @@ program
   .description('search the index')
   .argument('<query>', 'text to search for')
   .option('--k <n>', 'number of hits (1–1000)', parse.hitCount, 5)
-  .option('--json', 'print hits as a JSON array (score, content, file_path, page_number, page_end, section, ocr, ocr_confidence, split_id, source_id)')
+  .option('--json', 'print hits as a JSON array (score, content, file_path, page_number, page_end, section, ocr, ocr_confidence, split_id, source_id, meta)')
   .option('--knn-only', 'Elasticsearch: vector search alone, without fusing in BM25 keyword matches')
+  .option('--filter <name=value>', 'only chunks whose metadata matches: name=value, name=a,b (any of), name>=value (>, <=, <); repeatable, all must hold', parse.searchFilter, [])
+  .option('--as <principals>', 'search for these principals (group:finance,user:ana): only chunks they may read')
+  .option('--all', 'operator: search every chunk, whatever its access fields')
   .addHelpText(
     'after',
     `
@@ -130,15 +134,19 @@ local store ranks by kNN.
 
 Examples:
   keda-indexer search "how do volcanoes erupt"
-  keda-indexer search "sourdough starter" --k 3 --json`,
+  keda-indexer search "sourdough starter" --k 3 --json
+  keda-indexer search "travel costs" --filter department=finance --filter effective>=2024-01-01 --as group:finance,user:ana
+
+Where files carry access fields (ACL_METADATA_KEY), search refuses without --as or --all.`,
   )
   .action(
-    action('search', async (query: string, options: { k: number; json?: boolean; knnOnly?: boolean }) => {
+    action('search', async (query: string, options: { k: number; json?: boolean; knnOnly?: boolean; filter: SearchFilter[]; as?: string; all?: boolean }) => {
       const { runSearch } = await import('./commands/search.js');
+      const reader = parse.reader(options);
       return runSearch(
         settingsFor(globalOptions()),
         query,
-        { k: options.k, json: options.json === true, hybrid: options.knnOnly !== true },
+        { k: options.k, json: options.json === true, hybrid: options.knnOnly !== true, filters: options.filter, ...(reader === undefined ? {} : { reader }) },
         process.stdout,
       );
     }),
@@ -183,7 +191,7 @@ program
     `
 Creates what is missing and brings the rest up to date: safe to run again.
 The notification is merged: bootstrap adds or updates its own configuration for this queue (Id
-keda-indexer-<queue>, events ObjectCreated/ObjectRemoved, prefix S3_PREFIX) and keeps every other
+keda-indexer-<queue>, events ObjectCreated/ObjectRemoved, and ObjectTagging with S3_READ_TAGS, prefix S3_PREFIX) and keeps every other
 one. It refuses, changing nothing (exit 1), when another configuration's events and prefix/suffix
 overlap its own, which S3 would reject: give each pipeline on a bucket its own prefix, or pass
 --skip-bucket for a queue that needs no notification.

@@ -23,6 +23,7 @@ export const DEAD_LETTER_REASONS = [
   'too_many_pages',
   'timeout',
   'index_rejected',
+  'metadata_conflict',
 ] as const;
 
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];

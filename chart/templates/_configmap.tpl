@@ -30,6 +30,29 @@ data:
   {{- with .Values.config.s3AllowedBuckets }}
   S3_ALLOWED_BUCKETS: {{ join "," . | quote }}
   {{- end }}
+  {{- /* Metadata and access: rendered only when not the worker's default, so a release without them keeps its checksum. */}}
+  {{- with .Values.config.metadata }}
+  {{- if not .objectMetadata }}
+  S3_READ_METADATA: "false"
+  {{- end }}
+  {{- if .tags }}
+  S3_READ_TAGS: "true"
+  {{- end }}
+  {{- if .sidecars }}
+  S3_READ_SIDECARS: "true"
+  {{- end }}
+  {{- with .fields }}
+  METADATA_FIELDS: {{ include "keda-indexer.metadataFields" . | quote }}
+  {{- end }}
+  {{- end }}
+  {{- with .Values.config.acl }}
+  {{- with .metadataKey }}
+  ACL_METADATA_KEY: {{ . | quote }}
+  {{- end }}
+  {{- if eq .default "public" }}
+  ACL_DEFAULT: "public"
+  {{- end }}
+  {{- end }}
   WORKER_CONCURRENCY: {{ .Values.worker.concurrency | toString | quote }}
   WORKER_DRAIN_DEADLINE_SECONDS: {{ .Values.worker.drainDeadlineSeconds | toString | quote }}
   {{- /* The worker writes to Elasticsearch: said explicitly, so a missing URL is a clear startup error. */}}
@@ -61,4 +84,16 @@ data:
   {{- range $name, $value := .Values.config.extra }}
   {{ $name }}: {{ $value | toString | quote }}
   {{- end }}
+{{- end }}
+
+{{/*
+METADATA_FIELDS from config.metadata.fields (a mapping of name to type): name:type pairs joined by
+commas, in name order.
+*/}}
+{{- define "keda-indexer.metadataFields" -}}
+{{- $pairs := list }}
+{{- range $name, $type := . }}
+{{- $pairs = append $pairs (printf "%s:%s" $name $type) }}
+{{- end }}
+{{- join "," $pairs }}
 {{- end }}

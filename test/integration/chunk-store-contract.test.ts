@@ -10,7 +10,7 @@ import { loadConfig } from '../../app/src/config/config.js';
 import { buildRuntime } from '../../app/src/runtime.js';
 import { chunkIdOf, sourceIdOf, type ChunkDocument } from '../../app/src/store/document.js';
 import { modelRecordOf } from '../../app/src/store/model-record.js';
-import type { ChunkStore, SearchTarget, StoreProvider } from '../../app/src/store/port.js';
+import { StoreRefusal, type ChunkStore, type SearchTarget, type StoreProvider } from '../../app/src/store/port.js';
 import { deleteIndexFamily } from '../support/indices.js';
 import { es, uniqueName } from '../support/stack.js';
 
@@ -59,7 +59,7 @@ for (const adapter of adapters) {
       assert.equal(await store.indexedFrom('/docs/a.pdf'), undefined);
       const written = await store.write(claim, [docs('/docs/a.pdf', 'application/pdf', [axis(0), axis(1)])], { etag: 'e1', indexSettings: 'fp' });
       assert.deepEqual(written, { written: 2, staleDeleted: 0, superseded: false });
-      assert.deepEqual(await store.indexedFrom('/docs/a.pdf'), { etag: 'e1', indexSettings: 'fp' });
+      assert.deepEqual(await store.indexedFrom('/docs/a.pdf'), { etag: 'e1', indexSettings: 'fp', chunks: 2 }, 'what the chunks were made from, and how many');
       const shorter = await store.write(await store.claim('/docs/a.pdf'), [docs('/docs/a.pdf', 'application/pdf', [axis(0)])], { etag: 'e2', indexSettings: 'fp' });
       assert.deepEqual(shorter, { written: 1, staleDeleted: 1, superseded: false });
       const gone = await store.write(await store.claim('/docs/gone.txt'), [docs('/docs/gone.txt', 'text/plain', [axis(2)])]);
@@ -98,10 +98,25 @@ for (const adapter of adapters) {
       for (const target of targets) assert.deepEqual(target.model, model, 'the model recorded when the store was made');
     });
 
+    test('metadata and access: meta filters, a reader applied before ranking, meta on hits; no reader refused once chunks carry access fields', async () => {
+      const budget = docs('/docs/budget.txt', 'text/plain', [axis(1)]).map((doc) => ({ ...doc, meta: { department: 'finance' }, acl_principals: ['group:finance'], acl_public: false }));
+      await store.write(await store.claim('/docs/budget.txt'), [budget]);
+      await store.flush();
+      const embed = () => Promise.resolve(Float32Array.from(axis(1)));
+      const finance = [{ field: 'meta.department', op: 'any', values: ['finance'] }] as const;
+      const forFinance = await store.search({ text: 'volcanoes', k: 3, hybrid: true, filters: finance, reader: { principals: ['group:finance'] } }, embed);
+      assert.deepEqual(forFinance.hits.map((hit) => [hit.file_path, hit.meta]), [['/docs/budget.txt', { department: 'finance' }]]);
+      const forOthers = await store.search({ text: 'volcanoes', k: 3, hybrid: false, filters: [], reader: { principals: ['group:ops'] } }, embed);
+      assert.equal(forOthers.hits.some((hit) => hit.file_path === '/docs/budget.txt'), false, 'fail-closed: not readable by another principal');
+      const all = await store.search({ text: 'volcanoes', k: 1, hybrid: false, filters: [], reader: 'everyone' }, embed);
+      assert.equal(all.hits[0]?.file_path, '/docs/budget.txt');
+      await assert.rejects(store.search({ text: 'volcanoes', k: 3, hybrid: false, filters: [] }, embed), (error: Error) => error instanceof StoreRefusal && error.usage && /access-controlled/.test(error.message));
+    });
+
     test('opened for reading, it finds what was written', async () => {
       const reader = await provider.openForReading();
       try {
-        const result = await reader.search({ text: 'volcanoes', k: 1, hybrid: false, filters: [{ field: 'content_type', op: 'any', values: ['application/pdf'] }] }, () => Promise.resolve(Float32Array.from(axis(0))));
+        const result = await reader.search({ text: 'volcanoes', k: 1, hybrid: false, filters: [{ field: 'content_type', op: 'any', values: ['application/pdf'] }], reader: 'everyone' }, () => Promise.resolve(Float32Array.from(axis(0))));
         assert.equal(result.hits[0]?.file_path, '/docs/a.pdf');
       } finally {
         await reader.close();

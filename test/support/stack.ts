@@ -246,7 +246,9 @@ export async function freePort(): Promise<number> {
 
 /**
  * Keys of the S3 event records that reach `queueUrl` within `ms` (each message deleted as read);
- * messages without records, such as S3's test event, are skipped.
+ * messages without records, such as S3's test event, are skipped, and so are ObjectTagging
+ * records: moto sends an s3:ObjectTagging:Put after every PutObject (AWS does not), so each upload
+ * would count twice.
  */
 export async function receivedKeys(queueUrl: string, ms = 3000): Promise<string[]> {
   const keys: string[] = [];
@@ -254,9 +256,9 @@ export async function receivedKeys(queueUrl: string, ms = 3000): Promise<string[
   while (Date.now() < deadline) {
     const response = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
     for (const message of response.Messages ?? []) {
-      const body = JSON.parse(message.Body ?? '{}') as { Records?: { s3: { object: { key: string } } }[] };
+      const body = JSON.parse(message.Body ?? '{}') as { Records?: { eventName?: string; s3: { object: { key: string } } }[] };
       // moto form-encodes keys, '/' included.
-      for (const record of body.Records ?? []) keys.push(decodeURIComponent(record.s3.object.key.replace(/\+/g, ' ')));
+      for (const record of body.Records ?? []) if (!(record.eventName ?? '').startsWith('ObjectTagging:')) keys.push(decodeURIComponent(record.s3.object.key.replace(/\+/g, ' ')));
       await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
     }
   }

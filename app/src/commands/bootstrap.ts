@@ -92,8 +92,9 @@ export async function runBootstrap(settings: Settings, options: BootstrapOptions
   } else {
     const outcome = await ensureBucket(s3, bucket, await s3.config.region());
     line(`bucket       s3://${bucket} (${outcome})`);
-    const plan = await ensureNotification(s3, bucket, { queueName, queueArn: queues.queueArn, prefix: settings.s3.prefix });
-    const what = `s3://${bucket}/${settings.s3.prefix}* ObjectCreated/ObjectRemoved → ${queueName}`;
+    const readTags = settings.metadata.readTags;
+    const plan = await ensureNotification(s3, bucket, { queueName, queueArn: queues.queueArn, prefix: settings.s3.prefix, readTags });
+    const what = `s3://${bucket}/${settings.s3.prefix}* ObjectCreated/ObjectRemoved${readTags ? '/ObjectTagging' : ''} → ${queueName}`;
     if (plan.kind === 'conflict') throw conflictError(bucket, settings.s3.prefix, plan);
     if (plan.kind === 'covered') line(`notification ${what} (already, by ${describeEntry(plan.by)}; not bootstrap's, left as it is)`);
     else line(`notification ${what} (${plan.kind === 'put' ? plan.outcome : 'unchanged'}; other configurations kept)`);

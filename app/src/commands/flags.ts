@@ -3,6 +3,9 @@
 // usage error (exit 2) naming the flag, the value and what is expected.
 import { InvalidArgumentError } from 'commander';
 import { parseTime } from '../backfill/filter.js';
+import { FilterSyntaxError, parseFilter, readerOf } from '../metadata/search-flags.js';
+import type { Reader, SearchFilter } from '../store/filters.js';
+import { ExitCode, UserError } from './common.js';
 import { byteSize, integer, numberAtLeast, numberAbove, type ValueFormat } from '../config/formats.js';
 
 export function flag<T>(format: Pick<ValueFormat<T>, 'expect' | 'parse'>): (value: string) => T {
@@ -27,3 +30,23 @@ export const chunkRatio = flag(numberAtLeast(1));
 export const rate = flag(numberAbove(0));
 export const size = flag(byteSize);
 export const time = flag({ expect: 'a date or a time: 2024-05-01 or 2024-05-01T12:00:00Z', parse: (raw: unknown) => (typeof raw === 'string' ? parseTime(raw) : undefined) });
+
+/** search --filter, repeatable: each occurrence adds one filter (metadata/search-flags.ts). */
+export function searchFilter(value: string, previous: SearchFilter[]): SearchFilter[] {
+  try {
+    return [...previous, parseFilter(value)];
+  } catch (error) {
+    if (error instanceof FilterSyntaxError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+}
+
+/** search --as / --all, checked together: a usage error when both are given. */
+export function reader(options: { readonly as?: string; readonly all?: boolean }): Reader | undefined {
+  try {
+    return readerOf(options);
+  } catch (error) {
+    if (error instanceof FilterSyntaxError) throw new UserError(error.message, ExitCode.usage);
+    throw error;
+  }
+}

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Settings } from '../config/config.js';
 import { SUPPORTED_EXTENSIONS } from '../convert/registry.js';
+import { isSidecarKey } from '../metadata/sidecar.js';
 import { callOverheadTokens, EmbedBatcher } from '../embed/batcher.js';
 import { PermanentError } from '../failure.js';
 import { createLogger } from '../observe/logger.js';
@@ -78,7 +79,8 @@ async function findFiles(root: string, walk: Walk): Promise<void> {
     const full = path.join(root, entry.name);
     if (entry.isDirectory()) {
       if (!entry.name.startsWith('.') && !SKIPPED_DIRECTORIES.has(entry.name)) await findFiles(full, walk);
-    } else if (entry.isFile() && SUPPORTED_EXTENSIONS.includes(path.extname(entry.name).toLowerCase())) {
+    } else if (entry.isFile() && SUPPORTED_EXTENSIONS.includes(path.extname(entry.name).toLowerCase()) && !isSidecarKey(entry.name)) {
+      // `<file>.metadata.json` is a metadata sidecar, never a document (as in S3).
       try {
         const fileInfo = await stat(full);
         walk.found.push({ path: full, size: fileInfo.size, mtimeMs: fileInfo.mtimeMs });

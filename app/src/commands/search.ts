@@ -5,8 +5,9 @@ import path from 'node:path';
 import type { Settings } from '../config/config.js';
 import { createLogger } from '../observe/logger.js';
 import { buildRuntime } from '../runtime.js';
-import type { SearchHit } from '../store/port.js';
+import type { SearchHit, StoreQuery } from '../store/port.js';
 import { printable } from '../terminal-safe.js';
+import type { Reader, SearchFilter } from '../store/filters.js';
 import { ExitCode, UserError } from './common.js';
 import { QueryModels } from './query-model.js';
 import { cliLogLevel } from './runtime.js';
@@ -18,6 +19,10 @@ export interface SearchOptions {
   readonly json: boolean;
   /** Elasticsearch only: fuse kNN with BM25 (default) or use kNN alone. */
   readonly hybrid: boolean;
+  /** `--filter`: every one must hold (metadata/search-flags.ts). */
+  readonly filters?: readonly SearchFilter[];
+  /** `--as` / `--all`; required where chunks carry access fields. */
+  readonly reader?: Reader;
 }
 
 function snippet(text: string, width = 220): string {
@@ -45,6 +50,14 @@ export function formatHits(hits: readonly SearchHit[], cwd = process.cwd()): str
     .join('\n');
 }
 
+/**
+ * The search as the store's query: the filters, and for whom it reads. The store applies both
+ * before ranking, and refuses a search without a reader where access is controlled.
+ */
+export function storeQueryOf(text: string, options: SearchOptions): StoreQuery {
+  return { text, k: options.k, hybrid: options.hybrid, filters: options.filters ?? [], ...(options.reader === undefined ? {} : { reader: options.reader }) };
+}
+
 export async function runSearch(settings: Settings, query: string, options: SearchOptions, out: NodeJS.WritableStream): Promise<number> {
   if (query.trim() === '') throw new UserError('the query is empty', ExitCode.usage);
   if (!Number.isInteger(options.k) || options.k < 1 || options.k > 1000) throw new UserError(`--k must be an integer from 1 to 1000, got ${options.k}`, ExitCode.usage);
@@ -55,7 +68,7 @@ export async function runSearch(settings: Settings, query: string, options: Sear
   try {
     const searcher = await store.openForReading();
     try {
-      ({ hits } = await searcher.search({ text: query, k: options.k, hybrid: options.hybrid, filters: [] }, async (target) => {
+      ({ hits } = await searcher.search(storeQueryOf(query, options), async (target) => {
         const embedder = await models.forIndex(target.name, target.model);
         const [vector] = await embedder.embed([query], 'query');
         if (vector === undefined) throw new Error('the model returned no vector for the query');

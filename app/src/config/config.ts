@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import convict from 'convict';
 import { redactUrl } from '../terminal-safe.js';
 import { formatNamed } from './formats.js';
+import { unknownAccessVariables } from '../metadata/setting-names.js';
 import { schema, type Settings } from './schema.js';
 
 export type { Settings } from './schema.js';
@@ -74,6 +75,8 @@ export function loadConfig(options: LoadOptions = {}): Settings {
   const settings = describeSettings();
   const problems: string[] = [];
 
+  // A typo in an access setting would open files: refused (metadata/setting-names.ts).
+  problems.push(...unknownAccessVariables(env, settings.map((setting) => setting.env)));
   const fileKeys = new Set<string>();
   if (options.file !== undefined) {
     const content = readFile(options.file);

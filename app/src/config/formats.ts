@@ -6,6 +6,7 @@
 import convict from 'convict';
 import { parseAllowedLocation, splitAllowedList } from '../s3-names.js';
 import { parseSize } from './size.js';
+import { DECLARED_TYPES, normaliseKey, RESERVED_NAMES, type DeclaredType } from '../metadata/values.js';
 
 export interface ValueFormat<T> {
   /** The name the schema refers to (convict looks formats up by name). */
@@ -231,4 +232,40 @@ export const modelList = define<string[]>({
     if (entries === undefined || !entries.every((entry) => entry !== '' && modelRef.parse(entry) !== undefined)) return undefined;
     return entries;
   },
+});
+
+/**
+ * METADATA_FIELDS: metadata fields whose type is fixed, `name:type` separated by commas
+ * (effective_date:date,year:number); a mapping of name to type in a config file.
+ */
+export const metadataFieldList = define<Record<string, DeclaredType>>({
+  name: 'metadata-field-list',
+  expect: `name:type pairs separated by commas (effective_date:date,year:number), types ${DECLARED_TYPES.join(', ')}; names as metadata keys (a-z, 0-9, _), or empty`,
+  parse(raw) {
+    const pairs =
+      typeof raw === 'string'
+        ? raw
+            .split(/[\s,]+/)
+            .filter((entry) => entry !== '')
+            .map((entry) => entry.split(':'))
+        : raw !== null && typeof raw === 'object' && !Array.isArray(raw)
+          ? Object.entries(raw as Record<string, unknown>).map(([name, type]): unknown[] => [name, type])
+          : undefined;
+    if (pairs === undefined) return undefined;
+    const fields: Record<string, DeclaredType> = {};
+    for (const pair of pairs) {
+      const [name, type] = pair;
+      if (pair.length !== 2 || typeof name !== 'string' || normaliseKey(name) !== name || RESERVED_NAMES.has(name)) return undefined;
+      if (!(DECLARED_TYPES as readonly unknown[]).includes(type)) return undefined;
+      fields[name] = type as DeclaredType;
+    }
+    return fields;
+  },
+});
+
+/** ACL_METADATA_KEY: a metadata key (any case; normalised as keys are), or empty. */
+export const metadataKey = define<string>({
+  name: 'metadata-key',
+  expect: 'a metadata or tag key (letters, digits, - and _), or empty',
+  parse: (raw) => (typeof raw === 'string' && (raw === '' || (/^[A-Za-z0-9_-]+$/.test(raw) && normaliseKey(raw) !== undefined && !RESERVED_NAMES.has(normaliseKey(raw) ?? ''))) ? raw : undefined),
 });

@@ -5,7 +5,8 @@
 import type { Schema } from 'convict';
 import { OCR_LANGUAGE_CODES } from '../convert/ocr/language-data.js';
 import { EMBEDDING_DEVICES, EMBEDDING_DTYPES, type EmbeddingDevice, type EmbeddingDtype } from '../embed/choices.js';
-import { awsRegion, boolean, bucketList, bucketName, byteSize, httpUrl, indexName, integer, languageList, modelList, modelRef, nonEmptyText, oneOf, text } from './formats.js';
+import { awsRegion, boolean, bucketList, bucketName, byteSize, httpUrl, indexName, integer, languageList, metadataFieldList, metadataKey, modelList, modelRef, nonEmptyText, oneOf, text } from './formats.js';
+import type { DeclaredType } from '../metadata/values.js';
 
 /** SQS's longest visibility timeout, in seconds: the longest lease and retry delay there can be. */
 const SQS_MAX_VISIBILITY = 43_200;
@@ -22,6 +23,14 @@ export interface Settings {
     retryMaxSeconds: number;
   };
   s3: { bucket: string; prefix: string; allowedBuckets: string[] };
+  metadata: {
+    readObject: boolean;
+    readTags: boolean;
+    readSidecars: boolean;
+    fields: Record<string, DeclaredType>;
+    aclKey: string;
+    aclDefault: 'private' | 'public';
+  };
   worker: { concurrency: number; drainDeadlineSeconds: number };
   fetch: { maxBytes: number };
   convert: { maxPages: number; maxSeconds: number; maxInflatedBytes: number; maxInflateRatio: number; maxChars: number; maxChunks: number; maxHeapMb: number; maxMemoryMb: number; processes: number };
@@ -141,6 +150,44 @@ export const schema: Schema<Settings> = {
       format: bucketList.name,
       default: [],
       env: 'S3_ALLOWED_BUCKETS',
+    },
+  },
+  metadata: {
+    readObject: {
+      doc: "true or false. Index the object's user metadata (x-amz-meta-*) as filterable fields. Free when a file is indexed (it comes with the download); one HeadObject when an unchanged file is checked for a metadata change.",
+      format: boolean.name,
+      default: true,
+      env: 'S3_READ_METADATA',
+    },
+    readTags: {
+      doc: "true or false. Index the object's tags (later wins over user metadata). One GetObjectTagging per file (IAM s3:GetObjectTagging); tag changes re-index metadata only when bootstrap's s3:ObjectTagging:* notification reaches the queue.",
+      format: boolean.name,
+      default: false,
+      env: 'S3_READ_TAGS',
+    },
+    readSidecars: {
+      doc: 'true or false. Index the sidecar `<key>.metadata.json` (Bedrock\'s {"metadataAttributes": {...}} or a plain object; later wins over tags). One GetObject per file. Sidecars are never indexed as documents; a bad one is skipped with a warning.',
+      format: boolean.name,
+      default: false,
+      env: 'S3_READ_SIDECARS',
+    },
+    fields: {
+      doc: 'Metadata fields whose type is fixed, name:type separated by commas (effective_date:date,year:number; types string, list, number, boolean, date). Other fields are typed by their first value. A value that does not fit fails the file, naming the field.',
+      format: metadataFieldList.name,
+      default: {},
+      env: 'METADATA_FIELDS',
+    },
+    aclKey: {
+      doc: 'Metadata key (or tag, or sidecar attribute) that lists the principals allowed to read a file, separated by commas or spaces (group:finance,user:ana; a tag value cannot hold commas: group:finance user:ana). Set: chunks carry acl_principals and acl_public, and `search` refuses without --as or --all. Empty: access control off.',
+      format: metadataKey.name,
+      default: '',
+      env: 'ACL_METADATA_KEY',
+    },
+    aclDefault: {
+      doc: 'private or public: who reads a file that has no ACL_METADATA_KEY. private: nobody but `search --all`. An empty list, or a sidecar that cannot be read, is always private.',
+      format: oneOf('private', 'public').name,
+      default: 'private',
+      env: 'ACL_DEFAULT',
     },
   },
   worker: {

@@ -10,6 +10,8 @@ export interface FetchedObject {
   /** ISO 8601. */
   readonly lastModified?: string;
   readonly contentType?: string;
+  /** The object's user metadata (x-amz-meta-*, names lower case without the prefix). */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 export interface FetchRequest {
@@ -72,6 +74,7 @@ export async function fetchObject(s3: S3Client, request: FetchRequest): Promise<
       ...(response.VersionId === undefined ? {} : { versionId: response.VersionId }),
       ...(response.LastModified === undefined ? {} : { lastModified: response.LastModified.toISOString() }),
       ...(response.ContentType === undefined ? {} : { contentType: response.ContentType }),
+      ...(response.Metadata === undefined ? {} : { metadata: response.Metadata }),
     };
   } catch (error) {
     throw classifyS3Error(error, bucket, key);

@@ -12,6 +12,8 @@ export interface WorkerMetrics {
   readonly filesRemoved: Counter;
   /** Named by a message, but already indexed from the same object under the same settings: skipped. */
   readonly filesUnchanged: Counter;
+  /** Files whose metadata alone changed: chunks rewritten in place, nothing downloaded or embedded. */
+  readonly metadataUpdates: Counter;
   /** A later claim of the same file won; that writer's chunks stay (docs/operations.md). */
   readonly filesSuperseded: Counter;
   /** Transient failures; the message is released and retried. */
@@ -48,6 +50,11 @@ export function createMetrics(options: { defaultMetrics?: boolean; ledger?: Stag
     messagesReceived: new Counter({ name: 'keda_indexer_messages_received_total', help: 'Queue messages received.', registers }),
     filesIndexed: new Counter({ name: 'keda_indexer_files_indexed_total', help: 'Files whose chunks were all written.', registers }),
     filesRemoved: new Counter({ name: 'keda_indexer_files_removed_total', help: 'Files whose chunks were removed because their object is gone.', registers }),
+    metadataUpdates: new Counter({
+      name: 'keda_indexer_metadata_updates_total',
+      help: 'Files whose metadata (tags, sidecar, user metadata) changed with the object unchanged: chunks updated in place, nothing downloaded or embedded.',
+      registers,
+    }),
     filesUnchanged: new Counter({
       name: 'keda_indexer_files_unchanged_total',
       help: 'Files acknowledged without download or embedding: their ETag and the index settings match what is indexed.',

@@ -12,25 +12,31 @@ import { isPermanent } from '../failure.js';
 import type { Logger } from '../observe/logger.js';
 import type { WorkerMetrics } from '../observe/metrics.js';
 import { stageCpu } from '../observe/stage-cpu.js';
-import { s3FilePath } from '../store/document.js';
+import { s3FilePath, type ChunkProvenance } from '../store/document.js';
 import type { WriteClaim } from '../store/port.js';
 import { allowedLocationsOf, type AllowedLocation } from '../s3-names.js';
 import { parseMessage, type FileEvent } from '../source/message.js';
 import type { FileIndexer } from './index-file.js';
+import { sameEtag } from './index-settings.js';
+import { changeOf, metadataReadSettingsOf, sidecarEventTarget, warnAboutMetadata } from './metadata-change.js';
+import { MetadataReader } from '../metadata/sources.js';
 
 const FETCH_TIMEOUT_MS = 10 * 60 * 1000;
 
 export class FileHandler {
   /** What messages may name (S3_ALLOWED_BUCKETS); checked before any object is read. */
   private readonly allowed: readonly AllowedLocation[];
+  /** The file's user metadata, tags and sidecar (metadata/sources.ts). */
+  private readonly metadata: MetadataReader;
 
   constructor(
     private readonly s3: S3Client,
     private readonly indexer: FileIndexer,
-    private readonly settings: Pick<Settings, 'fetch' | 's3'>,
+    private readonly settings: Pick<Settings, 'fetch' | 's3' | 'metadata'>,
     private readonly metrics: WorkerMetrics,
   ) {
     this.allowed = allowedLocationsOf(settings.s3);
+    this.metadata = new MetadataReader(s3, metadataReadSettingsOf(settings));
   }
 
   /** The consumer's handler; a property so it can be passed on as it is. */
@@ -73,18 +79,27 @@ export class FileHandler {
    * download, so a later claim always reads the object later, and a later claim always wins: the
    * last write of a file is made from its last version (docs/operations.md).
    */
-  private async processEvent(event: FileEvent, log: Logger): Promise<void> {
+  private async processEvent(received: FileEvent, log: Logger): Promise<void> {
+    // A sidecar is never a document: its events are about its document's metadata.
+    const event = sidecarEventTarget(received, this.metadata.settings.readSidecars);
+    if (event === undefined) {
+      log.info({ bucket: received.bucket, key: received.key, outcome: 'ignored', why: 'metadata sidecar (S3_READ_SIDECARS=false)' }, 'sidecar not read; ignored');
+      return;
+    }
     const filePath = s3FilePath(event.bucket, event.key);
-    const fileLog = log.child({ bucket: event.bucket, key: event.key, action: event.action });
-    // Re-running a backfill, or a duplicate notification, costs one record read. No claim is
-    // taken: nothing is written, and a writer at work leaves the record "claimed", not "indexed".
-    if (event.action === 'upsert' && event.etag !== undefined && event.force !== true && (await this.indexer.isUnchanged(filePath, event.etag))) {
+    const fileLog = log.child({ bucket: event.bucket, key: event.key, action: event.action, ...(event === received ? {} : { sidecar: received.key }) });
+    // Re-running a backfill, or a duplicate notification, costs one record read (and, with
+    // metadata sources on, a look at the metadata). No claim is taken: nothing is written, and a
+    // writer at work leaves the record "claimed", not "indexed".
+    const change = event.action === 'upsert' && event.force !== true ? await changeOf(event, filePath, this.indexer, this.metadata) : { kind: 'content' as const };
+    if (change.kind === 'unchanged') {
       this.metrics.filesUnchanged.inc();
       fileLog.info({ outcome: 'unchanged', origin: event.origin }, 'file unchanged since it was indexed; skipped');
       return;
     }
     const claim = await this.indexer.claim(filePath);
     try {
+      if (change.kind === 'metadata' && (await this.updateMetadata(event, claim, change.indexed, fileLog))) return;
       await this.processClaimed(event, claim, fileLog);
     } catch (error) {
       // A file whose message is dead-lettered says so on its record (with the reason) instead of
@@ -93,6 +108,28 @@ export class FileHandler {
       if (isPermanent(error) && error.reason !== 'missing_object') await this.indexer.recordDeadLettered(claim, error.reason);
       throw error;
     }
+  }
+
+  /**
+   * The object is unchanged and its metadata is not: the chunks get the metadata read now (after
+   * the claim, so a later claim reads later metadata) without a download or a model call. False
+   * when that cannot be done (the object changed meanwhile, chunks missing): index it instead.
+   */
+  private async updateMetadata(event: FileEvent, claim: WriteClaim, indexed: ChunkProvenance, fileLog: Logger): Promise<boolean> {
+    const now = await this.metadata.current(event.bucket, event.key);
+    if (now === 'missing' || now.etag === undefined || indexed.etag === undefined || !sameEtag(indexed.etag, now.etag)) return false;
+    const result = await this.indexer.updateMetadata(claim, indexed, now.metadata);
+    if (result === 'missing') return false;
+    warnAboutMetadata(fileLog, now.metadata);
+    if (result.superseded) {
+      this.metrics.filesSuperseded.inc();
+      fileLog.info({ outcome: 'superseded' }, 'metadata changed, and a later claim of the file came first; its chunks stay');
+      return true;
+    }
+    this.metrics.metadataUpdates.inc();
+    this.metrics.lastSuccess.setToCurrentTime();
+    fileLog.info({ outcome: 'metadata_updated', chunks: result.updated }, 'metadata changed; chunks updated in place, nothing embedded');
+    return true;
   }
 
   private async processClaimed(event: FileEvent, claim: WriteClaim, fileLog: Logger): Promise<void> {
@@ -124,6 +161,9 @@ export class FileHandler {
       if (event.origin === 'request') throw error;
       return;
     }
+    // Tags and sidecar are read after the claim too: a later claim reads later metadata.
+    const metadata = await this.metadata.ofFetched(event.bucket, event.key, object.metadata);
+    warnAboutMetadata(fileLog, metadata);
     const fetchSeconds = (performance.now() - fetchStarted) / 1000;
     const result = await this.indexer.index(
       {
@@ -135,6 +175,7 @@ export class FileHandler {
           ...(object.versionId === undefined ? {} : { versionId: object.versionId }),
           ...(object.lastModified === undefined ? {} : { lastModified: object.lastModified }),
         },
+        metadata,
       },
       claim,
     );

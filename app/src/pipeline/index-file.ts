@@ -5,7 +5,7 @@ import type { Converted, OcrPage, OcrStopped, SkippedPart } from '../convert/typ
 import type { EmbedBatcher } from '../embed/batcher.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Settings } from '../config/config.js';
-import { chunkIdOf, type ChunkDocument, type ObjectIdentity, type RemoveResult } from '../store/document.js';
+import { chunkIdOf, type ChunkDocument, type ChunkProvenance, type MetadataUpdateResult, type ObjectIdentity, type RemoveResult } from '../store/document.js';
 import type { ChunkStore, WriteClaim } from '../store/port.js';
 import { PermanentError, type DeadLetterReason } from '../failure.js';
 import type { Logger } from '../observe/logger.js';
@@ -13,9 +13,11 @@ import { stageCpu } from '../observe/stage-cpu.js';
 import { splitText, type Chunk, type SplitOptions } from '../split/splitter.js';
 import { indexSettingsFingerprint, sameEtag } from './index-settings.js';
 import { modelSlug } from '../embed/model-profile.js';
+import { chunkMetadataOf } from '../metadata/chunk-fields.js';
+import type { FileMetadata } from '../metadata/merge.js';
 
-/** What the indexer needs of a store: its writes, under claims. */
-export type ChunkSink = Pick<ChunkStore, 'claim' | 'write' | 'remove' | 'indexedFrom' | 'recordDeadLettered'>;
+/** What the indexer needs of a store: its writes, under claims (and metadata-only rewrites where it can). */
+export type ChunkSink = Pick<ChunkStore, 'claim' | 'write' | 'remove' | 'indexedFrom' | 'recordDeadLettered' | 'updateMetadata'>;
 
 export interface IndexedFile {
   readonly sourceId: string;
@@ -103,6 +105,8 @@ export interface FileToIndex {
   readonly filePath: string;
   /** The object the bytes came from, recorded with the chunks. */
   readonly object?: ObjectIdentity;
+  /** The file's metadata and access fields (metadata/merge.ts), carried by every chunk. */
+  readonly metadata?: FileMetadata;
 }
 
 export class FileIndexer {
@@ -162,6 +166,27 @@ export class FileIndexer {
   }
 
   /**
+   * What the file's chunks were made from, when they are all written under the current index
+   * settings (its ETag, metadata fingerprint and chunk count); undefined otherwise.
+   */
+  async indexedUnderCurrentSettings(filePath: string): Promise<ChunkProvenance | undefined> {
+    const indexed = await this.sink.indexedFrom(filePath);
+    if (indexed?.etag === undefined || indexed.indexSettings !== this.indexSettings) return undefined;
+    return indexed;
+  }
+
+  /**
+   * Gives the claimed file's chunks new metadata without converting or embedding anything
+   * (`indexed`: what they were made from). 'missing' when the store cannot (it keeps no such
+   * method, or the chunks are not all there): the file is to be indexed instead.
+   */
+  async updateMetadata(claim: WriteClaim, indexed: ChunkProvenance, metadata: FileMetadata): Promise<MetadataUpdateResult> {
+    if (this.sink.updateMetadata === undefined || indexed.chunks === undefined || indexed.chunks === 0) return 'missing';
+    const { chunks, ...object } = indexed;
+    return this.sink.updateMetadata(claim, chunks, chunkMetadataOf(metadata), { ...object, metadata: metadata.fingerprint });
+  }
+
+  /**
    * Claims a file before its bytes are read: the claim orders this write against other writers of
    * the same file, so it must come first (docs/operations.md, "The latest version wins").
    */
@@ -204,12 +229,17 @@ export class FileIndexer {
       ...chunkOcrOf(chunk.ocrPages, chunk.pageNumber, chunk.pageEnd),
       content_type: chunk.contentType,
       indexed_at: indexedAt,
+      ...chunkMetadataOf(file.metadata),
     });
     const embedding = { seconds: 0 };
     const slices = this.embeddedSlices(chunks, toDocument, embedding);
     // The model runs inside this section are the embed stage's (stage-cpu.ts measures them apart).
     const { staleDeleted, superseded } = await stageCpu.measure('write', () =>
-      this.sink.write(claim, slices, { ...file.object, indexSettings: this.indexSettings }),
+      this.sink.write(claim, slices, {
+        ...file.object,
+        indexSettings: this.indexSettings,
+        ...(file.metadata === undefined ? {} : { metadata: file.metadata.fingerprint }),
+      }),
     );
     // Embedding and writing interleave: the write stage is what the sink took beyond the waits
     // for vectors.

@@ -60,6 +60,14 @@ test('its own entry, as wanted, is unchanged; with another prefix it is updated 
   assert.equal(plan.configuration.QueueConfigurations?.length, 1);
 });
 
+test('with S3_READ_TAGS its entry also subscribes tag changes; without, it does not', () => {
+  const wanted = { queueName: 'contracts', queueArn: 'arn:aws:sqs:eu-west-1:111122223333:contracts', prefix: 'contracts/' };
+  const plan = planNotification(live, { ...wanted, readTags: true });
+  assert.equal(plan.kind, 'put');
+  assert.deepEqual(plan.configuration.QueueConfigurations?.[0]?.Events, ['s3:ObjectCreated:*', 's3:ObjectRemoved:*', 's3:ObjectTagging:*']);
+  assert.deepEqual(planNotification(live, { ...wanted, readTags: false }), { kind: 'unchanged' });
+});
+
 test('a whole-bucket queue beside a prefixed one is a conflict naming it', () => {
   const plan = planNotification(live, { queueName: 'documents-reindex', queueArn: '', prefix: '' });
   assert.equal(plan.kind, 'conflict');

@@ -132,6 +132,15 @@ export async function notificationTargets(s3: S3Client, bucket: string): Promise
 export const NOTIFICATION_EVENTS: readonly Event[] = ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'];
 
 /**
+ * With S3_READ_TAGS, every change of an object's tags too: its metadata is re-indexed in place,
+ * nothing embedded (docs/operations.md). Without, tags are not read, and their events would only
+ * cost a metadata check each.
+ */
+export function notificationEvents(readTags: boolean): readonly Event[] {
+  return readTags ? [...NOTIFICATION_EVENTS, 's3:ObjectTagging:*'] : NOTIFICATION_EVENTS;
+}
+
+/**
  * The Id of the queue configuration bootstrap owns for `queueName`: one per queue, so pipelines
  * (and a reindex queue) on one bucket each keep their own. Before, every bootstrap wrote the
  * single Id `keda-indexer`, and the last one run took the bucket's events from the others.
@@ -211,6 +220,8 @@ export interface NotificationWanted {
   /** Unknown before the queue exists: a plan made for a check only. */
   readonly queueArn: string;
   readonly prefix: string;
+  /** S3_READ_TAGS: tag changes are subscribed too. */
+  readonly readTags?: boolean;
 }
 
 export type NotificationPlan =
@@ -232,7 +243,8 @@ export function planNotification(current: NotificationConfiguration, wanted: Not
     config.Id === id || (config.Id === LEGACY_NOTIFICATION_ID && queueNameOfArn(config.QueueArn ?? '') === wanted.queueName);
   const queues = current.QueueConfigurations ?? [];
   const own = queues.filter(isOwn);
-  const ours: NotificationEntry = { id, destination: wanted.queueArn, events: NOTIFICATION_EVENTS, prefix: wanted.prefix, suffix: '' };
+  const events = notificationEvents(wanted.readTags === true);
+  const ours: NotificationEntry = { id, destination: wanted.queueArn, events, prefix: wanted.prefix, suffix: '' };
 
   const others = notificationEntries({ ...current, QueueConfigurations: queues.filter((config) => !isOwn(config)) });
   const overlapping = others.filter((entry) => entriesOverlap(entry, ours));
@@ -255,7 +267,7 @@ export function planNotification(current: NotificationConfiguration, wanted: Not
   const configuration: QueueConfiguration = {
     Id: id,
     QueueArn: wanted.queueArn,
-    Events: [...NOTIFICATION_EVENTS],
+    Events: [...events],
     ...(wanted.prefix === '' ? {} : { Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: wanted.prefix }] } } }),
   };
   return {

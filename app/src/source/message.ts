@@ -2,7 +2,8 @@
 // way a body can be wrong, is tested without a queue.
 //
 // Accepted bodies:
-//   - an S3 event notification: Records[] with eventName ObjectCreated:* or ObjectRemoved:*;
+//   - an S3 event notification: Records[] with eventName ObjectCreated:*, ObjectRemoved:* or
+//     ObjectTagging:* (a metadata change);
 //   - the same notification wrapped in an SNS envelope (Type "Notification", Message a string);
 //   - s3:TestEvent, sent by S3 when a notification is configured: acknowledged and ignored;
 //   - {"bucket": "...", "key": "..."}, sent by `keda-indexer upload` or by hand (key not encoded),
@@ -34,6 +35,11 @@ export interface FileEvent {
   readonly size?: number;
   /** Index the object even when its ETag and the index settings are those already indexed. */
   readonly force?: boolean;
+  /**
+   * The event is about the object's metadata (s3:ObjectTagging:*, or a sidecar's event redirected
+   * to its document): the worker checks the metadata even without an ETag to compare.
+   */
+  readonly metadataOnly?: boolean;
 }
 
 /** The optional fields of a {"bucket","key"} request, as `keda-indexer backfill` sends them. */
@@ -102,7 +108,8 @@ function parseRecord(record: Json, index: number): FileEvent | string {
   const eventName = record.eventName;
   if (typeof eventName !== 'string') return `Records[${index}].eventName missing`;
   let action: FileEvent['action'];
-  if (eventName.startsWith('ObjectCreated:')) action = 'upsert';
+  const metadataOnly = eventName.startsWith('ObjectTagging:');
+  if (eventName.startsWith('ObjectCreated:') || metadataOnly) action = 'upsert';
   else if (eventName.startsWith('ObjectRemoved:')) action = 'remove';
   else return `Records[${index}]: unsupported event ${eventName}`;
 
@@ -133,6 +140,7 @@ function parseRecord(record: Json, index: number): FileEvent | string {
     key,
     ...(typeof etag === 'string' && etag.length > 0 ? { etag } : {}),
     ...(typeof size === 'number' ? { size } : {}),
+    ...(metadataOnly ? { metadataOnly } : {}),
   };
 }
 

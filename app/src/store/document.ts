@@ -1,6 +1,7 @@
 // The shape of one chunk in the index: readable by Haystack 2's ElasticsearchDocumentStore
 // (id, content, embedding, and meta flat at the top level) and by any plain kNN query.
 import { createHash } from 'node:crypto';
+import type { MetaFields } from '../metadata/values.js';
 
 export interface ChunkDocument {
   /** Same as the Elasticsearch _id; Haystack reads it back as Document.id. */
@@ -24,6 +25,14 @@ export interface ChunkDocument {
   readonly ocr_confidence?: number;
   readonly content_type: string;
   readonly indexed_at: string;
+  /**
+   * The file's metadata (metadata/merge.ts): user metadata, tags, sidecar. Elasticsearch stores it
+   * as flat top-level fields (Haystack's meta; filter as `meta.<name>`), the local store as is.
+   */
+  readonly meta?: MetaFields;
+  /** Who may read the chunk (ACL_METADATA_KEY set): any of these principals, or anyone when acl_public. */
+  readonly acl_principals?: readonly string[];
+  readonly acl_public?: boolean;
 }
 
 /** Identity of a file from its location, so every worker and every re-delivery agrees on it. */
@@ -47,6 +56,10 @@ export interface ObjectIdentity {
 export interface ChunkProvenance extends ObjectIdentity {
   /** pipeline/index-settings.ts: model, dims and split settings, hashed. */
   readonly indexSettings?: string;
+  /** Fingerprint of the file's metadata and access fields (metadata/merge.ts). */
+  readonly metadata?: string;
+  /** How many chunks the file has (read back from a record; ignored on writes). */
+  readonly chunks?: number;
 }
 
 export interface WriteResult {
@@ -55,6 +68,8 @@ export interface WriteResult {
   /** A later claim of the same file came first: its chunks are the ones that stay. */
   readonly superseded: boolean;
 }
+
+export type MetadataUpdateResult = { readonly updated: number; readonly superseded: boolean } | 'missing';
 
 export interface RemoveResult {
   readonly removed: number;

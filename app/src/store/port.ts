@@ -4,8 +4,10 @@
 // protocol does): a claim is an opaque token, a search asks the caller only to embed the query
 // with the model the store says its vectors were made with.
 import type { DeadLetterReason } from '../failure.js';
-import type { ChunkProvenance, ChunkSlices, ObjectIdentity, RemoveResult, WriteResult } from './document.js';
-import type { SearchFilter } from './filters.js';
+import type { ChunkMetadataFields } from '../metadata/chunk-fields.js';
+import type { MetaFields } from '../metadata/values.js';
+import type { ChunkProvenance, ChunkSlices, MetadataUpdateResult, ObjectIdentity, RemoveResult, WriteResult } from './document.js';
+import type { Reader, SearchFilter } from './filters.js';
 import type { ModelRecord } from './model-record.js';
 
 /**
@@ -36,6 +38,8 @@ export interface SearchHit {
   readonly ocr_confidence?: number;
   readonly split_id: number;
   readonly source_id: string;
+  /** The file's metadata fields (user metadata, tags, sidecar). */
+  readonly meta?: MetaFields;
 }
 
 export interface StoreQuery {
@@ -46,6 +50,11 @@ export interface StoreQuery {
   readonly filters: readonly SearchFilter[];
   /** Fuse kNN with BM25 by rank where the store has a text index (Elasticsearch); kNN alone otherwise. */
   readonly hybrid: boolean;
+  /**
+   * For whom the search reads (`search --as`, `--all`). A store whose chunks carry access fields
+   * (or whose settings name ACL_METADATA_KEY) refuses a search without one: StoreRefusal, usage.
+   */
+  readonly reader?: Reader;
 }
 
 /** What a search reads: its name (a physical index, a folder) and the model its vectors are of. */
@@ -79,6 +88,12 @@ export interface ChunkStore {
   remove(claim: WriteClaim, object?: ObjectIdentity): Promise<RemoveResult>;
   /** What the file's chunks were last made from, when they are all written. */
   indexedFrom(filePath: string): Promise<ChunkProvenance | undefined>;
+  /**
+   * Rewrites the metadata and access fields of the claimed file's `chunks` chunks in place, with
+   * no embedding, and records `object`; 'missing' when they are not all there. Absent where a
+   * store cannot (the file is indexed again instead).
+   */
+  updateMetadata?(claim: WriteClaim, chunks: number, fields: ChunkMetadataFields, object: ChunkProvenance): Promise<MetadataUpdateResult>;
   /** Records that the claimed file was dead-lettered; false when a later claim came first. */
   recordDeadLettered(claim: WriteClaim, reason: DeadLetterReason): Promise<boolean>;
   search(query: StoreQuery, embedQuery: EmbedQuery): Promise<StoreSearchResult>;

@@ -13,9 +13,12 @@ import type { Settings } from '../../config/config.js';
 import { PermanentError, TransientError, type DeadLetterReason } from '../../failure.js';
 import { classifyElasticsearchError, errorTypeOf, isTransientStatus, withoutFieldValues } from './errors.js';
 import { stageCpu } from '../../observe/stage-cpu.js';
-import { chunkIdOf, type ChunkDocument, type ChunkProvenance, type ChunkSlices, type ObjectIdentity, type RemoveResult, type WriteResult } from '../document.js';
+import { chunkIdOf, type ChunkDocument, type ChunkProvenance, type ChunkSlices, type MetadataUpdateResult, type ObjectIdentity, type RemoveResult, type WriteResult } from '../document.js';
 import { StoreStartupError } from '../port.js';
 import { FileRecords, recordsIndexOf, type RecordClaim } from './file-records.js';
+import { chunkSourceOf, metadataMapping, type MetadataMappingSettings } from './metadata-fields.js';
+import { rewriteMetadata } from './metadata-update.js';
+import type { ChunkMetadataFields } from '../../metadata/chunk-fields.js';
 
 export type ElasticsearchSettings = Settings['elasticsearch'];
 
@@ -72,11 +75,14 @@ export function createElasticsearchClient(settings: ElasticsearchSettings): Clie
   return new Client(options);
 }
 
-export function indexMapping(dims: number, settings: Pick<ElasticsearchSettings, 'similarity' | 'indexOptions'>) {
+export function indexMapping(dims: number, settings: Pick<ElasticsearchSettings, 'similarity' | 'indexOptions'>, metadata: MetadataMappingSettings = NO_METADATA) {
+  // The file's metadata fields are mapped by value type as they appear (metadata-fields.ts); the
+  // sink writes no other field, so dynamic mapping maps nothing else.
+  const { properties: metadataProperties, ...dynamicMapping } = metadataMapping(metadata);
   return {
-    // Unknown fields are kept in _source but not indexed: no mapping explosion from odd input.
-    dynamic: false as const,
+    ...dynamicMapping,
     properties: {
+      ...metadataProperties,
       id: { type: 'keyword' as const },
       content: { type: 'text' as const },
       embedding: {
@@ -101,6 +107,8 @@ export function indexMapping(dims: number, settings: Pick<ElasticsearchSettings,
   };
 }
 
+const NO_METADATA: MetadataMappingSettings = { fields: {}, acl: false };
+
 export { classifyElasticsearchError } from './errors.js';
 export type { WriteResult } from '../document.js';
 
@@ -117,6 +125,8 @@ export class ElasticsearchSink {
   constructor(
     private readonly client: Client,
     private readonly settings: ElasticsearchSettings,
+    /** METADATA_FIELDS and whether ACL_METADATA_KEY is set: what the mapping declares up front. */
+    private readonly metadata: MetadataMappingSettings = NO_METADATA,
   ) {
     this.records = new FileRecords(client, recordsIndexOf(settings.index));
   }
@@ -153,13 +163,14 @@ export class ElasticsearchSink {
         }
         // Fields added since an index was created (page_end, section) are added to its mapping; adding a
         // field never changes the meaning of documents already there.
-        const missing = Object.entries(indexMapping(dims, this.settings).properties).filter(
-          ([field]) => Object.values(mapping).some((entry) => entry.mappings.properties?.[field] === undefined),
-        );
-        if (missing.length > 0) await this.client.indices.putMapping({ index, properties: Object.fromEntries(missing) });
+        const { properties, ...dynamicMapping } = indexMapping(dims, this.settings, this.metadata);
+        const missing = Object.entries(properties).filter(([field]) => Object.values(mapping).some((entry) => entry.mappings.properties?.[field] === undefined));
+        // Metadata fields (and their dynamic templates) join an index made before them.
+        const dynamic = Object.values(mapping).some((entry) => entry.mappings.dynamic !== true && entry.mappings.dynamic !== 'true');
+        if (missing.length > 0 || dynamic) await this.client.indices.putMapping({ index, ...dynamicMapping, properties: Object.fromEntries(missing) });
         return 'exists';
       }
-      await this.client.indices.create({ index, mappings: indexMapping(dims, this.settings) });
+      await this.client.indices.create({ index, mappings: indexMapping(dims, this.settings, this.metadata) });
       return 'created';
     } catch (error) {
       if (error instanceof SinkStartupError) throw error;
@@ -267,7 +278,22 @@ export class ElasticsearchSink {
     return {
       ...(record.etag === undefined ? {} : { etag: record.etag }),
       ...(record.index_settings === undefined ? {} : { indexSettings: record.index_settings }),
+      ...(record.version_id === undefined ? {} : { versionId: record.version_id }),
+      ...(record.last_modified === undefined ? {} : { lastModified: record.last_modified }),
+      ...(record.metadata === undefined ? {} : { metadata: record.metadata }),
+      ...(record.chunks === undefined ? {} : { chunks: record.chunks }),
     };
+  }
+
+  /**
+   * Rewrites the metadata fields of the claimed file's chunks in place (metadata-update.ts) and
+   * completes the claim: nothing is embedded. 'missing' when the file's chunks are not all there.
+   */
+  async updateMetadata(claim: RecordClaim, chunks: number, fields: ChunkMetadataFields, object: ChunkProvenance): Promise<MetadataUpdateResult> {
+    const rewrite = await rewriteMetadata(this.client, this.settings.index, claim, chunks, fields);
+    if (rewrite === 'missing' || rewrite.superseded) return rewrite === 'missing' ? rewrite : { updated: 0, superseded: true };
+    const completed = await this.records.complete(claim, { state: 'indexed', chunks, object });
+    return { updated: completed ? rewrite.updated : 0, superseded: !completed };
   }
 
   /** Records the dead-lettering of the claimed file; its chunks are left as they are. */
@@ -308,8 +334,8 @@ export class ElasticsearchSink {
     const operations = batch.flatMap(({ doc }) => [
       // external_gte, not external: the client's own retry of a bulk may resend items that landed.
       { index: { _index: this.settings.index, _id: doc.id, version: generation, version_type: 'external_gte' as const } },
-      // A Float32Array would serialise as an object: numbers only here, one request at a time.
-      { ...doc, embedding: Array.from(doc.embedding) },
+      // Metadata flattened, the vector as numbers: one request at a time (metadata-fields.ts).
+      chunkSourceOf(doc),
     ]);
     let response;
     try {

@@ -49,6 +49,8 @@ export interface FileRecord {
   readonly last_modified?: string;
   /** Fingerprint of the model and split settings the chunks were made with (indexed). */
   readonly index_settings?: string;
+  /** Fingerprint of the file's metadata and access fields the chunks carry (indexed). */
+  readonly metadata?: string;
   readonly updated_at: string;
 }
 
@@ -64,6 +66,7 @@ export const RECORDS_MAPPING = {
     version_id: { type: 'keyword' as const },
     last_modified: { type: 'date' as const },
     index_settings: { type: 'keyword' as const },
+    metadata: { type: 'keyword' as const },
     updated_at: { type: 'date' as const },
   },
 };
@@ -159,6 +162,7 @@ export class FileRecords {
       ...(object.versionId === undefined ? {} : { version_id: object.versionId }),
       ...(object.lastModified === undefined ? {} : { last_modified: object.lastModified }),
       ...(object.indexSettings === undefined ? {} : { index_settings: object.indexSettings }),
+      ...(object.metadata === undefined ? {} : { metadata: object.metadata }),
       updated_at: new Date().toISOString(),
     };
     try {

@@ -35,7 +35,7 @@ const filters = [
   { field: 'content_type', op: 'any', values: ['application/pdf'] },
   { field: 'page_number', op: 'gte', value: 2 },
 ] as const;
-const clauses = [{ terms: { content_type: ['application/pdf'] } }, { range: { page_number: { gte: 2 } } }];
+const clauses = [{ term: { content_type: 'application/pdf' } }, { range: { page_number: { gte: 2 } } }];
 
 test('kNN: the filters go into knn.filter (the k nearest are k matching chunks), never a post_filter', () => {
   const request = knnRequest('docs-v1', Float32Array.from([0.5, 0.5]), { k: 20, filters });

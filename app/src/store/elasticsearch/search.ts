@@ -2,17 +2,19 @@
 // index ELASTICSEARCH_INDEX points at, with the query embedded by the model recorded on that index.
 import { errors, type Client, type estypes } from '@elastic/elasticsearch';
 import type { ChunkDocument } from '../document.js';
-import type { SearchFilter } from '../filters.js';
+import type { Reader, SearchFilter } from '../filters.js';
 import type { EmbedQuery, SearchHit, StoreQuery, StoreSearchResult } from '../port.js';
 import type { ModelRecord } from '../model-record.js';
 import { classifyElasticsearchError } from './errors.js';
-import { filterClauses } from './filters.js';
 import { readIndexMeta, resolveIndex, type IndexMeta } from './index-alias.js';
 import { StoreRefusal } from '../port.js';
+import { isAccessControlled, metaOfSource, ReaderRequiredError, searchClauses } from './metadata-fields.js';
 
 type HitSource = Omit<ChunkDocument, 'embedding'>;
 
 export function toHit(score: number, source: HitSource): SearchHit {
+  // The file's metadata is stored as flat top-level fields (metadata-fields.ts).
+  const meta = metaOfSource(source);
   return {
     score,
     content: source.content,
@@ -24,6 +26,7 @@ export function toHit(score: number, source: HitSource): SearchHit {
     ...(source.ocr_confidence === undefined ? {} : { ocr_confidence: source.ocr_confidence }),
     split_id: source.split_id,
     source_id: source.source_id,
+    ...(Object.keys(meta).length === 0 ? {} : { meta }),
   };
 }
 
@@ -46,15 +49,19 @@ export function fuseByRank(lists: readonly (readonly { id: string; source: HitSo
     .map(({ score, source }) => toHit(score, source));
 }
 
-const SOURCE_FIELDS = ['content', 'file_path', 'page_number', 'page_end', 'section', 'ocr', 'ocr_confidence', 'split_id', 'source_id'];
+/** Every field but the vector and the access fields: the metadata fields are not known in advance. */
+const SOURCE_FIELDS = { excludes: ['embedding', 'acl_principals', 'acl_public'] };
 
 /** How many of each list are fetched: enough for the fusion to find what both rank well. */
 const candidatesOf = (k: number) => Math.max(k, 10);
 
-/** The kNN request; the filters go into `knn.filter`, so the k nearest are k matching chunks. */
-export function knnRequest(index: string, vector: Float32Array, query: Pick<StoreQuery, 'k' | 'filters'>): estypes.SearchRequest {
+/** The filters and the reader as filter clauses (metadata-fields.ts); the reader was checked for already. */
+const clausesOf = (index: string, query: Pick<StoreQuery, 'filters' | 'reader'>) => searchClauses(index, query.filters, query.reader, false) as estypes.QueryDslQueryContainer[];
+
+/** The kNN request; the filters (and the reader) go into `knn.filter`, so the k nearest are k matching chunks. */
+export function knnRequest(index: string, vector: Float32Array, query: Pick<StoreQuery, 'k' | 'filters' | 'reader'>): estypes.SearchRequest {
   const candidates = candidatesOf(query.k);
-  const filter = filterClauses(query.filters);
+  const filter = clausesOf(index, query);
   return {
     index,
     knn: { field: 'embedding', query_vector: Array.from(vector), k: candidates, num_candidates: Math.max(100, candidates * 10), ...(filter.length > 0 ? { filter } : {}) },
@@ -63,9 +70,9 @@ export function knnRequest(index: string, vector: Float32Array, query: Pick<Stor
   };
 }
 
-/** The BM25 request; the filters are the bool query's filter (no post-filter: size stays size). */
-export function bm25Request(index: string, query: Pick<StoreQuery, 'k' | 'filters' | 'text'>): estypes.SearchRequest {
-  const filter = filterClauses(query.filters);
+/** The BM25 request; the filters (and the reader) are the bool query's filter (no post-filter: size stays size). */
+export function bm25Request(index: string, query: Pick<StoreQuery, 'k' | 'filters' | 'reader' | 'text'>): estypes.SearchRequest {
+  const filter = clausesOf(index, query);
   const match = { match: { content: query.text } };
   return { index, query: filter.length > 0 ? { bool: { must: [match], filter } } : match, size: candidatesOf(query.k), _source: SOURCE_FIELDS };
 }
@@ -93,7 +100,7 @@ export interface IndexSearchResult extends StoreSearchResult {
  * version removed right after a flip), the alias is resolved again: it has moved on, so a query
  * never fails for it.
  */
-export async function searchAlias(client: Client, name: string, query: StoreQuery, embedQuery: EmbedQuery): Promise<IndexSearchResult> {
+export async function searchAlias(client: Client, name: string, query: StoreQuery, embedQuery: EmbedQuery, accessRequired = false): Promise<IndexSearchResult> {
   for (let attempt = 1; ; attempt++) {
     const resolved = await resolveIndex(client, name);
     if (resolved.kind === 'missing') {
@@ -106,6 +113,7 @@ export async function searchAlias(client: Client, name: string, query: StoreQuer
       if (resolved.kind === 'alias' && attempt < MAX_RESOLVE_ATTEMPTS && isIndexNotFound(error)) continue;
       throw error;
     }
+    await refuseWithoutReader(client, resolved.index, query, accessRequired);
     const target = { name: resolved.index, model: meta?.model };
     const vector = await embedQuery(target);
     try {
@@ -115,6 +123,27 @@ export async function searchAlias(client: Client, name: string, query: StoreQuer
       if (resolved.kind === 'alias' && attempt < MAX_RESOLVE_ATTEMPTS && isIndexNotFound(error)) continue;
       throw classifyElasticsearchError(error, `search ${resolved.index}`);
     }
+  }
+}
+
+/**
+ * Fail-closed, before the model is loaded: a search without a reader is refused where the index's
+ * mapping has the access fields or the settings name ACL_METADATA_KEY (`accessRequired`); either
+ * alone is enough.
+ */
+async function refuseWithoutReader(client: Client, index: string, query: StoreQuery, accessRequired: boolean): Promise<void> {
+  if (query.reader !== undefined) return;
+  let controlled = accessRequired;
+  try {
+    controlled ||= await isAccessControlled(client, index);
+  } catch (error) {
+    throw classifyElasticsearchError(error, `read the mapping of ${index}`);
+  }
+  try {
+    searchClauses(index, query.filters, query.reader, controlled);
+  } catch (error) {
+    if (error instanceof ReaderRequiredError) throw new StoreRefusal(error.message, true);
+    throw error;
   }
 }
 
@@ -138,9 +167,10 @@ export function searchIndex(
   settings: { readonly elasticsearch: { readonly index: string } },
   models: QueryEmbedders,
   text: string,
-  options: { readonly k: number; readonly hybrid: boolean; readonly filters?: readonly SearchFilter[] },
+  options: { readonly k: number; readonly hybrid: boolean; readonly filters?: readonly SearchFilter[]; readonly reader?: Reader },
 ): Promise<IndexSearchResult> {
-  return searchAlias(client, settings.elasticsearch.index, { text, k: options.k, hybrid: options.hybrid, filters: options.filters ?? [] }, async (target) => {
+  const query = { text, k: options.k, hybrid: options.hybrid, filters: options.filters ?? [], ...(options.reader === undefined ? {} : { reader: options.reader }) };
+  return searchAlias(client, settings.elasticsearch.index, query, async (target) => {
     const [vector] = await (await models.forIndex(target.name, target.model)).embed([text], 'query');
     if (vector === undefined) throw new Error('the model returned no vector for the query');
     return vector;

@@ -6,7 +6,8 @@ import type { Client } from '@elastic/elasticsearch';
 import type { Settings } from '../../config/config.js';
 import type { DeadLetterReason } from '../../failure.js';
 import { redactUrl } from '../../terminal-safe.js';
-import type { ChunkProvenance, ChunkSlices, ObjectIdentity, RemoveResult, WriteResult } from '../document.js';
+import type { ChunkMetadataFields } from '../../metadata/chunk-fields.js';
+import type { ChunkProvenance, ChunkSlices, MetadataUpdateResult, ObjectIdentity, RemoveResult, WriteResult } from '../document.js';
 import { modelMismatch, type ModelRecord } from '../model-record.js';
 import type {
   ChunkSearcher,
@@ -22,6 +23,7 @@ import type {
 import { createElasticsearchClient, ElasticsearchSink, type ElasticsearchSettings } from './chunks.js';
 import type { RecordClaim } from './file-records.js';
 import { readIndexMeta, resolveIndex, resolveWriteTarget, watchAlias, type WriteTarget } from './index-alias.js';
+import { metadataMappingOf, type MetadataMappingSettings } from './metadata-fields.js';
 import { ElasticsearchReindexing } from './reindex.js';
 import { searchAlias } from './search.js';
 
@@ -36,6 +38,8 @@ export class ElasticsearchStore implements ChunkStore {
     private readonly settings: ElasticsearchSettings,
     private readonly sink: ElasticsearchSink,
     readonly target: WriteTarget,
+    /** METADATA_FIELDS and ACL_METADATA_KEY, as the mapping and the fail-closed rule need them. */
+    private readonly metadata: MetadataMappingSettings,
   ) {
     this.description = `Elasticsearch index ${sink.index}`;
   }
@@ -59,12 +63,16 @@ export class ElasticsearchStore implements ChunkStore {
     return this.sink.indexedFrom(filePath);
   }
 
+  async updateMetadata(claim: WriteClaim, chunks: number, fields: ChunkMetadataFields, object: ChunkProvenance): Promise<MetadataUpdateResult> {
+    return await this.sink.updateMetadata(this.recordClaimOf(claim), chunks, fields, object);
+  }
+
   async recordDeadLettered(claim: WriteClaim, reason: DeadLetterReason): Promise<boolean> {
     return await this.sink.recordDeadLettered(this.recordClaimOf(claim), reason);
   }
 
   search(query: StoreQuery, embedQuery: EmbedQuery): Promise<StoreSearchResult> {
-    return searchAlias(this.client, this.settings.index, query, embedQuery);
+    return searchAlias(this.client, this.settings.index, query, embedQuery, this.metadata.acl);
   }
 
   flush(): Promise<void> {
@@ -101,8 +109,11 @@ export class ElasticsearchProvider implements StoreProvider {
   readonly shared = true;
   readonly description: string;
   private client: Client | undefined;
+  /** The mapping's metadata part (METADATA_FIELDS, ACL_METADATA_KEY): commands never see it. */
+  private readonly metadata: MetadataMappingSettings;
 
   constructor(private readonly settings: Settings) {
+    this.metadata = metadataMappingOf(settings);
     this.description = `Elasticsearch at ${redactUrl(settings.elasticsearch.url) || 'the configured cloud id'}`;
   }
 
@@ -118,9 +129,9 @@ export class ElasticsearchProvider implements StoreProvider {
 
   async openForWriting(model: ModelRecord): Promise<ElasticsearchStore> {
     const target = await resolveWriteTarget(this.es, this.settings.elasticsearch, model);
-    const sink = new ElasticsearchSink(this.es, { ...this.settings.elasticsearch, index: target.index });
+    const sink = new ElasticsearchSink(this.es, { ...this.settings.elasticsearch, index: target.index }, this.metadata);
     await sink.ensureIndex(model.dims);
-    return new ElasticsearchStore(this.es, this.settings.elasticsearch, sink, target);
+    return new ElasticsearchStore(this.es, this.settings.elasticsearch, sink, target, this.metadata);
   }
 
   openForReading(): Promise<ChunkSearcher> {
@@ -128,7 +139,7 @@ export class ElasticsearchProvider implements StoreProvider {
     const name = this.settings.elasticsearch.index;
     return Promise.resolve({
       description: `Elasticsearch index ${name}`,
-      search: (query: StoreQuery, embedQuery: EmbedQuery) => searchAlias(client, name, query, embedQuery),
+      search: (query: StoreQuery, embedQuery: EmbedQuery) => searchAlias(client, name, query, embedQuery, this.metadata.acl),
       close: () => Promise.resolve(),
     });
   }
@@ -140,7 +151,7 @@ export class ElasticsearchProvider implements StoreProvider {
   /** ELASTICSEARCH_INDEX is an alias over <alias>-v1-<model> on a fresh cluster; an existing concrete index is used as it is. */
   async prepare(model: ModelRecord): Promise<string> {
     const target = await resolveWriteTarget(this.es, this.settings.elasticsearch, model);
-    const outcome = await new ElasticsearchSink(this.es, { ...this.settings.elasticsearch, index: target.index }).ensureIndex(model.dims);
+    const outcome = await new ElasticsearchSink(this.es, { ...this.settings.elasticsearch, index: target.index }, this.metadata).ensureIndex(model.dims);
     const where = target.alias === undefined ? target.index : `${target.alias} → ${target.index}`;
     return `${where} (${target.created ? 'created' : outcome}, ${model.dims} dims)`;
   }

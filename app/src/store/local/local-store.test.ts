@@ -45,7 +45,7 @@ describe('LocalStore', () => {
     assert.deepEqual(hits.map((hit) => hit.chunk.content), ['/a.txt chunk 1', '/a.txt chunk 0']);
     assert.ok(hits.map((hit) => hit.score).every((score, i, all) => i === 0 || score < (all[i - 1] ?? 0)), 'best first');
     assert.deepEqual(reopened.fileEntry('/b.txt'), { sourceId: sourceIdOf('/b.txt'), chunks: 1, provenance: { etag: 'local:20:2', indexSettings: 'fp' } });
-    assert.deepEqual(await reopened.indexedFrom('/b.txt'), { etag: 'local:20:2', indexSettings: 'fp' });
+    assert.deepEqual(await reopened.indexedFrom('/b.txt'), { etag: 'local:20:2', indexSettings: 'fp', chunks: 1 });
     assert.equal(await reopened.indexedFrom('/c.txt'), undefined);
   });
 

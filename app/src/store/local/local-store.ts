@@ -11,10 +11,9 @@ import { chmod, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/
 import path from 'node:path';
 import { modelSlug } from '../../embed/model-profile.js';
 import { sourceIdOf, type ChunkDocument, type ChunkProvenance, type ChunkSlices, type RemoveResult, type WriteResult } from '../document.js';
-import type { SearchFilter } from '../filters.js';
 import { modelMismatch, type ModelRecord } from '../model-record.js';
-import { StoreStartupError, type ChunkStore, type EmbedQuery, type SearchHit, type StoreQuery, type StoreSearchResult, type WriteClaim } from '../port.js';
-import { matchesFilters } from './filter.js';
+import { StoreRefusal, StoreStartupError, type ChunkStore, type EmbedQuery, type SearchHit, type StoreQuery, type StoreSearchResult, type WriteClaim } from '../port.js';
+import { chunkPredicate, hasAccessFields } from './metadata-filter.js';
 
 export interface LocalFileEntry {
   readonly sourceId: string;
@@ -66,6 +65,8 @@ export class LocalStore implements ChunkStore {
   private readonly claims = new WeakMap<WriteClaim, number>();
   /** The model of a store saved before models were recorded, as the settings describe it (search only). */
   private legacyRecord: ModelRecord | undefined;
+  /** ACL_METADATA_KEY is set: a search must say for whom it reads even before any chunk carries access fields. */
+  accessRequired = false;
 
   private constructor(
     readonly folder: string,
@@ -190,7 +191,9 @@ export class LocalStore implements ChunkStore {
   }
 
   indexedFrom(filePath: string): Promise<ChunkProvenance | undefined> {
-    return Promise.resolve(this.files.get(filePath)?.provenance);
+    // With its chunk count, as Elasticsearch's file record gives it back.
+    const entry = this.files.get(filePath);
+    return Promise.resolve(entry?.provenance === undefined ? undefined : { ...entry.provenance, chunks: entry.chunks });
   }
 
   /**
@@ -205,8 +208,13 @@ export class LocalStore implements ChunkStore {
   /** Exact search: the query embedded with the store's model, then the k nearest matching chunks (kNN only). */
   async search(query: StoreQuery, embedQuery: EmbedQuery): Promise<StoreSearchResult> {
     const target = { name: this.folder, model: this.record ?? this.legacyRecord };
+    // Fail-closed: refused before the model is loaded when chunks carry access fields (or
+    // ACL_METADATA_KEY is set) and the search says for no one.
+    if (query.reader === undefined && (this.accessRequired || this.accessControlled)) {
+      throw new StoreRefusal(`the local store in ${this.folder} is access-controlled: say whose search this is with --as <principal,...>, or --all`, true);
+    }
     const vector = await embedQuery(target);
-    return { hits: this.nearest(vector, query.k, query.filters).map(({ score, chunk }) => hitOf(score, chunk)), target };
+    return { hits: this.nearest(vector, query.k, chunkPredicate(query.filters, query.reader)).map(({ score, chunk }) => hitOf(score, chunk)), target };
   }
 
   flush(): Promise<void> {
@@ -225,16 +233,24 @@ export class LocalStore implements ChunkStore {
     return this.saving;
   }
 
-  /** Exact k nearest chunks matching `filters`, by cosine similarity (vectors are normalised: a dot product). */
-  nearest(query: Float32Array, k: number, filters: readonly SearchFilter[] = []): LocalHit[] {
+  /** Whether any chunk carries access fields: a search must then say for whom it reads. */
+  get accessControlled(): boolean {
+    return [...this.bySource.values()].some(({ chunks }) => hasAccessFields(chunks));
+  }
+
+  /**
+   * Exact k nearest chunks that `accept` takes (filters and reader: metadata-filter.ts, applied
+   * before ranking so k stays k), by cosine similarity (vectors are normalised: a dot product).
+   */
+  nearest(query: Float32Array, k: number, accept?: (chunk: StoredChunk) => boolean): LocalHit[] {
     if (query.length !== this.dims) throw new LocalStoreError(`query has ${query.length} dims; the store has ${this.dims}`);
     const top: LocalHit[] = [];
     for (const { chunks, vectors } of this.bySource.values()) {
       for (let i = 0; i < chunks.length; i++) {
         const vector = vectors[i];
         const chunk = chunks[i];
-        if (vector === undefined || chunk === undefined) continue;
-        if (filters.length > 0 && !matchesFilters(chunk, filters)) continue;
+        // Filters apply before ranking (metadata-filter.ts), so k stays k.
+        if (vector === undefined || chunk === undefined || (accept !== undefined && !accept(chunk))) continue;
         let score = 0;
         for (let d = 0; d < vector.length; d++) score += (vector[d] ?? 0) * (query[d] ?? 0);
         if (top.length < k || score > (top[top.length - 1]?.score ?? -Infinity)) {
@@ -335,6 +351,7 @@ function hitOf(score: number, chunk: StoredChunk): SearchHit {
     ...(chunk.ocr_confidence === undefined ? {} : { ocr_confidence: chunk.ocr_confidence }),
     split_id: chunk.split_id,
     source_id: chunk.source_id,
+    ...(chunk.meta === undefined || Object.keys(chunk.meta).length === 0 ? {} : { meta: chunk.meta }),
   };
 }
 

@@ -17,16 +17,22 @@ export class LocalStoreProvider implements StoreProvider {
     this.description = `local store ${this.folder}`;
   }
 
-  openForWriting(model: ModelRecord): Promise<LocalStore> {
-    return LocalStore.open(this.folder, model);
+  async openForWriting(model: ModelRecord): Promise<LocalStore> {
+    return this.withAccessRule(await LocalStore.open(this.folder, model));
   }
 
   /**
    * A store saved before it recorded its model: the model it names, described as these settings
    * would describe it (the same model under its other name included).
    */
-  openForReading(): Promise<ChunkSearcher> {
-    return LocalStore.openExisting(this.folder, (model, dims) => modelRecordOf(describeConfiguredModel({ ...this.settings.embedding, model }), dims));
+  async openForReading(): Promise<ChunkSearcher> {
+    return this.withAccessRule(await LocalStore.openExisting(this.folder, (model, dims) => modelRecordOf(describeConfiguredModel({ ...this.settings.embedding, model }), dims)));
+  }
+
+  /** Fail-closed: with ACL_METADATA_KEY set, searches say for whom they read (store/filters.ts's Reader). */
+  private withAccessRule(store: LocalStore): LocalStore {
+    store.accessRequired = this.settings.metadata.aclKey !== '';
+    return store;
   }
 
   ping(): Promise<boolean> {
