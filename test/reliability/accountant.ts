@@ -11,13 +11,21 @@ import type { Settings } from '../../app/src/config/config.js';
 import { ConvertSandbox } from '../../app/src/convert/sandbox.js';
 import type { Embedder } from '../../app/src/embed/embedder.js';
 import { isPermanent } from '../../app/src/failure.js';
+import { RESERVED_NAMES } from '../../app/src/metadata/values.js';
 import { s3FilePath, sourceIdOf } from '../../app/src/store/document.js';
 import { sandboxLimitsOf, splitOptionsOf, splitWithParts } from '../../app/src/pipeline/index-file.js';
 import { es, takeDeadLetters } from '../support/stack.js';
 import type { CorpusFile } from './corpus.js';
 
 export type Expected =
-  | { readonly outcome: 'indexed'; readonly chunks: number; /** Of the chunks' texts in order. */ readonly textHash?: string }
+  | {
+      readonly outcome: 'indexed';
+      readonly chunks: number;
+      /** Of the chunks' texts in order. */
+      readonly textHash?: string;
+      /** The metadata and access fields every chunk must carry, and no other (when compared). */
+      readonly fields?: Readonly<Record<string, unknown>>;
+    }
   | { readonly outcome: 'dead-lettered'; readonly reason: string };
 
 /** One hash over a file's chunk texts in split order. */
@@ -71,6 +79,8 @@ export interface Tally {
   readonly unexplainedDeadLetters: string[];
   /** Files whose chunks hold other text than the object in the bucket makes (when compared). */
   readonly staleText?: string[];
+  /** Files with a chunk whose metadata or access fields are not the bucket's final ones (when compared). */
+  readonly wrongMetadata?: string[];
 }
 
 interface ChunkRow {
@@ -78,20 +88,28 @@ interface ChunkRow {
   readonly source_id: string;
   readonly split_id: number;
   readonly content?: string;
+  /** With whole sources read: the metadata and access fields beside these. */
+  readonly [field: string]: unknown;
+}
+
+/** A chunk's fields that are the file's metadata and access: all but the chunk's own (RESERVED_NAMES, less the access fields). */
+function metadataFieldsOf(row: ChunkRow): Record<string, unknown> {
+  const fields = Object.entries(row).filter(([name]) => !RESERVED_NAMES.has(name) || name === 'acl_principals' || name === 'acl_public');
+  return Object.fromEntries(fields.sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /**
  * All chunks of the bucket, by the file they were made from (its source id: an e-mail's
  * attachments, `<file path>#<name>`, are chunks of their mail), read with a scroll so none is missed.
  */
-async function chunksOfBucket(index: string, bucket: string, withContent: boolean): Promise<Map<string, ChunkRow[]>> {
+async function chunksOfBucket(index: string, bucket: string, withContent: boolean, whole = false): Promise<Map<string, ChunkRow[]>> {
   await es.indices.refresh({ index });
   const byFile = new Map<string, ChunkRow[]>();
   let response = await es.search<ChunkRow>({
     index,
     scroll: '1m',
     size: 5000,
-    _source: withContent ? ['file_path', 'source_id', 'split_id', 'content'] : ['file_path', 'source_id', 'split_id'],
+    _source: whole ? { excludes: ['embedding'] } : withContent ? ['file_path', 'source_id', 'split_id', 'content'] : ['file_path', 'source_id', 'split_id'],
     query: { prefix: { file_path: `s3://${bucket}/` } },
   });
   for (;;) {
@@ -122,9 +140,11 @@ export async function account(options: {
   readonly expectedBodies?: ReadonlyMap<string, string>;
   /** Also compare each indexed file's chunk texts with `textHash` (files edited during the run). */
   readonly compareText?: boolean;
+  /** Also compare every chunk's metadata and access fields with `fields` (metadata changed during the run). */
+  readonly compareMetadata?: boolean;
 }): Promise<Tally> {
   const { bucket, expected } = options;
-  const chunks = await chunksOfBucket(options.index, bucket, options.compareText === true);
+  const chunks = await chunksOfBucket(options.index, bucket, options.compareText === true, options.compareMetadata === true);
   const letters = await takeDeadLetters(options.deadLetterUrl);
   const lettersByKey = new Map<string, string[]>();
   const unexplained: string[] = [];
@@ -162,6 +182,7 @@ export async function account(options: {
   const lost: string[] = [];
   const wrongCounts: string[] = [];
   const staleText: string[] = [];
+  const wrongMetadata: string[] = [];
   for (const [key, expectation] of expected) {
     const rows = chunks.get(sourceIdOf(s3FilePath(bucket, key))) ?? [];
     const ids = rows.map((row) => row.split_id);
@@ -181,6 +202,11 @@ export async function account(options: {
       if (options.compareText === true) {
         const indexedText = textHashOf([...rows].sort((a, b) => a.split_id - b.split_id).map((row) => row.content ?? ''));
         if (indexedText !== expectation.textHash) staleText.push(key);
+      }
+      if (options.compareMetadata === true) {
+        const want = JSON.stringify(expectation.fields ?? {});
+        const wrong = rows.find((row) => JSON.stringify(metadataFieldsOf(row)) !== want);
+        if (wrong !== undefined) wrongMetadata.push(`${key}: chunk ${wrong.split_id} carries ${JSON.stringify(metadataFieldsOf(wrong))}, the bucket says ${want}`);
       }
     } else {
       if (letterCount === 0) lost.push(`${key} (expected in the DLQ as ${expectation.reason})`);
@@ -214,12 +240,14 @@ export async function account(options: {
     wrongChunkCounts: wrongCounts,
     unexplainedDeadLetters: unexplained,
     ...(options.compareText === true ? { staleText } : {}),
+    ...(options.compareMetadata === true ? { wrongMetadata } : {}),
   };
   process.stdout.write(
     `# accountant [${options.scenario}]: uploaded ${tally.uploaded} | indexed ${tally.indexed} (${tally.chunks} chunks) | ` +
       `dead-lettered ${tally.deadLettered} | lost ${lost.length} | duplicated chunks ${duplicated} | ` +
       `wrong chunk counts ${wrongCounts.length} | unexplained DLQ ${unexplained.length}` +
       (options.compareText === true ? ` | stale text ${staleText.length}` : '') +
+      (options.compareMetadata === true ? ` | wrong metadata ${wrongMetadata.length}` : '') +
       '\n',
   );
   return tally;
@@ -232,5 +260,6 @@ export function assertBalanced(tally: Tally): void {
   assert.deepEqual(tally.wrongChunkCounts, [], 'files with the wrong number of chunks');
   assert.deepEqual(tally.unexplainedDeadLetters, [], 'unexplained dead letters');
   assert.deepEqual(tally.staleText ?? [], [], 'files whose chunks are not the text of the object in the bucket');
+  assert.deepEqual(tally.wrongMetadata ?? [], [], "files whose chunks do not carry the bucket's final metadata and principals");
   assert.equal(tally.indexed + tally.deadLettered, tally.uploaded);
 }

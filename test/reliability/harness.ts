@@ -22,13 +22,13 @@ export interface Scenario {
  * and a message the redrive policy moved would reach the DLQ without a reason. How many receives
  * an outage costs follows from SQS_RETRY_* (docs/operations.md).
  */
-export async function createScenario(name: string, options: { notify: boolean; env?: Record<string, string> }): Promise<Scenario> {
+export async function createScenario(name: string, options: { notify: boolean; readTags?: boolean; env?: Record<string, string> }): Promise<Scenario> {
   const bucket = uniqueName(`rel-${name}`);
   const index = uniqueName(`rel-${name}`);
   const queueName = uniqueName(`rel-${name}`);
   const queues = await ensureQueues(sqs, { name: queueName, visibilityTimeoutSeconds: 10, maxReceiveCount: 100, bucket });
   await ensureBucket(s3, bucket, settings.aws.region);
-  if (options.notify) await ensureNotification(s3, bucket, { queueName, queueArn: queues.queueArn, prefix: '' });
+  if (options.notify) await ensureNotification(s3, bucket, { queueName, queueArn: queues.queueArn, prefix: '', readTags: options.readTags === true });
   return {
     name,
     bucket,

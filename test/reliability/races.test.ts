@@ -8,9 +8,11 @@ import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectTaggingCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { createEmbedder, type Embedder } from '../../app/src/embed/embedder.js';
 import { silentLogger } from '../../app/src/observe/logger.js';
+import { mergeMetadata } from '../../app/src/metadata/merge.js';
+import { isSidecarKey, parseSidecar, sidecarKeyOf, type ParsedSidecar } from '../../app/src/metadata/sidecar.js';
 import { makeDocx, makePdf } from '../fixtures/documents.js';
 import { chunksByFile, deleteObject, logLines, putObject, s3, sendBody, settings, waitFor, type RunningCli } from '../support/stack.js';
 import { s3FilePath } from '../../app/src/store/document.js';
@@ -247,6 +249,178 @@ describe('races', () => {
         expected: await expectedOutcomes(final, settings, embedder),
         compareText: true,
       }),
+    );
+  });
+});
+
+/** Access on, every metadata source read: what the metadata races run under. */
+const ACCESS_SETTINGS = { fields: {}, aclKey: 'allowed', aclDefault: 'private' } as const;
+const META_KEYS = ['meta/a.txt', 'meta/b.md', 'meta/c.txt', 'meta/d.html', 'meta/e.txt', 'meta/f.md'];
+const DEPARTMENTS = ['finance', 'legal', 'sales', 'support'];
+const PRINCIPALS = ['group:finance', 'group:legal', 'user:ana', 'user:bo', 'user:cy'];
+const META_OPERATIONS = 60;
+
+/** What the bucket holds about a key at the end: the three sources the worker reads, read the same way. */
+async function finalMetadataFields(bucket: string, key: string): Promise<Record<string, unknown>> {
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  const tagging = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+  let sidecar: ParsedSidecar | 'absent' = 'absent';
+  try {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: sidecarKeyOf(key) }));
+    sidecar = parseSidecar(await (object.Body?.transformToByteArray() ?? Promise.resolve(new Uint8Array())));
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'NoSuchKey') throw error;
+  }
+  const tags = Object.fromEntries((tagging.TagSet ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+  const merged = mergeMetadata({ objectMetadata: head.Metadata ?? {}, tags, sidecar }, ACCESS_SETTINGS);
+  const fields: Record<string, unknown> = { ...merged.meta, acl_principals: merged.access?.principals ?? [], acl_public: merged.access?.public ?? false };
+  return Object.fromEntries(Object.entries(fields).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+describe('races of metadata and access', () => {
+  let embedder: Embedder;
+  let scenario: Scenario | undefined;
+  let proxy: Awaited<ReturnType<typeof delayingProxy>> | undefined;
+
+  before(async () => {
+    embedder = await createEmbedder({ model: settings.embedding.model, device: 'cpu', dtype: 'fp32', logger: silentLogger() });
+  });
+  after(async () => {
+    await embedder.dispose();
+    proxy?.server.close();
+    if (scenario) await dropScenario(scenario);
+  });
+
+  test("tag, sidecar and user-metadata changes racing content edits under three workers: every file's chunks end with the bucket's final metadata and principals", { timeout: 8 * 60_000 }, async () => {
+    const slowMarkers = new Set<string>();
+    proxy = await delayingProxy(new URL(settings.elasticsearch.url), slowMarkers, new Map());
+    scenario = await createScenario('races-meta', {
+      notify: true,
+      readTags: true,
+      env: {
+        ELASTICSEARCH_URL: proxy.url,
+        LOG_LEVEL: 'info',
+        ELASTICSEARCH_REQUEST_TIMEOUT_SECONDS: '600',
+        S3_READ_TAGS: 'true',
+        S3_READ_SIDECARS: 'true',
+        ACL_METADATA_KEY: ACCESS_SETTINGS.aclKey,
+      },
+    });
+    const { bucket } = scenario;
+    const workers: RunningCli[] = [startWorker(scenario), startWorker(scenario), startWorker(scenario)];
+    const random = seededRandom(2727);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] ?? (list[0] as T);
+    const principals = (): string[] => PRINCIPALS.filter(() => random() < 0.35);
+    const present = new Set<string>();
+    const versions = new Map<string, number>();
+    const done = { edits: 0, tags: 0, untags: 0, sidecars: 0, brokenSidecars: 0, unsidecars: 0, deletes: 0 };
+
+    const edit = async (key: string, hold: 'none' | 'slow' = 'none'): Promise<void> => {
+      const n = (versions.get(key) ?? 0) + 1;
+      versions.set(key, n);
+      if (hold === 'slow') slowMarkers.add(`Version ${n} of ${key}.`);
+      // A new version of an object has the user metadata it is written with and no tags.
+      const metadata: Record<string, string> = { dept: pick(DEPARTMENTS) };
+      if (random() < 0.6) metadata.allowed = principals().join(',');
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await version(key, n, random), Metadata: metadata }));
+      present.add(key);
+      done.edits++;
+    };
+    const tag = async (key: string, revoke = false): Promise<void> => {
+      const tags: Record<string, string> = { stage: pick(['draft', 'review', 'final']) };
+      // Tag values cannot hold commas: principals separated by spaces. An empty value revokes.
+      if (revoke || random() < 0.7) tags.allowed = revoke ? '' : principals().join(' ');
+      await s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: key, Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) } }));
+      done.tags++;
+    };
+    const sidecar = async (key: string): Promise<void> => {
+      const attributes: Record<string, unknown> = { region: pick(['north', 'south', 'east']) };
+      if (random() < 0.5) attributes.allowed = principals();
+      const body = random() < 0.5 ? { metadataAttributes: attributes } : attributes;
+      await putObject(bucket, sidecarKeyOf(key), JSON.stringify(body));
+      done.sidecars++;
+    };
+
+    for (let op = 0; op < META_OPERATIONS; op++) {
+      const key = pick(META_KEYS);
+      const roll = random();
+      if (!present.has(key) || roll < 0.25) await edit(key);
+      else if (roll < 0.45) await tag(key);
+      else if (roll < 0.55) {
+        await s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: key }));
+        done.untags++;
+      } else if (roll < 0.75) await sidecar(key);
+      else if (roll < 0.8) {
+        // Unreadable: the file is indexed without it, and readable by nobody (fail-closed).
+        await putObject(bucket, sidecarKeyOf(key), '{"metadataAttributes": {"allowed": ');
+        done.brokenSidecars++;
+      } else if (roll < 0.9) {
+        await deleteObject(bucket, sidecarKeyOf(key));
+        done.unsidecars++;
+      } else {
+        await deleteObject(bucket, key);
+        present.delete(key);
+        done.deletes++;
+      }
+      await sleep(random() * 200);
+    }
+    // Then, content left alone, metadata only: tags, sidecars (some unreadable) and removals of
+    // both, in quick succession on every key, so metadata-only updates of one file race each other
+    // across the workers (each rewrite under a claim of its own; an older one must lose).
+    await settle(scenario, 5 * 60_000, 2000);
+    for (let op = 0; op < META_OPERATIONS / 2; op++) {
+      const key = pick([...present]);
+      const roll = random();
+      if (roll < 0.4) await tag(key);
+      else if (roll < 0.7) await sidecar(key);
+      else if (roll < 0.8) {
+        await putObject(bucket, sidecarKeyOf(key), 'not json');
+        done.brokenSidecars++;
+      } else if (roll < 0.9) {
+        await deleteObject(bucket, sidecarKeyOf(key));
+        done.unsidecars++;
+      } else {
+        await s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: key }));
+        done.untags++;
+      }
+      await sleep(random() * 100);
+    }
+    await settle(scenario, 5 * 60_000, 2000);
+    // Last, a revoke racing a content edit on every key at once: the edit's write is held back, and
+    // meanwhile the sidecar goes and a tag change revokes access (tags win over user metadata):
+    // the end must say "nobody", whatever the edit's own metadata said.
+    await settle(scenario, 5 * 60_000, 2000);
+    await Promise.all(
+      META_KEYS.map(async (key) => {
+        await edit(key, 'slow');
+        await sleep(100);
+        await deleteObject(bucket, sidecarKeyOf(key));
+        await tag(key, true);
+      }),
+    );
+    await settle(scenario, 5 * 60_000, 5000);
+    for (const worker of workers) assert.equal(await stopWorker(worker), 0, worker.output().slice(-2000));
+    const outcomes = (outcome: string) => workers.reduce((sum, worker) => sum + (worker.output().match(new RegExp(`"outcome":"${outcome}"`, 'g'))?.length ?? 0), 0);
+    process.stdout.write(
+      `# races of metadata: ${done.edits} edits, ${done.tags} tag changes, ${done.untags} tag removals, ${done.sidecars} sidecars, ` +
+        `${done.brokenSidecars} broken sidecars, ${done.unsidecars} sidecar deletes, ${done.deletes} deletes on ${META_KEYS.length} keys; ` +
+        `${proxy.held().bulk} bulk requests held back, ${proxy.held().slow} of old versions; worker outcomes: ` +
+        `${outcomes('indexed')} indexed, ${outcomes('metadata_updated')} metadata updated, ${outcomes('superseded')} superseded\n`,
+    );
+
+    assert.ok(outcomes('metadata_updated') > 0, 'the scenario updated metadata in place (no download, no embedding) while it raced');
+    const final = (await bucketContents(bucket)).filter((file) => !isSidecarKey(file.key));
+    assert.deepEqual(final.map((file) => file.key).sort(), [...present].sort());
+    const expected = await expectedOutcomes(final, settings, embedder);
+    for (const [key, expectation] of expected) {
+      if (expectation.outcome === 'indexed') expected.set(key, { ...expectation, fields: await finalMetadataFields(bucket, key) });
+    }
+    // Every key ends revoked by its tag (an empty list): readable by nobody.
+    for (const expectation of expected.values()) {
+      if (expectation.outcome === 'indexed') assert.deepEqual([expectation.fields?.acl_principals, expectation.fields?.acl_public], [[], false]);
+    }
+    assertBalanced(
+      await account({ scenario: scenario.name, bucket, index: scenario.index, deadLetterUrl: scenario.deadLetterUrl, expected, compareText: true, compareMetadata: true }),
     );
   });
 });

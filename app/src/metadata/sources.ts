@@ -4,7 +4,7 @@
 // passed on as the fetch stage's are: the file is retried, never indexed with part of its
 // metadata (and so, perhaps, without the principals that restrict it).
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, NoSuchKey, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
-import { AuthorizationError, PermanentError } from '../failure.js';
+import { AuthorizationError, isPermanent, PermanentError } from '../failure.js';
 import { classifyS3Error } from '../fetch/s3.js';
 import { mergeMetadata, type FileMetadata, type MergeSettings, type MetadataSources } from './merge.js';
 import { parseSidecar, sidecarKeyOf, SIDECAR_MAX_BYTES, type ParsedSidecar } from './sidecar.js';
@@ -50,7 +50,14 @@ export class MetadataReader {
       if (isNotFound(error)) return 'missing';
       throw classifyS3Error(error, bucket, key);
     }
-    const [tags, sidecar] = await Promise.all([this.tagsOf(bucket, key), this.sidecarOf(bucket, key)]);
+    let tags, sidecar;
+    try {
+      [tags, sidecar] = await Promise.all([this.tagsOf(bucket, key), this.sidecarOf(bucket, key)]);
+    } catch (error) {
+      // Deleted between the HeadObject and the tags: gone, as if the HeadObject had said so.
+      if (isPermanent(error) && error.reason === 'missing_object') return 'missing';
+      throw error;
+    }
     const metadata = this.merge(this.sourcesOf(head.Metadata ?? {}, tags, sidecar));
     return { ...(head.ETag === undefined ? {} : { etag: head.ETag }), metadata };
   }

@@ -8,7 +8,7 @@ import type { Settings } from '../config/config.js';
 import { ACK, type MessageHandler, type Verdict } from '../consumer/handler.js';
 import type { QueueMessage } from '../consumer/queue.js';
 import { fetchObject } from '../fetch/s3.js';
-import { isPermanent } from '../failure.js';
+import { isPermanent, type PermanentError } from '../failure.js';
 import type { Logger } from '../observe/logger.js';
 import type { WorkerMetrics } from '../observe/metrics.js';
 import { stageCpu } from '../observe/stage-cpu.js';
@@ -132,6 +132,20 @@ export class FileHandler {
     return true;
   }
 
+  /** The object is gone: whatever the message said, the file's chunks go too. */
+  private async gone(event: FileEvent, claim: WriteClaim, error: PermanentError, fileLog: Logger): Promise<void> {
+    const { removed, superseded } = await this.indexer.remove(claim);
+    if (superseded) this.metrics.filesSuperseded.inc();
+    else this.metrics.filesRemoved.inc();
+    fileLog.info(
+      { outcome: superseded ? 'superseded' : 'removed', chunksRemoved: removed },
+      event.action === 'remove' ? 'file removed from the index' : 'object gone before download; its chunks removed',
+    );
+    // A request ({"bucket","key"}) named an object that does not exist: say so in the DLQ. A
+    // notification of a file deleted since is normal; its ObjectRemoved said the rest.
+    if (event.origin === 'request') throw error;
+  }
+
   private async processClaimed(event: FileEvent, claim: WriteClaim, fileLog: Logger): Promise<void> {
     const filePath = claim.filePath;
     const fetchStarted = performance.now();
@@ -148,21 +162,17 @@ export class FileHandler {
       );
     } catch (error) {
       if (!isPermanent(error) || error.reason !== 'missing_object') throw error;
-      // Gone: whatever the message said, the file's chunks go too.
-      const { removed, superseded } = await this.indexer.remove(claim);
-      if (superseded) this.metrics.filesSuperseded.inc();
-      else this.metrics.filesRemoved.inc();
-      fileLog.info(
-        { outcome: superseded ? 'superseded' : 'removed', chunksRemoved: removed },
-        event.action === 'remove' ? 'file removed from the index' : 'object gone before download; its chunks removed',
-      );
-      // A request ({"bucket","key"}) named an object that does not exist: say so in the DLQ. A
-      // notification of a file deleted since is normal; its ObjectRemoved said the rest.
-      if (event.origin === 'request') throw error;
-      return;
+      return this.gone(event, claim, error, fileLog);
     }
     // Tags and sidecar are read after the claim too: a later claim reads later metadata.
-    const metadata = await this.metadata.ofFetched(event.bucket, event.key, object.metadata);
+    let metadata;
+    try {
+      metadata = await this.metadata.ofFetched(event.bucket, event.key, object.metadata);
+    } catch (error) {
+      // Deleted between the download and its tags: gone, as if before the download.
+      if (!isPermanent(error) || error.reason !== 'missing_object') throw error;
+      return this.gone(event, claim, error, fileLog);
+    }
     warnAboutMetadata(fileLog, metadata);
     const fetchSeconds = (performance.now() - fetchStarted) / 1000;
     const result = await this.indexer.index(
