@@ -135,7 +135,7 @@ local store ranks by kNN.
 Examples:
   keda-indexer search "how do volcanoes erupt"
   keda-indexer search "sourdough starter" --k 3 --json
-  keda-indexer search "travel costs" --filter department=finance --filter effective>=2024-01-01 --as group:finance,user:ana
+  keda-indexer search "travel costs" --filter department=finance --filter 'effective>=2024-01-01' --as group:finance,user:ana
 
 Where files carry access fields (ACL_METADATA_KEY), search refuses without --as or --all.`,
   )
